@@ -17,7 +17,7 @@ __all__ = ["NeighbourList", "neighbour_list"]
 class NeighbourList:
     """Full neighbour list: pairs (i, j) with integer cell shifts, vectors (Å) and distances (Å).
 
-    Pairs are sorted by i (then j), ``offsets[a]:offsets[a+1]`` are the pairs of atom a.
+    Pairs are grouped by i (ascending), ``offsets[a]:offsets[a+1]`` are the pairs of atom a.
     """
 
     i: np.ndarray          # (P,) int64
@@ -74,8 +74,8 @@ def neighbour_list(structure_or_positions, cutoff: float, cell=None, pbc=None, *
     i = i.astype(np.int64)
     j = j.astype(np.int64)
     S = S.astype(np.int64)
-    if sort and len(i):
-        order = np.lexsort((j, i))
+    if sort and len(i) and np.any(i[1:] < i[:-1]):  # vesin usually returns pairs grouped by i
+        order = np.argsort(i, kind="stable")
         i, j, S, d, D = i[order], j[order], S[order], d[order], D[order]
     offsets = np.searchsorted(i, np.arange(n + 1)).astype(np.int64)
     return NeighbourList(i, j, S, np.ascontiguousarray(D, dtype=np.float64),
