@@ -1,6 +1,70 @@
+// Python binding of the fused evaluator (csrc/hdnnp/evaluate.hpp).
 #include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/vector.h>
+#include <nanobind/stl/tuple.h>
+
+#include <stdexcept>
+
+#include "hdnnp/evaluate.hpp"
+
 namespace nb = nanobind;
+using namespace hdnnp;
+
+template <typename T>
+using Arr1 = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using Arr2d = nb::ndarray<const double, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
+
+template <typename T>
+static nb::ndarray<nb::numpy, T> owned(std::vector<size_t> shape) {
+    size_t n = 1;
+    for (auto s : shape) n *= s;
+    T *data = new T[n > 0 ? n : 1]();
+    nb::capsule owner(data, [](void *p) noexcept { delete[] (T *)p; });
+    return nb::ndarray<nb::numpy, T>(data, shape.size(), shape.data(), owner);
+}
 
 void bind_evaluate(nb::module_ &m) {
-    (void)m;
+    nb::class_<Evaluator>(m, "Evaluator",
+                          "Fused per-atom evaluation: symmetry functions -> scaling -> network -> "
+                          "energies, forces, virial (potential's internal units).")
+        .def(nb::init<std::vector<ElementDescriptor>, std::vector<ElementModel>>(),
+             nb::arg("descriptors"), nb::arg("models"))
+        .def_prop_ro("cutoff", &Evaluator::cutoff)
+        .def_prop_ro("n_elements", &Evaluator::n_elements)
+        .def(
+            "evaluate",
+            [](Evaluator &ev, Arr1<int64_t> offsets, Arr1<int64_t> neigh, Arr2d rij, Arr1<int32_t> elem,
+               bool compute_forces) {
+                const int64_t natoms = (int64_t)offsets.shape(0) - 1;
+                const int64_t ntot = (int64_t)elem.shape(0);
+                if (natoms < 0 || natoms > ntot) throw std::invalid_argument("offsets/elem size mismatch");
+                const int64_t npairs = (int64_t)neigh.shape(0);
+                if ((int64_t)rij.shape(0) != npairs || rij.shape(1) != 3)
+                    throw std::invalid_argument("rij must have shape (npairs, 3)");
+                if (natoms > 0 && offsets.data()[natoms] != npairs)
+                    throw std::invalid_argument("offsets[-1] must equal the number of pairs");
+                for (int64_t p = 0; p < npairs; ++p)
+                    if (neigh.data()[p] < 0 || neigh.data()[p] >= ntot)
+                        throw std::invalid_argument("neighbour index out of range");
+                for (int64_t a = 0; a < ntot; ++a)
+                    if (elem.data()[a] < 0 || elem.data()[a] >= ev.n_elements())
+                        throw std::invalid_argument("element index out of range");
+                auto eatom = owned<double>({(size_t)natoms});
+                auto forces = owned<double>({(size_t)ntot, 3});
+                auto virial = owned<double>({3, 3});
+                auto extrap = owned<int32_t>({(size_t)natoms});
+                double e;
+                {
+                    nb::gil_scoped_release release;
+                    e = ev.evaluate((int)natoms, offsets.data(), neigh.data(), rij.data(), elem.data(),
+                                    eatom.data(), compute_forces ? forces.data() : nullptr,
+                                    compute_forces ? virial.data() : nullptr, extrap.data());
+                }
+                return nb::make_tuple(e, eatom, forces, virial, extrap);
+            },
+            nb::arg("offsets"), nb::arg("neighbours"), nb::arg("rij"), nb::arg("elements"),
+            nb::arg("forces") = true,
+            "Returns (energy, atomic_energies[natoms], forces[ntot,3], virial[3,3], "
+            "extrapolations[natoms]); internal units, no offsets.");
 }

@@ -1,0 +1,105 @@
+"""ASE calculator for hdnnp potentials: ``energy``, ``free_energy``, ``energies``, ``forces``, ``stress``
+(eV, eV/Å, eV/Å³ in ASE's convention). Works with ASE's MD, optimisers and NEB.
+
+The neighbour list is built with a skin and reused while no atom has moved more than half the skin
+and the cell is unchanged; each step only recomputes the pair vectors.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from ase.calculators.calculator import Calculator, all_changes
+
+from .model.evaluator import Evaluator, load_potential
+from .neighbours import neighbour_list
+
+__all__ = ["HDNNPCalculator", "ExtrapolationWarning"]
+
+
+class ExtrapolationWarning(UserWarning):
+    """Symmetry functions left the range seen in training (the scaling.data min/max)."""
+
+
+class HDNNPCalculator(Calculator):
+    """ASE calculator.
+
+    Parameters
+    ----------
+    potential : path of an n2p2 potential folder, or an :class:`~hdnnp.model.evaluator.Evaluator`.
+    length_unit, energy_unit : units of the potential files ('angstrom'|'bohr', 'ev'|'hartree').
+    skin : neighbour-list skin in Å (0 rebuilds every step).
+    warn_extrapolation : issue an :class:`ExtrapolationWarning` when any atom extrapolates.
+
+    After a calculation, ``results['extrapolations']`` holds the per-atom count of symmetry functions
+    outside the scaling range and ``self.n_extrapolations`` their total.
+    """
+
+    implemented_properties = ["energy", "free_energy", "energies", "forces", "stress"]
+
+    def __init__(self, potential, length_unit: str = "angstrom", energy_unit: str = "ev",
+                 skin: float = 0.5, warn_extrapolation: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(potential, Evaluator):
+            self.evaluator = potential
+        else:
+            self.evaluator = load_potential(potential, length_unit=length_unit, energy_unit=energy_unit)
+        self.skin = float(skin)
+        self.warn_extrapolation = warn_extrapolation
+        self.n_extrapolations = 0
+        self._nl = None
+        self._nl_positions = None
+        self._nl_cell = None
+        self._nl_pbc = None
+
+    def _neighbours(self, atoms):
+        """(offsets, j, vectors) within the cutoff, from a cached skin list when still valid."""
+        pos = atoms.positions
+        cell = np.array(atoms.cell[:])
+        pbc = atoms.pbc.copy()
+        rc = self.evaluator.cutoff
+        valid = (self._nl is not None and self._nl_positions.shape == pos.shape
+                 and np.array_equal(cell, self._nl_cell) and np.array_equal(pbc, self._nl_pbc))
+        if valid:
+            disp = np.sqrt(((pos - self._nl_positions) ** 2).sum(axis=1)).max() if len(pos) else 0.0
+            valid = 2.0 * disp < self.skin
+        if not valid:
+            self._nl = neighbour_list(pos, rc + self.skin, cell, pbc)
+            self._nl_positions, self._nl_cell, self._nl_pbc = pos.copy(), cell, pbc
+        nl = self._nl
+        if self.skin == 0.0:
+            return nl.offsets, nl.j, nl.vectors
+        vec = pos[nl.j] + nl.shifts @ cell - pos[nl.i]
+        keep = np.einsum("ij,ij->i", vec, vec) < rc * rc
+        counts = np.bincount(nl.i[keep], minlength=len(pos))
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return offsets, nl.j[keep], vec[keep]
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        atoms = self.atoms
+        want_f = any(p in properties for p in ("forces", "stress"))
+        offsets, j, vec = self._neighbours(atoms)
+        ev = self.evaluator
+        elem = ev.element_indices(atoms.numbers, "atoms")
+        pbc = atoms.pbc
+        pred = ev._evaluate_pairs(offsets, j, vec, elem, np.array(atoms.cell[:]), pbc,
+                                  forces=True if want_f else False, stress=want_f)
+        self.results["energy"] = pred.energy
+        self.results["free_energy"] = pred.energy
+        self.results["energies"] = pred.energies
+        self.results["extrapolations"] = pred.extrapolations
+        if pred.forces is not None:
+            self.results["forces"] = pred.forces
+        if pred.stress is not None:
+            s = pred.stress
+            self.results["stress"] = np.array([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]])
+        elif "stress" in properties:
+            from ase.calculators.calculator import PropertyNotImplementedError
+            raise PropertyNotImplementedError("stress needs a cell that is periodic in all three directions")
+        self.n_extrapolations = pred.n_extrapolations
+        if self.warn_extrapolation and self.n_extrapolations:
+            natoms = int((pred.extrapolations > 0).sum())
+            warnings.warn(f"extrapolation: {self.n_extrapolations} symmetry-function values on {natoms} "
+                          "atom(s) are outside the training range (scaling.data)", ExtrapolationWarning,
+                          stacklevel=2)

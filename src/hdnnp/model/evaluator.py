@@ -1,0 +1,113 @@
+"""A loaded potential ready to evaluate structures: the one evaluation path behind the ASE calculator,
+``hdnnp predict`` and (with the same C++ kernels) the LAMMPS pair style.
+
+Units outside are eV and Å. n2p2 files carry no units, so the caller states the potential's
+``length_unit`` ('angstrom'|'bohr') and ``energy_unit`` ('ev'|'hartree'); positions are converted to the
+potential's length unit for the kernels, and energies, forces and stress are converted back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..neighbours import NeighbourList, neighbour_list
+from ..units import energy_factor, length_factor
+
+__all__ = ["Prediction", "Evaluator", "load_potential"]
+
+
+@dataclass
+class Prediction:
+    """Result of one evaluation (eV, Å).
+
+    energy: total energy (eV), offsets included; energies: per-atom energies (eV) summing to energy;
+    forces: (N, 3) eV/Å or None; stress: (3, 3) eV/Å³ (ASE convention) for periodic cells, else None;
+    extrapolations: (N,) number of symmetry functions outside the scaling range, per atom.
+    """
+
+    energy: float
+    energies: np.ndarray
+    forces: np.ndarray | None = None
+    stress: np.ndarray | None = None
+    extrapolations: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+
+    @property
+    def n_extrapolations(self) -> int:
+        return int(self.extrapolations.sum())
+
+
+class Evaluator:
+    """Evaluate a second-generation HDNNP (an n2p2 ``Potential``) on structures.
+
+    ``potential``: a :class:`hdnnp.model.n2p2.Potential`; ``length_unit`` / ``energy_unit``: the units of
+    the potential's files (n2p2 files carry none).
+    """
+
+    def __init__(self, potential, length_unit: str = "angstrom", energy_unit: str = "ev"):
+        from .. import _core
+
+        self.potential = potential
+        self.length_unit, self.energy_unit = length_unit, energy_unit
+        self._L = length_factor(length_unit)   # Å per potential length unit
+        self._U = energy_factor(energy_unit)   # eV per potential energy unit
+        self.elements = list(potential.elements)
+        sfset = potential.symmetry_functions
+        self._core = _core.Evaluator(
+            [sfset.core_descriptor(el) for el in self.elements],
+            [potential.core_model(el) for el in self.elements],
+        )
+        self._z_to_index = {}
+        from ase.data import atomic_numbers
+        for k, el in enumerate(self.elements):
+            self._z_to_index[atomic_numbers[el]] = k
+        self._offsets = np.array([potential.atom_energy.get(el, 0.0) for el in self.elements])
+        #: cutoff in Å
+        self.cutoff = self._core.cutoff * self._L
+
+    # ------------------------------------------------------------------------------------------
+    def element_indices(self, numbers, where: str = "structure") -> np.ndarray:
+        try:
+            return np.array([self._z_to_index[int(z)] for z in numbers], dtype=np.int32)
+        except KeyError as exc:
+            from ase.data import chemical_symbols
+            from ..errors import InputError
+            raise InputError(f"element {chemical_symbols[exc.args[0]]} is not in the potential "
+                             f"(elements: {' '.join(self.elements)})", file=where) from None
+
+    def evaluate(self, structure, *, forces: bool = True, stress: bool = True,
+                 neighbours: NeighbourList | None = None) -> Prediction:
+        """Energy (eV), per-atom energies, forces (eV/Å) and stress (eV/Å³, periodic cells only)
+        of a Structure or ase.Atoms."""
+        positions = np.asarray(structure.positions, dtype=np.float64)
+        cell = np.asarray(structure.cell[:] if hasattr(structure.cell, "array") else structure.cell, float)
+        pbc = np.asarray(structure.pbc, bool)
+        if pbc.ndim == 0:
+            pbc = np.repeat(pbc, 3)
+        where = getattr(structure, "where", lambda: "structure")()
+        elem = self.element_indices(structure.numbers, where)
+        nl = neighbours if neighbours is not None else neighbour_list(positions, self.cutoff, cell, pbc)
+        return self._evaluate_pairs(nl.offsets, nl.j, nl.vectors, elem, cell, pbc, forces, stress)
+
+    def _evaluate_pairs(self, offsets, j, vectors_A, elem, cell, pbc, forces, stress) -> Prediction:
+        L, U = self._L, self._U
+        p = self.potential
+        rij = np.ascontiguousarray(vectors_A / L, dtype=np.float64)
+        e_int, ea_int, f_int, w_int, extrap = self._core.evaluate(
+            np.ascontiguousarray(offsets, np.int64), np.ascontiguousarray(j, np.int64), rij,
+            elem, bool(forces or stress))
+        ce, mu = p.conv_energy, p.mean_energy
+        energies = (np.asarray(ea_int) / ce + mu + self._offsets[elem]) * U
+        pred = Prediction(energy=float(energies.sum()), energies=energies, extrapolations=np.asarray(extrap))
+        if forces:
+            pred.forces = np.asarray(f_int) * (U / (ce * L))
+        if stress and pbc.all():
+            volume = abs(np.linalg.det(cell))
+            pred.stress = -np.asarray(w_int).T * (U / ce) / volume
+        return pred
+
+
+def load_potential(folder, length_unit: str = "angstrom", energy_unit: str = "ev") -> Evaluator:
+    """Load an n2p2 potential folder (input.nn, scaling.data, weights.ZZZ.data) for evaluation."""
+    from .n2p2 import read_potential
+    return Evaluator(read_potential(folder), length_unit=length_unit, energy_unit=energy_unit)
