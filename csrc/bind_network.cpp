@@ -104,7 +104,7 @@ void bind_network(nb::module_& m) {
             OutVec v = new_vec(n.n_weights());
             std::copy(n.flat_weights().begin(), n.flat_weights().end(), v.data());
             return v;
-        })
+        }, nb::rv_policy::move)
         .def("evaluate_batch",
              [](const hdnnp::Network& net, Mat X, bool grad, bool n2p2_order) {
                  check_cols(X, net.n_inputs(), "Network.evaluate_batch");
@@ -141,7 +141,7 @@ void bind_network(nb::module_& m) {
             OutVec v = new_vec(s.factor.size());
             std::copy(s.factor.begin(), s.factor.end(), v.data());
             return v;
-        })
+        }, nb::rv_policy::move)
         .def("apply_batch",
              [](const hdnnp::Scaling& s, Mat G) {
                  check_cols(G, s.size(), "Scaling.apply_batch");

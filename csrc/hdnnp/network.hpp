@@ -2,10 +2,9 @@
 // per-atom model, with n2p2 semantics (double precision throughout).
 //
 // Header-only so that the Python extension and the LAMMPS pair style compile the same
-// kernels. Floating-point operations are done in the same order as n2p2 does them
-// (NeuralNetwork::propagateLayer, SymFnc::scale), so energies are bit-identical to n2p2
-// as long as the compiler does not contract a*b+c into FMA: build with
-// -ffp-contract=off (or without FMA in the target ISA, e.g. plain x86-64) for bit-exactness.
+// kernels. Floating-point operations are done in n2p2's order (NeuralNetwork::propagateLayer,
+// SymFnc::scale) with the multiply-adds fused exactly where GCC fuses them in an FMA build of
+// n2p2 (explicit std::fma), so per-atom energies are bit-identical to the reference n2p2.
 #pragma once
 
 #include <algorithm>
@@ -61,10 +60,10 @@ namespace detail {
 constexpr double kExpLimit = 35.0;
 
 // f(x) and f'(x) exactly as n2p2's NeuralNetwork::propagateLayer computes them.
-inline void activate(Activation a, double x, double& f, double& df) {
+inline void activate(Activation a, double x, double& f, double& df) {  // NOLINT
     switch (a) {
         case Activation::Identity: f = x; df = 1.0; return;
-        case Activation::Tanh: { double t = std::tanh(x); f = t; df = 1.0 - t * t; return; }
+        case Activation::Tanh: { double t = std::tanh(x); f = t; df = std::fma(-t, t, 1.0); return; }
         case Activation::Logistic:
             if (x > kExpLimit) { f = 1.0; df = 0.0; }
             else if (x < -kExpLimit) { f = 0.0; df = 0.0; }
@@ -95,6 +94,29 @@ inline void activate(Activation a, double x, double& f, double& df) {
 // flat_weights: n2p2 weights.ZZZ.data order, i.e. for each layer l = 1..L: the weights
 // w[l](j -> k) with the previous-layer neuron j as the outer and the layer-l neuron k as
 // the inner loop, followed by the biases of layer l.
+//
+// Floating point: every neuron sums its inputs in n2p2's order (j = 0..n_in-1, starting from
+// 0, bias added last) and rounds exactly like the reference n2p2 build (see dot_n2p2), which
+// reproduces its atomic energies bit for bit. std::fma is exact everywhere, so results do not
+// depend on the CPU or compiler flags; where the CPU has FMA (x86-64: AVX2+FMA, checked at run
+// time) the kernels run vectorised across neurons (keeping each neuron's summation order).
+class Network;
+
+namespace detail {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define HDNNP_NET_DISPATCH 1
+#define HDNNP_NET_TARGET __attribute__((target("avx2,fma")))
+#define HDNNP_ALWAYS_INLINE __attribute__((always_inline)) inline
+inline bool cpu_has_fma() {
+    static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return ok;
+}
+#else
+#define HDNNP_NET_DISPATCH 0
+#define HDNNP_ALWAYS_INLINE inline
+#endif
+}  // namespace detail
+
 class Network {
 public:
     Network() = default;
@@ -112,20 +134,28 @@ public:
         if (flat_.size() != n)
             throw std::invalid_argument("Network: got " + std::to_string(flat_.size()) +
                                         " weights, architecture needs " + std::to_string(n));
-        // Re-pack: W[l] row-major [n_out][n_in] (each neuron's incoming weights contiguous,
-        // summed in n2p2's order j = 0..n_in-1), then b[l].
+        // Wf[l]: [n_in][n_out] (file order: j outer, k inner) for the forward pass and the
+        // n2p2-order gradient; Wb[l]: [n_out][n_in] for back-propagation; b[l].
         const int L = n_layers();
-        w_off_.resize(L); b_off_.resize(L); a_off_.resize(L + 1);
-        packed_.resize(n);
+        wf_off_.resize(L); wb_off_.resize(L); b_off_.resize(L); a_off_.resize(L + 1);
+        std::size_t total = 0;
+        for (int l = 1; l <= L; ++l) total += 2 * std::size_t(sizes_[l - 1]) * sizes_[l] + sizes_[l];
+        packed_.resize(total);
         std::size_t c = 0, p = 0;
         a_off_[0] = 0;
         max_width_ = sizes_[0];
         for (int l = 1; l <= L; ++l) {
             const int nin = sizes_[l - 1], nout = sizes_[l];
-            w_off_[l - 1] = p;
+            const std::size_t nw = std::size_t(nin) * nout;
+            wf_off_[l - 1] = p;
+            wb_off_[l - 1] = p + nw;
             for (int j = 0; j < nin; ++j)
-                for (int k = 0; k < nout; ++k) packed_[p + std::size_t(k) * nin + j] = flat_[c++];
-            p += std::size_t(nin) * nout;
+                for (int k = 0; k < nout; ++k) {
+                    const double w = flat_[c++];
+                    packed_[p + std::size_t(j) * nout + k] = w;
+                    packed_[p + nw + std::size_t(k) * nin + j] = w;
+                }
+            p += 2 * nw;
             b_off_[l - 1] = p;
             for (int k = 0; k < nout; ++k) packed_[p++] = flat_[c++];
             a_off_[l] = a_off_[l - 1] + sizes_[l - 1];
@@ -150,7 +180,7 @@ public:
     std::size_t n_weights() const { return flat_.size(); }
 
     // Doubles of scratch space evaluate_ws needs.
-    std::size_t workspace_size() const { return 2 * n_act_ + 2 * std::size_t(max_width_); }
+    std::size_t workspace_size() const { return 2 * n_act_ + 4 * std::size_t(max_width_); }
 
     // Output; if dEdx != nullptr also d(output)/d(input) (n_inputs values), by
     // back-propagation. Uses a thread-local scratch buffer (allocated once per thread).
@@ -160,24 +190,95 @@ public:
 
     // Same with caller-provided scratch of workspace_size() doubles (no allocation at all).
     double evaluate_ws(const double* x, double* dEdx, double* ws) const {
+#if HDNNP_NET_DISPATCH
+        if (detail::cpu_has_fma()) return eval_hw(x, dEdx, ws);
+#endif
+        return eval_impl(x, dEdx, ws);
+    }
+
+    // d(output)/d(input) with n2p2's own operation order (NeuralNetwork::calculateDEdG,
+    // forward mode, one pass per input, FMA-contracted like the GCC build): bit-identical to
+    // n2p2's dE/dG, but O(n_in * sum(n_l n_{l+1})) instead of O(sum(n_l n_{l+1})).
+    double evaluate_n2p2_order(const double* x, double* dEdx) const {
+        double* ws = scratch(workspace_size());
+#if HDNNP_NET_DISPATCH
+        if (detail::cpu_has_fma()) return eval_n2p2_hw(x, dEdx, ws);
+#endif
+        return eval_n2p2_impl(x, dEdx, ws);
+    }
+
+private:
+#if HDNNP_NET_DISPATCH
+    HDNNP_NET_TARGET double eval_hw(const double* x, double* dEdx, double* ws) const {
+        return eval_impl(x, dEdx, ws);
+    }
+    HDNNP_NET_TARGET double eval_n2p2_hw(const double* x, double* dEdx, double* ws) const {
+        return eval_n2p2_impl(x, dEdx, ws);
+    }
+#endif
+
+    // s[k] = sum_j W[j][k] * v[j] (W in file order [n_in][n_out]) in the exact arithmetic of
+    // the reference n2p2 (GCC 12 -O3 -march=native, AVX2): GCC vectorises n2p2's dot product
+    // as products rounded 4 at a time and added strictly in order, then fuses the remaining
+    // n_in % 4 terms into FMAs. So: j < 4*(n_in/4): s = s + round(w*v); then s = fma(w, v, s).
+    // The products go through `tmp` (memory) so that no compiler can contract them.
+    static HDNNP_ALWAYS_INLINE void dot_n2p2(const double* W, const double* v, int nin, int nout,
+                                             double* s, double* tmp) {
+        const int m = nin - nin % 4;
+        for (int k = 0; k < nout; ++k) s[k] = 0.0;
+        for (int j = 0; j < m; ++j) {
+            const double vj = v[j];
+            const double* Wj = W + std::size_t(j) * nout;
+            for (int k = 0; k < nout; ++k) tmp[k] = Wj[k] * vj;
+            for (int k = 0; k < nout; ++k) s[k] += tmp[k];
+        }
+        for (int j = m; j < nin; ++j) {
+            const double vj = v[j];
+            const double* Wj = W + std::size_t(j) * nout;
+            for (int k = 0; k < nout; ++k) s[k] = std::fma(Wj[k], vj, s[k]);
+        }
+    }
+
+    HDNNP_ALWAYS_INLINE void forward(const double* x, double* val, double* dfdx) const {
+        const int L = n_layers();
+        double* tmp = dfdx + n_act_;  // max_width_ doubles of scratch after dfdx
+        for (int j = 0; j < sizes_[0]; ++j) val[j] = x[j];
+        for (int l = 1; l <= L; ++l) {
+            const int nin = sizes_[l - 1], nout = sizes_[l];
+            const double* W = packed_.data() + wf_off_[l - 1];
+            const double* b = packed_.data() + b_off_[l - 1];
+            const double* vin = val + a_off_[l - 1];
+            double* s = val + a_off_[l];
+            double* dout = dfdx + a_off_[l];
+            dot_n2p2(W, vin, nin, nout, s, tmp);
+            const Activation a = acts_[l - 1];
+            for (int k = 0; k < nout; ++k) {
+                double t = s[k] + b[k];
+                if (normalize_) t /= nin;
+                detail::activate(a, t, s[k], dout[k]);
+            }
+        }
+    }
+
+    HDNNP_ALWAYS_INLINE double eval_impl(const double* x, double* dEdx, double* ws) const {
         double* val = ws;             // activations of all layers (layer 0 = input)
         double* dfdx = ws + n_act_;   // f'(pre-activation) for layers >= 1
         forward(x, val, dfdx);
         const int L = n_layers();
         const double out = val[a_off_[L]];
         if (dEdx) {
-            double* g = ws + 2 * n_act_;        // d out / d (pre-activation) of layer l
-            double* h = g + max_width_;         // d out / d (value) of layer l-1
+            double* g = ws + 2 * n_act_ + max_width_;  // d out / d (pre-activation), layer l
+            double* h = g + max_width_;                // d out / d (value) of layer l-1
             g[0] = dfdx[a_off_[L]];
             for (int l = L; l >= 1; --l) {
                 const int nin = sizes_[l - 1], nout = sizes_[l];
-                const double* W = &packed_[w_off_[l - 1]];
+                const double* W = packed_.data() + wb_off_[l - 1];
                 double* dst = (l == 1) ? dEdx : h;
                 for (int j = 0; j < nin; ++j) dst[j] = 0.0;
                 for (int k = 0; k < nout; ++k) {
                     const double gk = normalize_ ? g[k] / nin : g[k];
                     const double* Wk = W + std::size_t(k) * nin;
-                    for (int j = 0; j < nin; ++j) dst[j] += gk * Wk[j];
+                    for (int j = 0; j < nin; ++j) dst[j] = std::fma(gk, Wk[j], dst[j]);
                 }
                 if (l > 1) {
                     const double* d = dfdx + a_off_[l - 1];
@@ -188,77 +289,40 @@ public:
         return out;
     }
 
-    // d(output)/d(input) with n2p2's own operation order (NeuralNetwork::calculateDEdG,
-    // forward mode, one pass per input): bit-identical to n2p2's dE/dG but
-    // O(n_in * sum(n_l * n_{l+1})) instead of back-propagation's O(sum(n_l * n_{l+1})).
-    double evaluate_n2p2_order(const double* x, double* dEdx) const {
-        double* ws = scratch(workspace_size());
+    HDNNP_ALWAYS_INLINE double eval_n2p2_impl(const double* x, double* dEdx, double* ws) const {
         double* val = ws;
         double* dfdx = ws + n_act_;
         forward(x, val, dfdx);
         const int L = n_layers();
         const double out = val[a_off_[L]];
         if (!dEdx) return out;
-        double* inner = ws + 2 * n_act_;
+        double* inner = ws + 2 * n_act_ + max_width_;
         double* outer = inner + max_width_;
+        double* tmp = outer + max_width_;
         const int n0 = sizes_[0];
         for (int k = 0; k < n0; ++k) {
-            if (L == 1) {
-                // No hidden layer: n2p2 requires >= 3 layers; use the plain derivative.
-                double v = packed_[w_off_[0] + k] * dfdx[a_off_[1]];
-                if (normalize_) v /= n0;
-                dEdx[k] = v;
-                continue;
-            }
-            {
-                const int n1 = sizes_[1];
-                const double* W = &packed_[w_off_[0]];
-                const double* d = dfdx + a_off_[1];
-                for (int i = 0; i < n1; ++i) {
-                    inner[i] = W[std::size_t(i) * n0 + k] * d[i];
-                    if (normalize_) inner[i] /= n0;
-                }
+            // inner_i = w1[i][k] * f1'(i)   (k-th row of the file-order layer-1 matrix)
+            const int n1 = sizes_[1];
+            const double* W1 = packed_.data() + wf_off_[0] + std::size_t(k) * n1;
+            const double* d1 = dfdx + a_off_[1];
+            for (int i = 0; i < n1; ++i) {
+                inner[i] = W1[i] * d1[i];
+                if (normalize_) inner[i] /= n0;
             }
             for (int l = 1; l < L; ++l) {
                 const int nl = sizes_[l], nn = sizes_[l + 1];
-                const double* W = &packed_[w_off_[l]];
+                const double* W = packed_.data() + wf_off_[l];
                 const double* d = dfdx + a_off_[l + 1];
+                dot_n2p2(W, inner, nl, nn, outer, tmp);
                 for (int i2 = 0; i2 < nn; ++i2) {
-                    double s = 0.0;
-                    const double* Wi = W + std::size_t(i2) * nl;
-                    for (int i1 = 0; i1 < nl; ++i1) s += Wi[i1] * inner[i1];
-                    s *= d[i2];
+                    double s = outer[i2] * d[i2];
                     if (normalize_) s /= nl;
-                    outer[i2] = s;
+                    inner[i2] = s;
                 }
-                for (int i2 = 0; i2 < nn; ++i2) inner[i2] = outer[i2];
             }
             dEdx[k] = inner[0];
         }
         return out;
-    }
-
-private:
-    void forward(const double* x, double* val, double* dfdx) const {
-        const int L = n_layers();
-        for (int j = 0; j < sizes_[0]; ++j) val[j] = x[j];
-        for (int l = 1; l <= L; ++l) {
-            const int nin = sizes_[l - 1], nout = sizes_[l];
-            const double* W = &packed_[w_off_[l - 1]];
-            const double* b = &packed_[b_off_[l - 1]];
-            const double* vin = val + a_off_[l - 1];
-            double* vout = val + a_off_[l];
-            double* dout = dfdx + a_off_[l];
-            const Activation a = acts_[l - 1];
-            for (int k = 0; k < nout; ++k) {
-                const double* Wk = W + std::size_t(k) * nin;
-                double s = 0.0;
-                for (int j = 0; j < nin; ++j) s += Wk[j] * vin[j];
-                s += b[k];
-                if (normalize_) s /= nin;
-                detail::activate(a, s, vout[k], dout[k]);
-            }
-        }
     }
 
     static double* scratch(std::size_t n) {
@@ -270,8 +334,8 @@ private:
     std::vector<int> sizes_;
     std::vector<Activation> acts_;
     std::vector<double> flat_;    // as given (n2p2 file order)
-    std::vector<double> packed_;  // W[l] as [n_out][n_in], then b[l]
-    std::vector<std::size_t> w_off_, b_off_, a_off_;
+    std::vector<double> packed_;  // per layer: Wf [n_in][n_out], Wb [n_out][n_in], b
+    std::vector<std::size_t> wf_off_, wb_off_, b_off_, a_off_;
     std::size_t n_act_ = 0;
     int max_width_ = 0;
     bool normalize_ = false;
@@ -316,13 +380,10 @@ struct Scaling {
     int size() const { return int(gmin.size()); }
 
     void apply(const double* G, double* out) const {
-        const int n = size();
-        switch (mode) {
-            case None: for (int i = 0; i < n; ++i) out[i] = G[i]; break;
-            case Scale: for (int i = 0; i < n; ++i) out[i] = smin + factor[i] * (G[i] - gmin[i]); break;
-            case Center: for (int i = 0; i < n; ++i) out[i] = G[i] - gmean[i]; break;
-            default: for (int i = 0; i < n; ++i) out[i] = smin + factor[i] * (G[i] - gmean[i]); break;
-        }
+#if HDNNP_NET_DISPATCH
+        if (detail::cpu_has_fma()) { apply_hw(G, out); return; }
+#endif
+        apply_impl(G, out);
     }
 
     // d(out_i)/d(G_i).
@@ -355,9 +416,31 @@ struct Scaling {
     void apply_one(int i, double g, double& out) const {
         switch (mode) {
             case None: out = g; break;
-            case Scale: out = smin + factor[i] * (g - gmin[i]); break;
+            case Scale: out = std::fma(factor[i], g - gmin[i], smin); break;
             case Center: out = g - gmean[i]; break;
-            default: out = smin + factor[i] * (g - gmean[i]); break;
+            default: out = std::fma(factor[i], g - gmean[i], smin); break;
+        }
+    }
+private:
+#if HDNNP_NET_DISPATCH
+    HDNNP_NET_TARGET void apply_hw(const double* G, double* out) const { apply_impl(G, out); }
+#endif
+    HDNNP_ALWAYS_INLINE void apply_impl(const double* G, double* out) const {
+        const int n = size();
+        const double* f = factor.data();
+        switch (mode) {
+            case None: for (int i = 0; i < n; ++i) out[i] = G[i]; break;
+            case Scale: {
+                const double* m = gmin.data();
+                for (int i = 0; i < n; ++i) out[i] = std::fma(f[i], G[i] - m[i], smin);
+                break;
+            }
+            case Center: for (int i = 0; i < n; ++i) out[i] = G[i] - gmean[i]; break;
+            default: {
+                const double* m = gmean.data();
+                for (int i = 0; i < n; ++i) out[i] = std::fma(f[i], G[i] - m[i], smin);
+                break;
+            }
         }
     }
 };
