@@ -55,7 +55,7 @@ class Evaluator:
         sfset = potential.symmetry_functions
         self._core = _core.Evaluator(
             [sfset.core_descriptor(el) for el in self.elements],
-            [potential.core_model(el) for el in self.elements],
+            [potential.element_model(el) for el in self.elements],
         )
         self._z_to_index = {}
         from ase.data import atomic_numbers
@@ -98,7 +98,9 @@ class Evaluator:
             elem, bool(forces or stress))
         ce, mu = p.conv_energy, p.mean_energy
         energies = (np.asarray(ea_int) / ce + mu + self._offsets[elem]) * U
-        pred = Prediction(energy=float(energies.sum()), energies=energies, extrapolations=np.asarray(extrap))
+        # total as n2p2 forms it: network sum / conv_energy + N·mean_energy + offsets
+        total = (e_int / ce + len(elem) * mu + float(self._offsets[elem].sum())) * U
+        pred = Prediction(energy=float(total), energies=energies, extrapolations=np.asarray(extrap))
         if forces:
             pred.forces = np.asarray(f_int) * (U / (ce * L))
         if stress and pbc.all():
