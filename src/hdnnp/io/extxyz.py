@@ -35,6 +35,11 @@ def structure_from_atoms(atoms, *, source=None, index=None, units: Units | None 
     stress = res.pop("stress", None)
     n = len(atoms)
     props = {k: np.array(v) for k, v in atoms.arrays.items() if k not in ("numbers", "positions")}
+    for k, v in props.items():
+        if v.dtype.kind in "iu":
+            props[k] = v.astype(np.int64)  # ASE reads integer columns as int32
+        elif v.dtype.kind in "OS":
+            props[k] = v.astype(str)
     info = dict(atoms.info)
     for k, v in res.items():
         if np.ndim(v) >= 1 and np.shape(v)[0] == n and k in ("charges", "magmoms", "energies",

@@ -108,8 +108,9 @@ def _finish(cur, units: Units, file, lineno, index) -> Structure:
     if e.any():
         props["atom_energies"] = scale(e, units.energy)
     info = {}
-    if cur["comments"]:
-        info["comment"] = "\n".join(cur["comments"])
+    comment = "\n".join(cur["comments"]).strip()
+    if comment:
+        info["comment"] = comment
     periodic = nlat == 3
     return Structure(
         numbers=np.array(cur["sym"]),
