@@ -96,8 +96,9 @@ def read_extxyz(path, *, units: Units | None = None, text: str | None = None) ->
         for k in range(i + 2, end):
             m = len(lines[k].split())
             if m != nf:
-                raise InputError(f"atom line has {m} fields, the first atom line of this structure has {nf} "
-                                 f"(header on line {head} says {n} atoms)", file=file, line=k + 1,
+                raise InputError(f"atom line has {m} fields where the first atom line of this structure has "
+                                 f"{nf} (missing values, or does the atom count {n} on line {head} not match "
+                                 "the atom lines?)", file=file, line=k + 1,
                                  structure=len(out))
         frame = "\n".join(lines[i:end]) + "\n"
         try:
