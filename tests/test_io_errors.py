@@ -166,6 +166,12 @@ def test_extxyz_nan(tmp_path):
             "NaN or inf", structure=0)
 
 
+def test_extxyz_bad_header_values(tmp_path):
+    head = XYZ.splitlines()[1]
+    _expect(_write(tmp_path, _xyz_mutate(2, head.replace("-3.5", "T")), "a.xyz"), "not numeric", line=2, structure=0)
+    _expect(_write(tmp_path, _xyz_mutate(2, head + " charge=nan"), "a.xyz"), "charge is NaN", structure=0)
+
+
 def test_extxyz_truncated_mid_line(tmp_path):
     _expect(_write(tmp_path, XYZ[:-30], "a.xyz"), "fields|truncated", structure=1)
 

@@ -33,6 +33,9 @@ def structure_from_atoms(atoms, *, source=None, index=None, units: Units | None 
         energy = res.pop("free_energy", None)
     forces = res.pop("forces", None)
     stress = res.pop("stress", None)
+    for name, val in (("energy", energy), ("forces", forces), ("stress", stress)):
+        if val is not None and np.asarray(val).dtype.kind not in "iuf":
+            raise InputError(f"{name} {val!r} is not numeric", file=source, structure=index)
     n = len(atoms)
     props = {k: np.array(v) for k, v in atoms.arrays.items() if k not in ("numbers", "positions")}
     for k, v in props.items():
@@ -49,6 +52,8 @@ def structure_from_atoms(atoms, *, source=None, index=None, units: Units | None 
             info.setdefault(k, v)
     charge = info.pop("charge", 0.0)
     try:
+        if isinstance(charge, (bool, np.bool_, str)):
+            raise ValueError
         charge = float(charge or 0.0)
     except (TypeError, ValueError):
         raise InputError(f"charge {charge!r} is not a number", file=source, structure=index) from None
@@ -109,9 +114,18 @@ def read_extxyz(path, *, units: Units | None = None, text: str | None = None) ->
         except InputError:
             raise
         except Exception as exc:  # ASE raises many types for bad text
-            raise InputError(f"cannot parse structure: {type(exc).__name__}: {exc}",
+            msg = f"cannot parse structure: {type(exc).__name__}: {exc}"
+            if isinstance(exc, KeyError):
+                msg = f"unknown element symbol or missing key {exc}"
+            raise InputError(msg,
                              file=file, line=_guess_line(exc, lines, i, end, head), structure=len(out)) from None
-        out.append(structure_from_atoms(atoms, source=file, index=len(out), units=units))
+        try:
+            out.append(structure_from_atoms(atoms, source=file, index=len(out), units=units))
+        except (TypeError, ValueError) as exc:  # e.g. energy=abc left as text by ASE
+            if isinstance(exc, InputError):
+                raise InputError(exc.reason, file=file, line=head + 1, structure=len(out)) from None
+            raise InputError(f"bad value in the header: {exc}", file=file, line=head + 1,
+                             structure=len(out)) from None
         i = end
     return out
 
