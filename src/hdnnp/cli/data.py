@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 
 import numpy as np
 
@@ -27,16 +28,17 @@ have fixed units)."""
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "data", help="inspect and convert structure files (DFT data sets)",
-        description="Inspect and convert atomic-structure data sets. No converter scripts needed: "
-                    "every format below is read directly.",
+        description=_wrap("Inspect and convert atomic-structure data sets. No converter scripts needed: "
+                          "every format below is read directly."),
         epilog=_FORMATS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="data_command", metavar="ACTION")
 
     info = sub.add_parser(
         "info", help="summarise files: structures, elements, labels, energy and force ranges",
-        description="Print, for each file: its format, the number of structures, elements and atom "
-                    "counts, which labels are present (energy, forces, stress, charges, per-atom "
-                    "properties), and the ranges of energy per atom (eV/atom) and force components (eV/Å).",
+        description=_wrap("Print, for each file: its format, the number of structures, elements and atom "
+                          "counts, which labels are present (energy, forces, stress, charges, per-atom "
+                          "properties), and the ranges of energy per atom (eV/atom) and force components "
+                          "(eV/Å)."),
         epilog=_FORMATS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     info.add_argument("files", nargs="+", metavar="FILE", help="structure file or folder")
     info.add_argument("--format", choices=_formats(), help="format of all FILEs (default: detect)")
@@ -45,9 +47,12 @@ def register(subparsers) -> None:
 
     conv = sub.add_parser(
         "convert", help="convert any readable format to extxyz or n2p2 input.data",
-        description="Read IN (any format below) and write OUT as extxyz or n2p2 input.data. "
-                    "The output format comes from OUT's name (*.xyz/*.extxyz → extxyz, "
-                    "*.data → n2p2) unless --out-format is given. Floats are written exactly.",
+        description=_wrap("Read IN (any format below) and write OUT as extxyz or n2p2 input.data. "
+                          "The output format comes from OUT's name (*.xyz/*.extxyz → extxyz, "
+                          "*.data → n2p2) unless --out-format is given. Floats are written exactly, "
+                          "so converting back gives the same numbers. Example: "
+                          "hdnnp data convert input.data train.xyz --in-length-unit bohr "
+                          "--in-energy-unit hartree"),
         epilog=_FORMATS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     conv.add_argument("input", metavar="IN", help="file or folder to read")
     conv.add_argument("output", metavar="OUT", help="file to write")
@@ -58,6 +63,10 @@ def register(subparsers) -> None:
     conv.set_defaults(func=run_convert)
 
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
+
+
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, 88)
 
 
 def _formats():

@@ -70,15 +70,13 @@ def detect_format(path) -> str:
         return "extxyz"
     head = _head(p)
     first = head.split(None, 1)[0].lower() if head.strip() else ""
-    if first == "begin" or name == "input.data" or name.endswith(".data") and first in ("begin", "comment"):
+    if first in ("begin", "comment") or name in ("input.data", "output.data"):
         return "n2p2"
     if ext == ".json" or first.startswith("[") or first.startswith("{"):
         if ext == ".json" or '"structure"' in head:
             return "mlearn"
     if first.isdigit() and len(head.splitlines()) > 1:
         return "extxyz"
-    if ext == ".data":
-        return "n2p2"
     return "ase"
 
 
