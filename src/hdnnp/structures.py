@@ -131,6 +131,8 @@ class Structure:
                 raise self.error("periodic cell has zero volume (lattice vectors are linearly dependent)")
         if self.energy is not None and not np.isfinite(self.energy):
             raise self.error("energy is NaN or inf")
+        if not np.isfinite(self.charge):
+            raise self.error("total charge is NaN or inf")
         if self.forces is not None:
             if self.forces.shape != (n, 3):
                 raise self.error(f"forces have shape {self.forces.shape}, expected ({n}, 3): "
