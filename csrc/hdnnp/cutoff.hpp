@@ -53,6 +53,8 @@ inline void core_fdf(int core, double x, double& f, double& df) {
         return;
     }
     case CORE_EXP: {
+        // Limit value 0 at |x| = 1 (a compact angular boundary hit exactly; n2p2 gives inf there).
+        if (x * x >= 1.0) { f = 0.0; df = 0.0; return; }
         double const t = 1.0 / (x * x - 1.0);
         double const e = M_E * std::exp(t);
         f = e;
