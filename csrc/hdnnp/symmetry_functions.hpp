@@ -19,6 +19,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -66,6 +68,36 @@ inline bool is_compact(int t) { return t >= 20 && t <= 25; }
 inline bool is_weighted(int t) { return t == 12 || t == 13 || t == 23 || t == 24 || t == 25; }
 inline bool is_narrow(int t) { return t == 3 || t == 13 || t == 21 || t == 24; }
 
+// exp(x) for x <= 709 (0 below -708), branch-free so that loops over it vectorise; ~2 ulp.
+inline double fast_exp(double x) {
+    double const xc = x < -708.0 ? -708.0 : x;
+    double const shift = 6755399441055744.0;  // 1.5 * 2^52
+    double const kd = xc * 1.4426950408889634 + shift;
+    double const k = kd - shift;
+    double const r = (xc - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+    double p = 1.6059043836821613e-10;  // 1/13!
+    p = p * r + 2.08767569878681e-09;
+    p = p * r + 2.505210838544172e-08;
+    p = p * r + 2.755731922398589e-07;
+    p = p * r + 2.7557319223985893e-06;
+    p = p * r + 2.48015873015873e-05;
+    p = p * r + 0.0001984126984126984;
+    p = p * r + 0.001388888888888889;
+    p = p * r + 0.008333333333333333;
+    p = p * r + 0.041666666666666664;
+    p = p * r + 0.16666666666666666;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    std::uint64_t bits;
+    std::memcpy(&bits, &kd, sizeof bits);
+    bits = (bits + 1023u) << 52;
+    double scale;
+    std::memcpy(&scale, &bits, sizeof scale);
+    double const res = p * scale;
+    return x < -708.0 ? 0.0 : res;
+}
+
 }  // namespace detail
 
 // All symmetry functions of ONE central element, in n2p2's sorted order (the caller's order is kept).
@@ -106,15 +138,30 @@ public:
         if (nneigh <= 0 || nsf == 0) return;
         Scratch& sc = scratch();
         std::size_t const nn = (std::size_t)nneigh;
-        sc.r.resize(nn);
-        sc.rinv.resize(nn);
-        sc.rv.resize(3 * nn);
+        // Local order: neighbours grouped by element (stable), structure-of-arrays.
+        sc.estart.assign(n_elements_ + 1, 0);
         for (std::size_t k = 0; k < nn; ++k) {
+            int const e = neigh_elem[k];
+            if (e < 0 || e >= n_elements_) throw std::invalid_argument("neighbour element index out of range");
+            ++sc.estart[e + 1];
+        }
+        for (int e = 0; e < n_elements_; ++e) sc.estart[e + 1] += sc.estart[e];
+        sc.cursor.assign(sc.estart.begin(), sc.estart.end() - 1);
+        sc.perm.resize(nn);
+        sc.le.resize(nn);
+        sc.r.resize(nn); sc.rinv.resize(nn); sc.rv.resize(3 * nn);
+        sc.x.resize(nn); sc.y.resize(nn); sc.z.resize(nn);
+        for (std::size_t k = 0; k < nn; ++k) {
+            int const e = neigh_elem[k];
+            std::size_t const l = (std::size_t)sc.cursor[e]++;
+            sc.perm[l] = (int)k;
+            sc.le[l] = e;
             double const x = rij[3 * k], y = rij[3 * k + 1], z = rij[3 * k + 2];
             double const r = std::sqrt(x * x + y * y + z * z);
-            sc.r[k] = r;
-            sc.rinv[k] = 1.0 / r;
-            sc.rv[3 * k] = x; sc.rv[3 * k + 1] = y; sc.rv[3 * k + 2] = z;
+            sc.r[l] = r;
+            sc.rinv[l] = 1.0 / r;
+            sc.rv[3 * l] = x; sc.rv[3 * l + 1] = y; sc.rv[3 * l + 2] = z;
+            sc.x[l] = x; sc.y[l] = y; sc.z[l] = z;
         }
         // Pair terms: cutoff slots, then radial terms.
         std::size_t const ncs = cslots_.size(), nrt = rterms_.size();
@@ -142,39 +189,56 @@ public:
                 double const* fc = sc.fc.data() + rt.cslot * nn;
                 double const* dfc = sc.dfc.data() + rt.cslot * nn;
                 for (std::size_t k = 0; k < nn; ++k) {
-                    if (fc[k] == 0.0 && dfc[k] == 0.0) { g[k] = 0.0; dg[k] = 0.0; continue; }
                     double const d = sc.r[k] - rt.rs;
-                    double const e = std::exp(-rt.eta * d * d);
+                    double const e = detail::fast_exp(-rt.eta * d * d);
                     g[k] = e * fc[k];
                     dg[k] = e * (dfc[k] - 2.0 * rt.eta * d * fc[k]);
                 }
             }
         }
+        double* dGl = nullptr;
+        if (dG) {
+            sc.dGl.assign((std::size_t)nsf * nn * 3, 0.0);
+            dGl = sc.dGl.data();
+        }
+        const int* le = sc.le.data();
         // Radial symmetry functions.
         for (RadialSF const& rs : radial_) {
             double const* g = sc.g.data() + rs.rterm * nn;
             double const* dg = sc.dg.data() + rs.rterm * nn;
+            std::size_t k0 = 0, k1 = nn;
+            if (!rs.weighted) { k0 = sc.estart[rs.e1]; k1 = sc.estart[rs.e1 + 1]; }
             double sum = 0.0;
-            double* d = dG ? dG + (std::size_t)rs.s * nn * 3 : nullptr;
-            for (std::size_t k = 0; k < nn; ++k) {
-                int const ek = neigh_elem[k];
-                double w;
-                if (rs.weighted) w = weights_[ek];
-                else if (ek == rs.e1) w = 1.0;
-                else continue;
-                if (g[k] == 0.0 && dg[k] == 0.0) continue;
+            double* d = dGl ? dGl + (std::size_t)rs.s * nn * 3 : nullptr;
+            for (std::size_t k = k0; k < k1; ++k) {
+                double const w = rs.weighted ? weights_[le[k]] : 1.0;
                 sum += w * g[k];
                 if (d) {
                     double const c = w * dg[k] * sc.rinv[k];
-                    d[3 * k] += c * sc.rv[3 * k];
-                    d[3 * k + 1] += c * sc.rv[3 * k + 1];
-                    d[3 * k + 2] += c * sc.rv[3 * k + 2];
+                    d[3 * k] += c * sc.x[k];
+                    d[3 * k + 1] += c * sc.y[k];
+                    d[3 * k + 2] += c * sc.z[k];
                 }
             }
             G[rs.s] += sum;
         }
         // Angular groups.
-        for (AngularGroup const& grp : groups_) compute_group(grp, nneigh, neigh_elem, sc, G, dG);
+        for (AngularGroup const& grp : groups_) {
+            if (!grp.compact && !grp.weighted) compute_group_exp(grp, nn, sc, G, dGl);
+            else compute_group(grp, nneigh, le, sc, G, dGl);
+        }
+        if (dG) {
+            for (int s = 0; s < nsf; ++s) {
+                double const* src = dGl + (std::size_t)s * nn * 3;
+                double* dst = dG + (std::size_t)s * nn * 3;
+                for (std::size_t l = 0; l < nn; ++l) {
+                    std::size_t const k = (std::size_t)sc.perm[l];
+                    dst[3 * k] = src[3 * l];
+                    dst[3 * k + 1] = src[3 * l + 1];
+                    dst[3 * k + 2] = src[3 * l + 2];
+                }
+            }
+        }
     }
 
 private:
@@ -194,6 +258,7 @@ private:
         int s;
         int rterm;             // pair term (index into rterms_)
         int jkterm;            // exp types, narrow: index into group's jk exponent list
+        int ang;               // exp types: index into the group's distinct (lambda, zeta) list
         double lambda, zeta, pnorm;
         int zeta_int;
         bool int_pow;
@@ -210,12 +275,17 @@ private:
         CompactFunction cr;    // compact types: radial function (for r_jk)
         int subtype;
         std::vector<double> jk_eta, jk_rs;
+        std::vector<double> ang_lambda, ang_zeta, ang_pnorm;
+        std::vector<int> ang_zint;
+        std::vector<char> ang_intpow;
         std::vector<Member> members;
     };
     struct Scratch {
         std::vector<double> r, rinv, rv, fc, dfc, g, dg;
-        std::vector<int> list;
-        std::vector<double> ejk;
+        std::vector<int> list, perm, le, estart, cursor, kk;
+        std::vector<double> ejk, x, y, z, dGl;
+        // per-j work arrays of the Gaussian angular groups
+        std::vector<double> cosv, rjkv, rjkinv, h, dh, A, Ap, tmp;
     };
     static Scratch& scratch() {
         static thread_local Scratch s;
@@ -330,6 +400,17 @@ private:
             m.zeta_int = (int)std::lround(p.zeta);
             m.int_pow = std::fabs(p.zeta - (double)m.zeta_int) <= 2.2250738585072014e-308;
             m.jkterm = -1;
+            m.ang = -1;
+            for (std::size_t q = 0; q < grp->ang_lambda.size(); ++q)
+                if (grp->ang_lambda[q] == p.lambda && grp->ang_zeta[q] == p.zeta) { m.ang = (int)q; break; }
+            if (m.ang < 0) {
+                grp->ang_lambda.push_back(p.lambda);
+                grp->ang_zeta.push_back(p.zeta);
+                grp->ang_pnorm.push_back(m.pnorm);
+                grp->ang_zint.push_back(m.zeta_int);
+                grp->ang_intpow.push_back(m.int_pow ? 1 : 0);
+                m.ang = (int)grp->ang_lambda.size() - 1;
+            }
             if (grp->narrow) {
                 for (std::size_t q = 0; q < grp->jk_eta.size(); ++q)
                     if (grp->jk_eta[q] == p.eta && grp->jk_rs[q] == p.rs) { m.jkterm = (int)q; break; }
@@ -341,6 +422,186 @@ private:
             }
         }
         grp->members.push_back(m);
+    }
+
+    // Gaussian angular types 3 and 9 (element-resolved): neighbours are grouped by element in the
+    // local order, so the pairs of the group are index ranges. Per j, everything that depends on
+    // (j, k) but not on the member SF is computed in branch-free loops over k first.
+    void compute_group_exp(AngularGroup const& grp, std::size_t nn, Scratch& sc, double* G, double* dGl) const {
+        int const e1 = grp.e1, e2 = grp.e2;
+        std::size_t const j0 = sc.estart[e1], j1 = sc.estart[e1 + 1];
+        std::size_t const kb = sc.estart[e2], ke = sc.estart[e2 + 1];
+        if (j0 == j1 || kb == ke) return;
+        double const rc = grp.rc, rc2 = rc * rc;
+        std::size_t const nq = grp.jk_eta.size(), na = grp.ang_lambda.size();
+        std::size_t const L = ke - kb;
+        sc.kk.resize(L);
+        sc.cosv.resize(L); sc.rjkv.resize(L); sc.rjkinv.resize(L); sc.tmp.resize(2 * L);
+        sc.h.resize(nq * L); sc.dh.resize(nq * L); sc.A.resize(na * L); sc.Ap.resize(na * L);
+        bool const tanh_ct = grp.fc.type == CT_TANHU || grp.fc.type == CT_TANH;
+        double const tpre = grp.fc.type == CT_TANH ? CutoffFunction::tanh_pre() : 1.0;
+        const double* X = sc.x.data();
+        const double* Y = sc.y.data();
+        const double* Z = sc.z.data();
+        for (std::size_t j = j0; j < j1; ++j) {
+            if (!(sc.r[j] < rc)) continue;
+            std::size_t const k0 = (e1 == e2) ? j + 1 : kb;
+            if (k0 >= ke) continue;
+            double const xj = X[j], yj = Y[j], zj = Z[j], rinvj = sc.rinv[j];
+            // Compact list of the k that take part: r_ik < rc and (narrow) r_jk < rc.
+            int* kk = sc.kk.data();
+            std::size_t n = 0;
+            for (std::size_t k = k0; k < ke; ++k) {
+                if (!(sc.r[k] < rc)) continue;
+                if (grp.narrow) {
+                    double const dx = X[k] - xj, dy = Y[k] - yj, dz = Z[k] - zj;
+                    double const d2 = dx * dx + dy * dy + dz * dz;
+                    if (!(d2 < rc2)) continue;
+                    sc.rjkv[n] = std::sqrt(d2);
+                }
+                kk[n++] = (int)k;
+            }
+            if (n == 0) continue;
+            double* cosv = sc.cosv.data();
+            for (std::size_t i = 0; i < n; ++i) {
+                std::size_t const k = (std::size_t)kk[i];
+                cosv[i] = (xj * X[k] + yj * Y[k] + zj * Z[k]) * rinvj * sc.rinv[k];
+            }
+            if (grp.narrow) {
+                double* rjk = sc.rjkv.data();
+                double* rjkinv = sc.rjkinv.data();
+                double* fc = sc.tmp.data();
+                double* dfc = sc.tmp.data() + n;
+                for (std::size_t i = 0; i < n; ++i) rjkinv[i] = 1.0 / rjk[i];
+                if (tanh_ct) {
+                    for (std::size_t i = 0; i < n; ++i) {
+                        double const u = 1.0 - rjk[i] * grp.fc.rcinv;
+                        double const e = std::exp(-2.0 * u);
+                        double const t = (1.0 - e) / (1.0 + e);
+                        double const t2 = t * t;
+                        bool const in = rjk[i] < rc;
+                        fc[i] = in ? tpre * t * t2 : 0.0;
+                        dfc[i] = in ? 3.0 * tpre * t2 * (t2 - 1.0) * grp.fc.rcinv : 0.0;
+                    }
+                } else {
+                    for (std::size_t i = 0; i < n; ++i) grp.fc.fdf(rjk[i], fc[i], dfc[i]);
+                }
+                for (std::size_t q = 0; q < nq; ++q) {
+                    double const eta = grp.jk_eta[q], rs = grp.jk_rs[q];
+                    double* h = sc.h.data() + q * L;
+                    double* dh = sc.dh.data() + q * L;
+                    for (std::size_t i = 0; i < n; ++i) {
+                        double const d = rjk[i] - rs;
+                        double const e = std::exp(-eta * d * d);
+                        h[i] = e * fc[i];
+                        dh[i] = e * (dfc[i] - 2.0 * eta * d * fc[i]);
+                    }
+                }
+                (void)rc2;
+            }
+            for (std::size_t a = 0; a < na; ++a) {
+                double* A = sc.A.data() + a * L;
+                double* Ap = sc.Ap.data() + a * L;
+                double const lam = grp.ang_lambda[a], zeta = grp.ang_zeta[a], pnorm = grp.ang_pnorm[a];
+                int const nexp = grp.ang_zint[a] - 1;
+                if (grp.ang_intpow[a] && nexp >= 0) {
+                    double* base = sc.tmp.data();  // free now (fc/dfc consumed above)
+                    for (std::size_t i = 0; i < n; ++i) { A[i] = 1.0; base[i] = 1.0 + lam * cosv[i]; }
+                    for (int b = nexp; b; b >>= 1) {
+                        if (b & 1) for (std::size_t i = 0; i < n; ++i) A[i] *= base[i];
+                        if (b >> 1) for (std::size_t i = 0; i < n; ++i) base[i] *= base[i];
+                    }
+                    for (std::size_t i = 0; i < n; ++i) {
+                        double const pl = 1.0 + lam * cosv[i];
+                        bool const pos = pl > 0.0;
+                        double const pw = A[i];
+                        A[i] = pos ? pnorm * pw * pl : 0.0;
+                        Ap[i] = pos ? pnorm * zeta * lam * pw : 0.0;
+                    }
+                } else {
+                    for (std::size_t i = 0; i < n; ++i) {
+                        double const pl = 1.0 + lam * cosv[i];
+                        if (pl <= 0.0) { A[i] = 0.0; Ap[i] = 0.0; continue; }
+                        double const pw = std::pow(pl, zeta - 1.0);
+                        A[i] = pnorm * pw * pl;
+                        Ap[i] = pnorm * zeta * lam * pw;
+                    }
+                }
+            }
+            double const rij2inv = rinvj * rinvj;
+            for (Member const& m : grp.members) {
+                double const gij = sc.g[m.rterm * nn + j], dgij = sc.dg[m.rterm * nn + j];
+                if (gij == 0.0 && dgij == 0.0) continue;
+                const double* gk = sc.g.data() + m.rterm * nn;
+                const double* dgk = sc.dg.data() + m.rterm * nn;
+                const double* A = sc.A.data() + m.ang * L;
+                const double* Ap = sc.Ap.data() + m.ang * L;
+                double sumG = 0.0;
+                if (grp.narrow) {
+                    const double* h = sc.h.data() + m.jkterm * L;
+                    const double* dh = sc.dh.data() + m.jkterm * L;
+                    if (!dGl) {
+                        for (std::size_t i = 0; i < n; ++i) sumG += A[i] * gk[kk[i]] * h[i];
+                        G[m.s] += gij * sumG;
+                        continue;
+                    }
+                    double sx = 0.0, sy = 0.0, sz = 0.0;
+                    double* dk = dGl + (std::size_t)m.s * nn * 3;
+                    const double* rjkinv = sc.rjkinv.data();
+                    for (std::size_t i = 0; i < n; ++i) {
+                        std::size_t const k = (std::size_t)kk[i];
+                        double const gik = gk[k], dgik = dgk[k];
+                        double const gh = gik * h[i];
+                        double const R = gij * gh;
+                        double const ApR = Ap[i] * R;
+                        double const AR = A[i] * R;
+                        sumG += AR;
+                        double const t_jk = A[i] * gij * gik * dh[i] * rjkinv[i];
+                        double const rinvk = sc.rinv[k];
+                        double const caj = -ApR * cosv[i] * rij2inv + A[i] * dgij * gh * rinvj + t_jk;
+                        double const cx = ApR * rinvj * rinvk - t_jk;
+                        double const cbk = -ApR * cosv[i] * rinvk * rinvk + A[i] * gij * dgik * h[i] * rinvk + t_jk;
+                        sx += caj * xj + cx * X[k];
+                        sy += caj * yj + cx * Y[k];
+                        sz += caj * zj + cx * Z[k];
+                        dk[3 * k] += cx * xj + cbk * X[k];
+                        dk[3 * k + 1] += cx * yj + cbk * Y[k];
+                        dk[3 * k + 2] += cx * zj + cbk * Z[k];
+                    }
+                    G[m.s] += sumG;
+                    double* dj = dGl + ((std::size_t)m.s * nn + j) * 3;
+                    dj[0] += sx; dj[1] += sy; dj[2] += sz;
+                } else {
+                    if (!dGl) {
+                        for (std::size_t i = 0; i < n; ++i) sumG += A[i] * gk[kk[i]];
+                        G[m.s] += gij * sumG;
+                        continue;
+                    }
+                    double sx = 0.0, sy = 0.0, sz = 0.0;
+                    double* dk = dGl + (std::size_t)m.s * nn * 3;
+                    for (std::size_t i = 0; i < n; ++i) {
+                        std::size_t const k = (std::size_t)kk[i];
+                        double const gik = gk[k], dgik = dgk[k];
+                        double const R = gij * gik;
+                        double const ApR = Ap[i] * R;
+                        sumG += A[i] * R;
+                        double const rinvk = sc.rinv[k];
+                        double const caj = -ApR * cosv[i] * rij2inv + A[i] * dgij * gik * rinvj;
+                        double const cx = ApR * rinvj * rinvk;
+                        double const cbk = -ApR * cosv[i] * rinvk * rinvk + A[i] * gij * dgik * rinvk;
+                        sx += caj * xj + cx * X[k];
+                        sy += caj * yj + cx * Y[k];
+                        sz += caj * zj + cx * Z[k];
+                        dk[3 * k] += cx * xj + cbk * X[k];
+                        dk[3 * k + 1] += cx * yj + cbk * Y[k];
+                        dk[3 * k + 2] += cx * zj + cbk * Z[k];
+                    }
+                    G[m.s] += sumG;
+                    double* dj = dGl + ((std::size_t)m.s * nn + j) * 3;
+                    dj[0] += sx; dj[1] += sy; dj[2] += sz;
+                }
+            }
+        }
     }
 
     void compute_group(AngularGroup const& grp, int nneigh, const int* neigh_elem, Scratch& sc, double* G,
