@@ -1,0 +1,6 @@
+"""Atom-centred descriptors (n2p2 symmetry functions)."""
+from .symmetry_functions import (ATOMIC_NUMBERS, SUPPORTED_TYPES, Descriptors, SymmetryFunction,
+                                 SymmetryFunctionSet, compute_descriptors)
+
+__all__ = ["ATOMIC_NUMBERS", "SUPPORTED_TYPES", "Descriptors", "SymmetryFunction", "SymmetryFunctionSet",
+           "compute_descriptors"]

@@ -1,0 +1,739 @@
+// Atom-centred symmetry functions (n2p2 conventions) with analytic derivatives.
+// Header-only; shared by the Python extension and the LAMMPS pair style.
+//
+// Types (parameters as in n2p2's input.nn, lengths in the structure's length unit):
+//   2  radial           sum_j [Z_j==e1] exp(-eta (r_ij - rs)^2) fc(r_ij)
+//   3  angular narrow   2^(1-zeta) sum_{j<k} (1 + lambda cos)^zeta exp(-eta[(r_ij-rs)^2 + (r_ik-rs)^2 + (r_jk-rs)^2])
+//                       fc(r_ij) fc(r_ik) fc(r_jk)        (pair {e1,e2} unordered)
+//   9  angular wide     as 3 without the r_jk factors
+//   12 weighted radial  as 2 over all neighbours, weighted by the atomic number Z_j
+//   13 weighted narrow  as 3 over all pairs, weighted by Z_j Z_k
+//   20 compact radial   sum_j [e1] C_r(r_ij),  C_r compact on (rl, rc)
+//   21 compact narrow   sum_{j<k} [pair] C_a(theta) C_r(r_ij) C_r(r_ik) C_r(r_jk)
+//   22 compact wide     sum_{j<k} [pair] C_a(theta) C_r(r_ij) C_r(r_ik)
+//   23/24/25            weighted versions of 20/21/22 (Z_j, Z_j Z_k)
+// (1 + lambda cos) <= 0 contributes 0. Compact angular terms are 0 for cos = +-1 and for theta outside
+// [angle_left, angle_right].
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cutoff.hpp"
+
+namespace hdnnp {
+
+// Subtype codes of compact symmetry functions (types 20-25): core function + optional asymmetry flag.
+// n2p2 subtypes: "p1".."p4" -> SUBTYPE_P1..P4, "p1a".."p4a" -> | SUBTYPE_ASYM, "e" -> SUBTYPE_EXP.
+enum SymFuncSubtype : int {
+    SUBTYPE_NONE = 0, SUBTYPE_P1 = 1, SUBTYPE_P2 = 2, SUBTYPE_P3 = 3, SUBTYPE_P4 = 4, SUBTYPE_EXP = 5,
+    SUBTYPE_ASYM = 8
+};
+
+struct SymFuncParams {
+    int type = 2;
+    int subtype = SUBTYPE_NONE;  // compact types only
+    int e1 = -1;                 // neighbour element indices (0-based in the potential's element list), -1 if unused
+    int e2 = -1;
+    double eta = 0.0, rs = 0.0, lambda = 0.0, zeta = 0.0;
+    double rc = 0.0;             // outer cutoff / right radial boundary
+    double rl = 0.0;             // compact types: left radial boundary
+    double angle_left = 0.0;     // compact angular types: angle boundaries in degrees
+    double angle_right = 0.0;
+    int cutoff_type = CT_TANHU;  // Gaussian types 2, 3, 9, 12, 13
+    double cutoff_alpha = 0.0;
+};
+
+namespace detail {
+
+inline double pow_int(double x, int n) {
+    double r = 1.0;
+    if (n < 0) { x = 1.0 / x; n = -n; }
+    while (n) {
+        if (n & 1) r *= x;
+        x *= x;
+        n >>= 1;
+    }
+    return r;
+}
+
+inline bool is_radial(int t) { return t == 2 || t == 12 || t == 20 || t == 23; }
+inline bool is_compact(int t) { return t >= 20 && t <= 25; }
+inline bool is_weighted(int t) { return t == 12 || t == 13 || t == 23 || t == 24 || t == 25; }
+inline bool is_narrow(int t) { return t == 3 || t == 13 || t == 21 || t == 24; }
+
+// exp(x) for x <= 709 (0 below -708), branch-free so that loops over it vectorise; ~2 ulp.
+inline double fast_exp(double x) {
+    double const xc = x < -708.0 ? -708.0 : x;
+    double const shift = 6755399441055744.0;  // 1.5 * 2^52
+    double const kd = xc * 1.4426950408889634 + shift;
+    double const k = kd - shift;
+    double const r = (xc - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+    double p = 1.6059043836821613e-10;  // 1/13!
+    p = p * r + 2.08767569878681e-09;
+    p = p * r + 2.505210838544172e-08;
+    p = p * r + 2.755731922398589e-07;
+    p = p * r + 2.7557319223985893e-06;
+    p = p * r + 2.48015873015873e-05;
+    p = p * r + 0.0001984126984126984;
+    p = p * r + 0.001388888888888889;
+    p = p * r + 0.008333333333333333;
+    p = p * r + 0.041666666666666664;
+    p = p * r + 0.16666666666666666;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    std::uint64_t bits;
+    std::memcpy(&bits, &kd, sizeof bits);
+    bits = (bits + 1023u) << 52;
+    double scale;
+    std::memcpy(&scale, &bits, sizeof scale);
+    double const res = p * scale;
+    return x < -708.0 ? 0.0 : res;
+}
+
+}  // namespace detail
+
+// All symmetry functions of ONE central element, in n2p2's sorted order (the caller's order is kept).
+class ElementDescriptor {
+public:
+    // atomic_numbers[e] (element index -> Z) is needed only by the weighted types 12, 13, 23, 24, 25.
+    ElementDescriptor(std::vector<SymFuncParams> sfs, int n_elements, std::vector<int> atomic_numbers = {})
+        : sfs_(std::move(sfs)), n_elements_(n_elements) {
+        if (n_elements < 1) throw std::invalid_argument("n_elements must be >= 1");
+        weights_.assign(n_elements, 1.0);
+        bool need_z = false;
+        for (auto const& p : sfs_) need_z = need_z || detail::is_weighted(p.type);
+        if (need_z) {
+            if ((int)atomic_numbers.size() != n_elements)
+                throw std::invalid_argument("weighted symmetry functions need atomic_numbers for every element");
+        }
+        if (!atomic_numbers.empty()) {
+            if ((int)atomic_numbers.size() != n_elements)
+                throw std::invalid_argument("atomic_numbers must have n_elements entries");
+            for (int e = 0; e < n_elements; ++e) weights_[e] = (double)atomic_numbers[e];
+        }
+        cutoff_ = 0.0;
+        for (int s = 0; s < (int)sfs_.size(); ++s) setup_one(s);
+        for (auto const& p : sfs_) cutoff_ = std::max(cutoff_, p.rc);
+    }
+
+    int size() const { return (int)sfs_.size(); }
+    double cutoff() const { return cutoff_; }
+    int n_elements() const { return n_elements_; }
+    std::vector<SymFuncParams> const& params() const { return sfs_; }
+
+    // G[size()]; if dG != nullptr: dG[(s*nneigh + k)*3 + c] = dG_s / d r_{neighbour k, c}.
+    // rij = r_j - r_i (3*nneigh), neigh_elem[k] = element index of neighbour k.
+    void compute(int nneigh, const double* rij, const int* neigh_elem, double* G, double* dG) const {
+        int const nsf = size();
+        for (int s = 0; s < nsf; ++s) G[s] = 0.0;
+        if (dG) std::fill(dG, dG + (std::size_t)nsf * nneigh * 3, 0.0);
+        if (nneigh <= 0 || nsf == 0) return;
+        Scratch& sc = scratch();
+        std::size_t const nn = (std::size_t)nneigh;
+        // Local order: neighbours grouped by element (stable), structure-of-arrays.
+        sc.estart.assign(n_elements_ + 1, 0);
+        for (std::size_t k = 0; k < nn; ++k) {
+            int const e = neigh_elem[k];
+            if (e < 0 || e >= n_elements_) throw std::invalid_argument("neighbour element index out of range");
+            ++sc.estart[e + 1];
+        }
+        for (int e = 0; e < n_elements_; ++e) sc.estart[e + 1] += sc.estart[e];
+        sc.cursor.assign(sc.estart.begin(), sc.estart.end() - 1);
+        sc.perm.resize(nn);
+        sc.le.resize(nn);
+        sc.r.resize(nn); sc.rinv.resize(nn); sc.rv.resize(3 * nn);
+        sc.x.resize(nn); sc.y.resize(nn); sc.z.resize(nn);
+        for (std::size_t k = 0; k < nn; ++k) {
+            int const e = neigh_elem[k];
+            std::size_t const l = (std::size_t)sc.cursor[e]++;
+            sc.perm[l] = (int)k;
+            sc.le[l] = e;
+            double const x = rij[3 * k], y = rij[3 * k + 1], z = rij[3 * k + 2];
+            double const r = std::sqrt(x * x + y * y + z * z);
+            sc.r[l] = r;
+            sc.rinv[l] = 1.0 / r;
+            sc.rv[3 * l] = x; sc.rv[3 * l + 1] = y; sc.rv[3 * l + 2] = z;
+            sc.x[l] = x; sc.y[l] = y; sc.z[l] = z;
+        }
+        // Pair terms: cutoff slots, then radial terms.
+        std::size_t const ncs = cslots_.size(), nrt = rterms_.size();
+        sc.fc.resize(ncs * nn);
+        sc.dfc.resize(ncs * nn);
+        for (std::size_t c = 0; c < ncs; ++c) {
+            CutoffFunction const& f = cslots_[c];
+            double* fc = sc.fc.data() + c * nn;
+            double* dfc = sc.dfc.data() + c * nn;
+            for (std::size_t k = 0; k < nn; ++k) f.fdf(sc.r[k], fc[k], dfc[k]);
+        }
+        sc.g.resize(nrt * nn);
+        sc.dg.resize(nrt * nn);
+        for (std::size_t t = 0; t < nrt; ++t) {
+            RadialTerm const& rt = rterms_[t];
+            double* g = sc.g.data() + t * nn;
+            double* dg = sc.dg.data() + t * nn;
+            if (rt.compact) {
+                for (std::size_t k = 0; k < nn; ++k) {
+                    double const r = sc.r[k];
+                    if (r > rt.rl && r < rt.rc) rt.cf.fdf(r, g[k], dg[k]);
+                    else { g[k] = 0.0; dg[k] = 0.0; }
+                }
+            } else {
+                double const* fc = sc.fc.data() + rt.cslot * nn;
+                double const* dfc = sc.dfc.data() + rt.cslot * nn;
+                for (std::size_t k = 0; k < nn; ++k) {
+                    double const d = sc.r[k] - rt.rs;
+                    double const e = detail::fast_exp(-rt.eta * d * d);
+                    g[k] = e * fc[k];
+                    dg[k] = e * (dfc[k] - 2.0 * rt.eta * d * fc[k]);
+                }
+            }
+        }
+        double* dGl = nullptr;
+        if (dG) {
+            sc.dGl.assign((std::size_t)nsf * nn * 3, 0.0);
+            dGl = sc.dGl.data();
+        }
+        const int* le = sc.le.data();
+        // Radial symmetry functions.
+        for (RadialSF const& rs : radial_) {
+            double const* g = sc.g.data() + rs.rterm * nn;
+            double const* dg = sc.dg.data() + rs.rterm * nn;
+            std::size_t k0 = 0, k1 = nn;
+            if (!rs.weighted) { k0 = sc.estart[rs.e1]; k1 = sc.estart[rs.e1 + 1]; }
+            double sum = 0.0;
+            double* d = dGl ? dGl + (std::size_t)rs.s * nn * 3 : nullptr;
+            for (std::size_t k = k0; k < k1; ++k) {
+                double const w = rs.weighted ? weights_[le[k]] : 1.0;
+                sum += w * g[k];
+                if (d) {
+                    double const c = w * dg[k] * sc.rinv[k];
+                    d[3 * k] += c * sc.x[k];
+                    d[3 * k + 1] += c * sc.y[k];
+                    d[3 * k + 2] += c * sc.z[k];
+                }
+            }
+            G[rs.s] += sum;
+        }
+        // Angular groups.
+        for (AngularGroup const& grp : groups_) {
+            if (!grp.compact && !grp.weighted) compute_group_exp(grp, nn, sc, G, dGl);
+            else compute_group(grp, nneigh, le, sc, G, dGl);
+        }
+        if (dG) {
+            for (int s = 0; s < nsf; ++s) {
+                double const* src = dGl + (std::size_t)s * nn * 3;
+                double* dst = dG + (std::size_t)s * nn * 3;
+                for (std::size_t l = 0; l < nn; ++l) {
+                    std::size_t const k = (std::size_t)sc.perm[l];
+                    dst[3 * k] = src[3 * l];
+                    dst[3 * k + 1] = src[3 * l + 1];
+                    dst[3 * k + 2] = src[3 * l + 2];
+                }
+            }
+        }
+    }
+
+private:
+    struct RadialTerm {
+        bool compact = false;
+        double eta = 0.0, rs = 0.0;
+        int cslot = -1;
+        CompactFunction cf;
+        double rl = 0.0, rc = 0.0;
+        int subtype = 0;
+    };
+    struct RadialSF {
+        int s, rterm, e1;
+        bool weighted;
+    };
+    struct Member {
+        int s;
+        int rterm;             // pair term (index into rterms_)
+        int jkterm;            // exp types, narrow: index into group's jk exponent list
+        int ang;               // exp types: index into the group's distinct (lambda, zeta) list
+        double lambda, zeta, pnorm;
+        int zeta_int;
+        bool int_pow;
+        CompactFunction ca;    // compact types: angular function (radians)
+        double al, ar;         // compact: angle boundaries (radians)
+    };
+    struct AngularGroup {
+        int type;
+        int e1, e2;
+        bool weighted, narrow, compact;
+        double rc, rl;
+        int cslot;             // exp types: cutoff slot
+        CutoffFunction fc;     // exp types
+        CompactFunction cr;    // compact types: radial function (for r_jk)
+        int subtype;
+        std::vector<double> jk_eta, jk_rs;
+        std::vector<double> ang_lambda, ang_zeta, ang_pnorm;
+        std::vector<int> ang_zint;
+        std::vector<char> ang_intpow;
+        std::vector<Member> members;
+    };
+    struct Scratch {
+        std::vector<double> r, rinv, rv, fc, dfc, g, dg;
+        std::vector<int> list, perm, le, estart, cursor, kk;
+        std::vector<double> ejk, x, y, z, dGl;
+        // per-j work arrays of the Gaussian angular groups
+        std::vector<double> cosv, rjkv, rjkinv, h, dh, A, Ap, tmp;
+    };
+    static Scratch& scratch() {
+        static thread_local Scratch s;
+        return s;
+    }
+
+    int cutoff_slot(int type, double rc, double alpha) {
+        for (std::size_t c = 0; c < cslots_.size(); ++c)
+            if (cslots_[c].type == type && cslots_[c].rc == rc && cslots_[c].alpha == alpha) return (int)c;
+        cslots_.emplace_back(type, rc, alpha);
+        return (int)cslots_.size() - 1;
+    }
+    static void compact_core(int subtype, int& core, bool& asym) {
+        core = subtype & 7;
+        asym = (subtype & SUBTYPE_ASYM) != 0;
+        if (core < CORE_POLY1 || core > CORE_EXP) throw std::invalid_argument("invalid compact subtype code");
+        if (asym && core == CORE_EXP) throw std::invalid_argument("asymmetric flag needs a polynomial core");
+    }
+    int radial_term_exp(double eta, double rs, int cslot) {
+        for (std::size_t t = 0; t < rterms_.size(); ++t) {
+            RadialTerm const& r = rterms_[t];
+            if (!r.compact && r.eta == eta && r.rs == rs && r.cslot == cslot) return (int)t;
+        }
+        RadialTerm r;
+        r.compact = false; r.eta = eta; r.rs = rs; r.cslot = cslot;
+        rterms_.push_back(r);
+        return (int)rterms_.size() - 1;
+    }
+    int radial_term_compact(int subtype, double rl, double rc) {
+        for (std::size_t t = 0; t < rterms_.size(); ++t) {
+            RadialTerm const& r = rterms_[t];
+            if (r.compact && r.subtype == subtype && r.rl == rl && r.rc == rc) return (int)t;
+        }
+        RadialTerm r;
+        r.compact = true; r.subtype = subtype; r.rl = rl; r.rc = rc;
+        int core; bool asym;
+        compact_core(subtype, core, asym);
+        r.cf.setup(core, asym, rl, rc);
+        rterms_.push_back(r);
+        return (int)rterms_.size() - 1;
+    }
+
+    void setup_one(int s) {
+        SymFuncParams p = sfs_[s];
+        int const t = p.type;
+        bool const known = t == 2 || t == 3 || t == 9 || t == 12 || t == 13 || (t >= 20 && t <= 25);
+        if (!known) throw std::invalid_argument("unsupported symmetry function type " + std::to_string(t));
+        bool const weighted = detail::is_weighted(t);
+        if (!weighted) {
+            if (p.e1 < 0 || p.e1 >= n_elements_) throw std::invalid_argument("neighbour element index e1 out of range");
+            if (!detail::is_radial(t) && (p.e2 < 0 || p.e2 >= n_elements_))
+                throw std::invalid_argument("neighbour element index e2 out of range");
+        }
+        if (!(p.rc > 0.0)) throw std::invalid_argument("cutoff radius must be > 0");
+        if (detail::is_compact(t) && !(p.rl < p.rc)) throw std::invalid_argument("compact SF: rl >= rc");
+        if (detail::is_radial(t)) {
+            int rt;
+            if (detail::is_compact(t)) rt = radial_term_compact(p.subtype, p.rl, p.rc);
+            else rt = radial_term_exp(p.eta, p.rs, cutoff_slot(p.cutoff_type, p.rc, p.cutoff_alpha));
+            radial_.push_back(RadialSF{s, rt, weighted ? -1 : p.e1, weighted});
+            return;
+        }
+        int e1 = weighted ? -1 : std::min(p.e1, p.e2);
+        int e2 = weighted ? -1 : std::max(p.e1, p.e2);
+        bool const compact = detail::is_compact(t);
+        // Find or create the group.
+        AngularGroup* grp = nullptr;
+        for (auto& g : groups_) {
+            if (g.type != t || g.e1 != e1 || g.e2 != e2 || g.rc != p.rc) continue;
+            if (compact) {
+                if (g.rl != p.rl || g.subtype != p.subtype) continue;
+            } else {
+                if (g.fc.type != p.cutoff_type || g.fc.alpha != p.cutoff_alpha) continue;
+            }
+            grp = &g;
+            break;
+        }
+        if (!grp) {
+            AngularGroup g;
+            g.type = t; g.e1 = e1; g.e2 = e2;
+            g.weighted = weighted; g.narrow = detail::is_narrow(t); g.compact = compact;
+            g.rc = p.rc; g.rl = compact ? p.rl : 0.0;
+            g.subtype = compact ? p.subtype : 0;
+            g.cslot = -1;
+            if (compact) {
+                int core; bool asym;
+                compact_core(p.subtype, core, asym);
+                g.cr.setup(core, asym, p.rl, p.rc);
+            } else {
+                g.cslot = cutoff_slot(p.cutoff_type, p.rc, p.cutoff_alpha);
+                g.fc.setup(p.cutoff_type, p.rc, p.cutoff_alpha);
+            }
+            groups_.push_back(g);
+            grp = &groups_.back();
+        }
+        Member m{};
+        m.s = s;
+        if (compact) {
+            m.rterm = radial_term_compact(p.subtype, p.rl, p.rc);
+            if (!(p.angle_left < p.angle_right)) throw std::invalid_argument("compact SF: angle_left >= angle_right");
+            m.al = p.angle_left * M_PI / 180.0;
+            m.ar = p.angle_right * M_PI / 180.0;
+            int core; bool asym;
+            compact_core(p.subtype, core, asym);
+            m.ca.setup(core, false, m.al, m.ar);  // n2p2: the angular part is never asymmetric
+            m.jkterm = -1;
+        } else {
+            m.rterm = radial_term_exp(p.eta, p.rs, grp->cslot);
+            m.lambda = p.lambda;
+            m.zeta = p.zeta;
+            m.pnorm = std::pow(2.0, 1.0 - p.zeta);
+            m.zeta_int = (int)std::lround(p.zeta);
+            m.int_pow = std::fabs(p.zeta - (double)m.zeta_int) <= 2.2250738585072014e-308;
+            m.jkterm = -1;
+            m.ang = -1;
+            for (std::size_t q = 0; q < grp->ang_lambda.size(); ++q)
+                if (grp->ang_lambda[q] == p.lambda && grp->ang_zeta[q] == p.zeta) { m.ang = (int)q; break; }
+            if (m.ang < 0) {
+                grp->ang_lambda.push_back(p.lambda);
+                grp->ang_zeta.push_back(p.zeta);
+                grp->ang_pnorm.push_back(m.pnorm);
+                grp->ang_zint.push_back(m.zeta_int);
+                grp->ang_intpow.push_back(m.int_pow ? 1 : 0);
+                m.ang = (int)grp->ang_lambda.size() - 1;
+            }
+            if (grp->narrow) {
+                for (std::size_t q = 0; q < grp->jk_eta.size(); ++q)
+                    if (grp->jk_eta[q] == p.eta && grp->jk_rs[q] == p.rs) { m.jkterm = (int)q; break; }
+                if (m.jkterm < 0) {
+                    grp->jk_eta.push_back(p.eta);
+                    grp->jk_rs.push_back(p.rs);
+                    m.jkterm = (int)grp->jk_eta.size() - 1;
+                }
+            }
+        }
+        grp->members.push_back(m);
+    }
+
+    // Gaussian angular types 3 and 9 (element-resolved): neighbours are grouped by element in the
+    // local order, so the pairs of the group are index ranges. Per j, everything that depends on
+    // (j, k) but not on the member SF is computed in branch-free loops over k first.
+    void compute_group_exp(AngularGroup const& grp, std::size_t nn, Scratch& sc, double* G, double* dGl) const {
+        int const e1 = grp.e1, e2 = grp.e2;
+        std::size_t const j0 = sc.estart[e1], j1 = sc.estart[e1 + 1];
+        std::size_t const kb = sc.estart[e2], ke = sc.estart[e2 + 1];
+        if (j0 == j1 || kb == ke) return;
+        double const rc = grp.rc, rc2 = rc * rc;
+        std::size_t const nq = grp.jk_eta.size(), na = grp.ang_lambda.size();
+        std::size_t const L = ke - kb;
+        sc.kk.resize(L);
+        sc.cosv.resize(L); sc.rjkv.resize(L); sc.rjkinv.resize(L); sc.tmp.resize(2 * L);
+        sc.h.resize(nq * L); sc.dh.resize(nq * L); sc.A.resize(na * L); sc.Ap.resize(na * L);
+        bool const tanh_ct = grp.fc.type == CT_TANHU || grp.fc.type == CT_TANH;
+        double const tpre = grp.fc.type == CT_TANH ? CutoffFunction::tanh_pre() : 1.0;
+        const double* X = sc.x.data();
+        const double* Y = sc.y.data();
+        const double* Z = sc.z.data();
+        for (std::size_t j = j0; j < j1; ++j) {
+            if (!(sc.r[j] < rc)) continue;
+            std::size_t const k0 = (e1 == e2) ? j + 1 : kb;
+            if (k0 >= ke) continue;
+            double const xj = X[j], yj = Y[j], zj = Z[j], rinvj = sc.rinv[j];
+            // Compact list of the k that take part: r_ik < rc and (narrow) r_jk < rc.
+            int* kk = sc.kk.data();
+            std::size_t n = 0;
+            for (std::size_t k = k0; k < ke; ++k) {
+                if (!(sc.r[k] < rc)) continue;
+                if (grp.narrow) {
+                    double const dx = X[k] - xj, dy = Y[k] - yj, dz = Z[k] - zj;
+                    double const d2 = dx * dx + dy * dy + dz * dz;
+                    if (!(d2 < rc2)) continue;
+                    sc.rjkv[n] = std::sqrt(d2);
+                }
+                kk[n++] = (int)k;
+            }
+            if (n == 0) continue;
+            double* cosv = sc.cosv.data();
+            for (std::size_t i = 0; i < n; ++i) {
+                std::size_t const k = (std::size_t)kk[i];
+                cosv[i] = (xj * X[k] + yj * Y[k] + zj * Z[k]) * rinvj * sc.rinv[k];
+            }
+            if (grp.narrow) {
+                double* rjk = sc.rjkv.data();
+                double* rjkinv = sc.rjkinv.data();
+                double* fc = sc.tmp.data();
+                double* dfc = sc.tmp.data() + n;
+                for (std::size_t i = 0; i < n; ++i) rjkinv[i] = 1.0 / rjk[i];
+                if (tanh_ct) {
+                    for (std::size_t i = 0; i < n; ++i) {
+                        double const u = 1.0 - rjk[i] * grp.fc.rcinv;
+                        double const e = std::exp(-2.0 * u);
+                        double const t = (1.0 - e) / (1.0 + e);
+                        double const t2 = t * t;
+                        bool const in = rjk[i] < rc;
+                        fc[i] = in ? tpre * t * t2 : 0.0;
+                        dfc[i] = in ? 3.0 * tpre * t2 * (t2 - 1.0) * grp.fc.rcinv : 0.0;
+                    }
+                } else {
+                    for (std::size_t i = 0; i < n; ++i) grp.fc.fdf(rjk[i], fc[i], dfc[i]);
+                }
+                for (std::size_t q = 0; q < nq; ++q) {
+                    double const eta = grp.jk_eta[q], rs = grp.jk_rs[q];
+                    double* h = sc.h.data() + q * L;
+                    double* dh = sc.dh.data() + q * L;
+                    for (std::size_t i = 0; i < n; ++i) {
+                        double const d = rjk[i] - rs;
+                        double const e = std::exp(-eta * d * d);
+                        h[i] = e * fc[i];
+                        dh[i] = e * (dfc[i] - 2.0 * eta * d * fc[i]);
+                    }
+                }
+                (void)rc2;
+            }
+            for (std::size_t a = 0; a < na; ++a) {
+                double* A = sc.A.data() + a * L;
+                double* Ap = sc.Ap.data() + a * L;
+                double const lam = grp.ang_lambda[a], zeta = grp.ang_zeta[a], pnorm = grp.ang_pnorm[a];
+                int const nexp = grp.ang_zint[a] - 1;
+                if (grp.ang_intpow[a] && nexp >= 0) {
+                    double* base = sc.tmp.data();  // free now (fc/dfc consumed above)
+                    for (std::size_t i = 0; i < n; ++i) { A[i] = 1.0; base[i] = 1.0 + lam * cosv[i]; }
+                    for (int b = nexp; b; b >>= 1) {
+                        if (b & 1) for (std::size_t i = 0; i < n; ++i) A[i] *= base[i];
+                        if (b >> 1) for (std::size_t i = 0; i < n; ++i) base[i] *= base[i];
+                    }
+                    for (std::size_t i = 0; i < n; ++i) {
+                        double const pl = 1.0 + lam * cosv[i];
+                        bool const pos = pl > 0.0;
+                        double const pw = A[i];
+                        A[i] = pos ? pnorm * pw * pl : 0.0;
+                        Ap[i] = pos ? pnorm * zeta * lam * pw : 0.0;
+                    }
+                } else {
+                    for (std::size_t i = 0; i < n; ++i) {
+                        double const pl = 1.0 + lam * cosv[i];
+                        if (pl <= 0.0) { A[i] = 0.0; Ap[i] = 0.0; continue; }
+                        double const pw = std::pow(pl, zeta - 1.0);
+                        A[i] = pnorm * pw * pl;
+                        Ap[i] = pnorm * zeta * lam * pw;
+                    }
+                }
+            }
+            double const rij2inv = rinvj * rinvj;
+            for (Member const& m : grp.members) {
+                double const gij = sc.g[m.rterm * nn + j], dgij = sc.dg[m.rterm * nn + j];
+                if (gij == 0.0 && dgij == 0.0) continue;
+                const double* gk = sc.g.data() + m.rterm * nn;
+                const double* dgk = sc.dg.data() + m.rterm * nn;
+                const double* A = sc.A.data() + m.ang * L;
+                const double* Ap = sc.Ap.data() + m.ang * L;
+                double sumG = 0.0;
+                if (grp.narrow) {
+                    const double* h = sc.h.data() + m.jkterm * L;
+                    const double* dh = sc.dh.data() + m.jkterm * L;
+                    if (!dGl) {
+                        for (std::size_t i = 0; i < n; ++i) sumG += A[i] * gk[kk[i]] * h[i];
+                        G[m.s] += gij * sumG;
+                        continue;
+                    }
+                    double sx = 0.0, sy = 0.0, sz = 0.0;
+                    double* dk = dGl + (std::size_t)m.s * nn * 3;
+                    const double* rjkinv = sc.rjkinv.data();
+                    for (std::size_t i = 0; i < n; ++i) {
+                        std::size_t const k = (std::size_t)kk[i];
+                        double const gik = gk[k], dgik = dgk[k];
+                        double const gh = gik * h[i];
+                        double const R = gij * gh;
+                        double const ApR = Ap[i] * R;
+                        double const AR = A[i] * R;
+                        sumG += AR;
+                        double const t_jk = A[i] * gij * gik * dh[i] * rjkinv[i];
+                        double const rinvk = sc.rinv[k];
+                        double const caj = -ApR * cosv[i] * rij2inv + A[i] * dgij * gh * rinvj + t_jk;
+                        double const cx = ApR * rinvj * rinvk - t_jk;
+                        double const cbk = -ApR * cosv[i] * rinvk * rinvk + A[i] * gij * dgik * h[i] * rinvk + t_jk;
+                        sx += caj * xj + cx * X[k];
+                        sy += caj * yj + cx * Y[k];
+                        sz += caj * zj + cx * Z[k];
+                        dk[3 * k] += cx * xj + cbk * X[k];
+                        dk[3 * k + 1] += cx * yj + cbk * Y[k];
+                        dk[3 * k + 2] += cx * zj + cbk * Z[k];
+                    }
+                    G[m.s] += sumG;
+                    double* dj = dGl + ((std::size_t)m.s * nn + j) * 3;
+                    dj[0] += sx; dj[1] += sy; dj[2] += sz;
+                } else {
+                    if (!dGl) {
+                        for (std::size_t i = 0; i < n; ++i) sumG += A[i] * gk[kk[i]];
+                        G[m.s] += gij * sumG;
+                        continue;
+                    }
+                    double sx = 0.0, sy = 0.0, sz = 0.0;
+                    double* dk = dGl + (std::size_t)m.s * nn * 3;
+                    for (std::size_t i = 0; i < n; ++i) {
+                        std::size_t const k = (std::size_t)kk[i];
+                        double const gik = gk[k], dgik = dgk[k];
+                        double const R = gij * gik;
+                        double const ApR = Ap[i] * R;
+                        sumG += A[i] * R;
+                        double const rinvk = sc.rinv[k];
+                        double const caj = -ApR * cosv[i] * rij2inv + A[i] * dgij * gik * rinvj;
+                        double const cx = ApR * rinvj * rinvk;
+                        double const cbk = -ApR * cosv[i] * rinvk * rinvk + A[i] * gij * dgik * rinvk;
+                        sx += caj * xj + cx * X[k];
+                        sy += caj * yj + cx * Y[k];
+                        sz += caj * zj + cx * Z[k];
+                        dk[3 * k] += cx * xj + cbk * X[k];
+                        dk[3 * k + 1] += cx * yj + cbk * Y[k];
+                        dk[3 * k + 2] += cx * zj + cbk * Z[k];
+                    }
+                    G[m.s] += sumG;
+                    double* dj = dGl + ((std::size_t)m.s * nn + j) * 3;
+                    dj[0] += sx; dj[1] += sy; dj[2] += sz;
+                }
+            }
+        }
+    }
+
+    void compute_group(AngularGroup const& grp, int nneigh, const int* neigh_elem, Scratch& sc, double* G,
+                       double* dG) const {
+        std::size_t const nn = (std::size_t)nneigh;
+        // Neighbours that can take part.
+        sc.list.clear();
+        for (std::size_t k = 0; k < nn; ++k) {
+            double const r = sc.r[k];
+            if (!(r < grp.rc)) continue;
+            if (grp.compact && !(r > grp.rl)) continue;
+            if (!grp.weighted) {
+                int const e = neigh_elem[k];
+                if (e != grp.e1 && e != grp.e2) continue;
+            }
+            sc.list.push_back((int)k);
+        }
+        std::size_t const nl = sc.list.size();
+        if (nl < 2) return;
+        double const rc2 = grp.rc * grp.rc;
+        double const r2l = (grp.compact && grp.rl > 0.0) ? grp.rl * grp.rl : 0.0;
+        sc.ejk.resize(grp.jk_eta.size());
+        for (std::size_t a = 0; a + 1 < nl; ++a) {
+            int const j = sc.list[a];
+            int const ej = neigh_elem[j];
+            double const rij = sc.r[j];
+            double const* vj = &sc.rv[3 * j];
+            for (std::size_t b = a + 1; b < nl; ++b) {
+                int const k = sc.list[b];
+                int const ek = neigh_elem[k];
+                if (!grp.weighted && !((ej == grp.e1 && ek == grp.e2) || (ej == grp.e2 && ek == grp.e1))) continue;
+                double const rik = sc.r[k];
+                double const* vk = &sc.rv[3 * k];
+                double rjk = 0.0, rjkinv = 0.0;
+                double hjk = 1.0, dhjk = 0.0;  // compact narrow: C_r(r_jk); exp narrow: fc(r_jk)
+                if (grp.narrow) {
+                    double const dx = vk[0] - vj[0], dy = vk[1] - vj[1], dz = vk[2] - vj[2];
+                    double const rjk2 = dx * dx + dy * dy + dz * dz;
+                    if (rjk2 >= rc2) continue;
+                    if (grp.compact && rjk2 <= r2l) continue;
+                    rjk = std::sqrt(rjk2);
+                    rjkinv = 1.0 / rjk;
+                    if (grp.compact) grp.cr.fdf(rjk, hjk, dhjk);
+                    else grp.fc.fdf(rjk, hjk, dhjk);
+                }
+                double const inv_ab = sc.rinv[j] * sc.rinv[k];
+                double cost = (vj[0] * vk[0] + vj[1] * vk[1] + vj[2] * vk[2]) * inv_ab;
+                double const w = grp.weighted ? weights_[ej] * weights_[ek] : 1.0;
+                double const rij2inv = sc.rinv[j] * sc.rinv[j];
+                double const rik2inv = sc.rinv[k] * sc.rinv[k];
+                double theta = 0.0, dtheta_dcos = 0.0;
+                if (grp.compact) {
+                    if (cost <= -1.0 || cost >= 1.0) continue;
+                    theta = std::acos(cost);
+                    dtheta_dcos = -1.0 / std::sqrt(1.0 - cost * cost);
+                } else if (grp.narrow) {
+                    for (std::size_t q = 0; q < grp.jk_eta.size(); ++q) {
+                        double const d = rjk - grp.jk_rs[q];
+                        sc.ejk[q] = std::exp(-grp.jk_eta[q] * d * d);
+                    }
+                }
+                for (Member const& m : grp.members) {
+                    double const gij = sc.g[m.rterm * nn + j], gik = sc.g[m.rterm * nn + k];
+                    double const dgij = sc.dg[m.rterm * nn + j], dgik = sc.dg[m.rterm * nn + k];
+                    double A, Ap;  // angular factor and its derivative w.r.t. cos(theta)
+                    double R, dRij, dRik, dRjk;
+                    if (grp.compact) {
+                        if (theta < m.al || theta > m.ar) continue;
+                        double dA;
+                        m.ca.fdf(theta, A, dA);
+                        Ap = dA * dtheta_dcos;
+                        if (grp.narrow) {
+                            R = gij * gik * hjk;
+                            dRij = dgij * gik * hjk;
+                            dRik = gij * dgik * hjk;
+                            dRjk = gij * gik * dhjk;
+                        } else {
+                            R = gij * gik;
+                            dRij = dgij * gik;
+                            dRik = gij * dgik;
+                            dRjk = 0.0;
+                        }
+                    } else {
+                        double const pl = 1.0 + m.lambda * cost;
+                        if (pl <= 0.0) continue;
+                        double const pw = m.int_pow ? detail::pow_int(pl, m.zeta_int - 1) : std::pow(pl, m.zeta - 1.0);
+                        A = m.pnorm * pw * pl;
+                        Ap = m.pnorm * m.zeta * m.lambda * pw;
+                        if (grp.narrow) {
+                            double const e = sc.ejk[m.jkterm];
+                            double const d = rjk - grp.jk_rs[m.jkterm];
+                            double const h = e * hjk;
+                            double const dh = e * (dhjk - 2.0 * grp.jk_eta[m.jkterm] * d * hjk);
+                            R = gij * gik * h;
+                            dRij = dgij * gik * h;
+                            dRik = gij * dgik * h;
+                            dRjk = gij * gik * dh;
+                        } else {
+                            R = gij * gik;
+                            dRij = dgij * gik;
+                            dRik = gij * dgik;
+                            dRjk = 0.0;
+                        }
+                    }
+                    G[m.s] += w * A * R;
+                    if (!dG) continue;
+                    double const ApR = Ap * R;
+                    double const t_jk = grp.narrow ? A * dRjk * rjkinv : 0.0;
+                    double const caj = w * (-ApR * cost * rij2inv + A * dRij * sc.rinv[j] + t_jk);
+                    double const cx = w * (ApR * inv_ab - t_jk);
+                    double const cbk = w * (-ApR * cost * rik2inv + A * dRik * sc.rinv[k] + t_jk);
+                    double* dj = dG + ((std::size_t)m.s * nn + j) * 3;
+                    double* dk = dG + ((std::size_t)m.s * nn + k) * 3;
+                    dj[0] += caj * vj[0] + cx * vk[0];
+                    dj[1] += caj * vj[1] + cx * vk[1];
+                    dj[2] += caj * vj[2] + cx * vk[2];
+                    dk[0] += cx * vj[0] + cbk * vk[0];
+                    dk[1] += cx * vj[1] + cbk * vk[1];
+                    dk[2] += cx * vj[2] + cbk * vk[2];
+                }
+            }
+        }
+    }
+
+    std::vector<SymFuncParams> sfs_;
+    int n_elements_;
+    double cutoff_ = 0.0;
+    std::vector<double> weights_;
+    std::vector<CutoffFunction> cslots_;
+    std::vector<RadialTerm> rterms_;
+    std::vector<RadialSF> radial_;
+    std::vector<AngularGroup> groups_;
+};
+
+}  // namespace hdnnp
