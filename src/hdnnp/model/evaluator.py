@@ -54,7 +54,7 @@ class Evaluator:
         self.elements = list(potential.elements)
         sfset = potential.symmetry_functions
         self._core = _core.Evaluator(
-            [sfset.core_descriptor(el) for el in self.elements],
+            [sfset.cpp_descriptor(el) for el in self.elements],
             [potential.element_model(el) for el in self.elements],
         )
         self._z_to_index = {}
