@@ -654,9 +654,16 @@ private:
                 double const rik2inv = sc.rinv[k] * sc.rinv[k];
                 double theta = 0.0, dtheta_dcos = 0.0;
                 if (grp.compact) {
-                    if (cost <= -1.0 || cost >= 1.0) continue;
-                    theta = std::acos(cost);
-                    dtheta_dcos = -1.0 / std::sqrt(1.0 - cost * cost);
+                    if (cost <= -1.0 || cost >= 1.0) {
+                        // Exactly collinear (e.g. an atom between two of its own periodic images):
+                        // theta is 0 or pi and cos(theta) is stationary (d cos/d r = 0), so the
+                        // function value counts and its angular derivative term vanishes.
+                        theta = cost <= -1.0 ? M_PI : 0.0;
+                        dtheta_dcos = 0.0;
+                    } else {
+                        theta = std::acos(cost);
+                        dtheta_dcos = -1.0 / std::sqrt(1.0 - cost * cost);
+                    }
                 } else if (grp.narrow) {
                     for (std::size_t q = 0; q < grp.jk_eta.size(); ++q) {
                         double const d = rjk - grp.jk_rs[q];
