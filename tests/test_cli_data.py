@@ -83,3 +83,16 @@ def test_help(argv, capsys):
 def test_data_without_action_prints_help(capsys):
     assert main(["data"]) == 1
     assert "info" in capsys.readouterr().out
+
+
+def test_info_on_embedded_example(capsys):
+    from hdnnp.cli.main import main
+    assert main(["data", "info", "--example", "si"]) == 0
+    out = capsys.readouterr().out
+    assert "mlearn" in out and "214" in out and "Si" in out
+
+
+def test_info_without_files_is_a_clear_error(capsys):
+    from hdnnp.cli.main import main
+    assert main(["data", "info"]) == 2
+    assert "--example" in capsys.readouterr().err

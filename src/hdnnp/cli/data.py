@@ -40,7 +40,10 @@ def register(subparsers) -> None:
                           "properties), and the ranges of energy per atom (eV/atom) and force components "
                           "(eV/Å)."),
         epilog=_FORMATS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    info.add_argument("files", nargs="+", metavar="FILE", help="structure file or folder")
+    info.add_argument("files", nargs="*", metavar="FILE", help="structure file or folder")
+    info.add_argument("--example", metavar="NAME", choices=["si", "si-test"],
+                      help="also summarise an embedded example data set: 'si' (mlearn Si training set, "
+                           "214 VASP PBE structures, BSD-3) or 'si-test' (its 25-structure test set)")
     info.add_argument("--format", choices=_formats(), help="format of all FILEs (default: detect)")
     _unit_args(info, "")
     info.set_defaults(func=run_info)
@@ -118,7 +121,13 @@ def summarise(structures) -> dict:
 
 
 def run_info(args) -> int:
-    for path in args.files:
+    files = list(args.files)
+    if args.example:
+        from ..data import example_path
+        files.append(str(example_path(args.example)))
+    if not files:
+        raise InputError("no FILE given (or use --example si for the embedded example data set)")
+    for path in files:
         fmt, structures = _read(path, args.format, args.length_unit, args.energy_unit)
         s = summarise(structures)
         n = s["structures"]
