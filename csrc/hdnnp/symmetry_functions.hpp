@@ -226,7 +226,7 @@ public:
     // alive until contract() returns.
     void prepare(int nneigh, const double* rij, const int* neigh_elem) const {
         Scratch& sc = scratch();
-        if (nneigh <= 0) { sc.nn = 0; sc.rij_in = rij; sc.ne_in = neigh_elem; return; }
+        if (nneigh <= 0) { sc.nn = 0; sc.cache_ok = false; sc.rij_in = rij; sc.ne_in = neigh_elem; return; }
 #if HDNNP_SF_DISPATCH
         if (detail::sf_cpu_has_avx2()) { prepare_hw(nneigh, rij, neigh_elem, sc); return; }
 #endif
@@ -378,11 +378,20 @@ private:
         const int* ne_in = nullptr;
         std::vector<double> fx, fy, fz, fr;
         std::vector<double> rjk2, xk, yk, zk, rik, gk, dgk, P, Q, S, T, caj, cx;
-        std::vector<double> dGfull;
+        std::vector<double> dGfull, local;
+        // per-(group, j) arrays of the G pass, reused by contract() (cache_ok: valid for this atom)
+        struct Rec { std::size_t n, off, ioff; };
+        std::vector<Rec> recs;
+        std::vector<std::size_t> rec_start;
+        std::vector<double> cache;
+        std::vector<int> icache;
+        std::size_t cache_used = 0, icache_used = 0;
+        bool cache_ok = false;
     };
     HDNNP_SF_INLINE void prepare_impl(int nneigh, const double* rij, const int* neigh_elem, Scratch& sc) const {
         std::size_t const nn = (std::size_t)nneigh;
         sc.nn = nn;
+        sc.cache_ok = false;
         sc.rij_in = rij;
         sc.ne_in = neigh_elem;
         // Local order: neighbours grouped by element (stable), structure-of-arrays.
@@ -491,10 +500,18 @@ private:
                 fz[k] += c * sc.z[k];
             }
         }
-        for (AngularGroup const& grp : groups_) {
-            if (!grp.compact && !grp.weighted) group_fused<F>(grp, sc, G, dEdG);
+        if (!F) {
+            sc.recs.clear();
+            sc.cache_used = 0;
+            sc.icache_used = 0;
+            sc.rec_start.assign(groups_.size(), 0);
+        }
+        for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
+            AngularGroup const& grp = groups_[gi];
+            if (!grp.compact && !grp.weighted) group_fused<F>(gi, grp, sc, G, dEdG);
             else if (!F) compute_group(grp, (int)nn, le, sc, G, nullptr);
         }
+        if (!F) sc.cache_ok = true;
         if (F) {
             for (std::size_t l = 0; l < nn; ++l) {
                 std::size_t const k = (std::size_t)sc.perm[l];
@@ -511,7 +528,7 @@ private:
     // F = false: G of the members. F = true: with the member weights W_s = dE/dG_s the triplet's
     // derivative collapses to 4 scalars (P, Q, S, T), summed over members, and 2 vector updates.
     template <bool F>
-    HDNNP_SF_INLINE void group_fused(AngularGroup const& grp, Scratch& sc, double* G, const double* dEdG) const {
+    HDNNP_SF_INLINE void group_fused(std::size_t gi, AngularGroup const& grp, Scratch& sc, double* G, const double* dEdG) const {
         std::size_t const nn = sc.nn;
         int const e1 = grp.e1, e2 = grp.e2;
         std::size_t const j0 = sc.estart[e1], j1 = sc.estart[e1 + 1];
@@ -526,11 +543,12 @@ private:
         bool const narrow = grp.narrow;
         std::size_t const nq = grp.jk_eta.size(), na = grp.ang_lambda.size(), nt = grp.rts.size();
         std::size_t const L = ((ke - kb) + 3) & ~(std::size_t)3;
-        sc.kk.resize(L); sc.rjk2.resize(L);
-        sc.xk.resize(L); sc.yk.resize(L); sc.zk.resize(L); sc.rik.resize(L); sc.cosv.resize(L);
-        sc.rjkv.resize(L); sc.rjkinv.resize(L); sc.tmp.resize(2 * L);
-        sc.h.resize(nq * L); sc.dh.resize(nq * L); sc.A.resize(na * L); sc.Ap.resize(na * L);
-        sc.gk.resize(nt * L); sc.dgk.resize(nt * L);
+        std::size_t const narr = 8 + 2 * nq + na + nt;  // per-j arrays kept from the G pass
+        bool const use_cache = F && sc.cache_ok;
+        std::size_t ridx = sc.rec_start[gi];
+        if (!F) sc.rec_start[gi] = sc.recs.size();
+        sc.kk.resize(L); sc.rjk2.resize(L); sc.local.resize(narr * L);
+        sc.rjkinv.resize(L); sc.dh.resize(nq * L); sc.Ap.resize(na * L); sc.dgk.resize(nt * L);
         sc.P.resize(L); sc.Q.resize(L); sc.S.resize(L); sc.T.resize(L); sc.caj.resize(L); sc.cx.resize(L);
         bool const tanh_ct = grp.fc.type == CT_TANHU || grp.fc.type == CT_TANH;
         double const tpre = grp.fc.type == CT_TANH ? CutoffFunction::tanh_pre() : 1.0;
@@ -540,113 +558,171 @@ private:
         const double* Z = sc.z.data();
         const double* Rn = sc.r.data();
         const double* RI = sc.rinv.data();
-        int* kk = sc.kk.data();
-        double* rjk2 = sc.rjk2.data();
-        double* xk = sc.xk.data(); double* yk = sc.yk.data(); double* zk = sc.zk.data();
-        double* rik = sc.rik.data();
-        double* cosv = sc.cosv.data();
-        double* rjk = sc.rjkv.data();
         double* rjkinv = sc.rjkinv.data();
-        double* fcv = sc.tmp.data();
-        double* dfcv = sc.tmp.data() + L;
         double* fx = sc.fx.data(); double* fy = sc.fy.data(); double* fz = sc.fz.data();
+        using detail::vd4;
+        using detail::load4;
+        using detail::store4;
+        vd4 const one = detail::splat4(1.0), zero = detail::splat4(0.0);
         for (std::size_t j = j0; j < j1; ++j) {
             if (!(Rn[j] < rc)) continue;
             std::size_t const k0 = (e1 == e2) ? j + 1 : kb;
             if (k0 >= ke) continue;
             double const xj = X[j], yj = Y[j], zj = Z[j], rinvj = RI[j];
-            std::size_t n = 0;
-            for (std::size_t k = k0; k < ke; ++k) {
-                double const dx = X[k] - xj, dy = Y[k] - yj, dz = Z[k] - zj;
-                double const d2 = dx * dx + dy * dy + dz * dz;
-                bool const ok = Rn[k] < rc && (!narrow || d2 < rc2);
-                kk[n] = (int)k;
-                rjk2[n] = d2;
-                n += ok ? 1 : 0;
+            std::size_t n = 0, n4 = 0;
+            const int* kk = nullptr;
+            double* cb = nullptr;
+            if (use_cache) {
+                typename Scratch::Rec const& rec = sc.recs[ridx++];
+                n = rec.n;
+                if (n == 0) continue;
+                n4 = (n + 3) & ~(std::size_t)3;
+                cb = sc.cache.data() + rec.off;
+                kk = sc.icache.data() + rec.ioff;
+            } else {
+                int* kq = sc.kk.data();
+                double* rjk2 = sc.rjk2.data();
+                for (std::size_t k = k0; k < ke; ++k) {
+                    double const dx = X[k] - xj, dy = Y[k] - yj, dz = Z[k] - zj;
+                    double const d2 = dx * dx + dy * dy + dz * dz;
+                    bool const ok = (Rn[k] < rc) & (!narrow | (d2 < rc2));
+                    kq[n] = (int)k;
+                    rjk2[n] = d2;
+                    n += ok ? 1 : 0;
+                }
+                n4 = (n + 3) & ~(std::size_t)3;
+                if (!F) {  // record (also when empty) so that the F pass walks the same sequence
+                    typename Scratch::Rec rec;
+                    rec.n = n;
+                    rec.off = sc.cache_used;
+                    rec.ioff = sc.icache_used;
+                    sc.recs.push_back(rec);
+                    if (n == 0) continue;
+                    sc.cache_used += narr * n4;
+                    sc.icache_used += n4;
+                    if (sc.cache.size() < sc.cache_used) sc.cache.resize(2 * sc.cache_used);
+                    if (sc.icache.size() < sc.icache_used) sc.icache.resize(2 * sc.icache_used);
+                    cb = sc.cache.data() + rec.off;
+                    int* kc = sc.icache.data() + rec.ioff;
+                    for (std::size_t i = n; i < n4; ++i) { kq[i] = kq[0]; rjk2[i] = rjk2[0]; }
+                    for (std::size_t i = 0; i < n4; ++i) kc[i] = kq[i];
+                    kk = kc;
+                } else {
+                    if (n == 0) continue;
+                    for (std::size_t i = n; i < n4; ++i) { kq[i] = kq[0]; rjk2[i] = rjk2[0]; }
+                    cb = sc.local.data();
+                    kk = kq;
+                }
             }
-            if (n == 0) continue;
-            std::size_t const n4 = (n + 3) & ~(std::size_t)3;
-            for (std::size_t i = n; i < n4; ++i) { kk[i] = kk[0]; rjk2[i] = rjk2[0]; }
-            for (std::size_t i = 0; i < n4; ++i) {
-                std::size_t const k = (std::size_t)kk[i];
-                xk[i] = X[k]; yk[i] = Y[k]; zk[i] = Z[k]; rik[i] = RI[k];
+            double* xk = cb; double* yk = cb + n4; double* zk = cb + 2 * n4; double* rik = cb + 3 * n4;
+            double* cosv = cb + 4 * n4; double* rjk = cb + 5 * n4; double* fcv = cb + 6 * n4; double* dfcv = cb + 7 * n4;
+            double* hB = cb + 8 * n4;              // h_q = exp_q * fc   (nq arrays)
+            double* eB = cb + (8 + nq) * n4;       // exp_q              (nq arrays)
+            double* AB = cb + (8 + 2 * nq) * n4;   // angular factor     (na arrays)
+            double* gkB = cb + (8 + 2 * nq + na) * n4;  // g_t(r_ik)     (nt arrays)
+            if (!use_cache) {
+                const double* rjk2 = sc.rjk2.data();
+                for (std::size_t i = 0; i < n4; ++i) {
+                    std::size_t const k = (std::size_t)kk[i];
+                    xk[i] = X[k]; yk[i] = Y[k]; zk[i] = Z[k]; rik[i] = RI[k];
+                }
+                for (std::size_t i = 0; i < n4; ++i)
+                    cosv[i] = (xj * xk[i] + yj * yk[i] + zj * zk[i]) * rinvj * rik[i];
+                for (std::size_t t = 0; t < nt; ++t) {
+                    const double* gt = sc.g.data() + (std::size_t)grp.rts[t] * nn;
+                    double* gkt = gkB + t * n4;
+                    for (std::size_t i = 0; i < n; ++i) gkt[i] = gt[kk[i]];
+                    for (std::size_t i = n; i < n4; ++i) gkt[i] = 0.0;  // padding: zero weight
+                }
+                if (narrow) {
+                    for (std::size_t i = 0; i < n4; i += 4) store4(rjk + i, detail::sqrt4(load4(rjk2 + i)));
+                    if (tanh_ct) {
+                        vd4 const rci = detail::splat4(rcinv), tp = detail::splat4(tpre);
+                        for (std::size_t i = 0; i < n4; i += 4) {  // r_jk < rc for every entry
+                            vd4 const u = one - load4(rjk + i) * rci;
+                            vd4 const e = detail::fast_exp4(-2.0 * u);
+                            vd4 const t = (one - e) / (one + e);
+                            vd4 const t2 = t * t;
+                            store4(fcv + i, tp * t * t2);
+                            store4(dfcv + i, 3.0 * tp * t2 * (t2 - one) * rci);
+                        }
+                    } else {
+                        for (std::size_t i = 0; i < n4; ++i) grp.fc.fdf(rjk[i], fcv[i], dfcv[i]);
+                    }
+                    for (std::size_t q = 0; q < nq; ++q) {
+                        vd4 const eta = detail::splat4(grp.jk_eta[q]), rs = detail::splat4(grp.jk_rs[q]);
+                        double* h = hB + q * n4;
+                        double* ev = eB + q * n4;
+                        for (std::size_t i = 0; i < n4; i += 4) {
+                            vd4 const d = load4(rjk + i) - rs;
+                            vd4 const e = detail::fast_exp4(-eta * d * d);
+                            store4(ev + i, e);
+                            store4(h + i, e * load4(fcv + i));
+                        }
+                    }
+                }
+                for (std::size_t a = 0; a < na; ++a) {
+                    double* A = AB + a * n4;
+                    double const lam = grp.ang_lambda[a], zeta = grp.ang_zeta[a], pnorm = grp.ang_pnorm[a];
+                    int const nexp = grp.ang_zint[a] - 1;
+                    if (grp.ang_intpow[a] && nexp >= 0) {
+                        vd4 const vl = detail::splat4(lam), vp = detail::splat4(pnorm);
+                        for (std::size_t i = 0; i < n4; i += 4) {
+                            vd4 const pl = one + vl * load4(cosv + i);
+                            vd4 pw = one, base = pl;
+                            for (int b = nexp; b; b >>= 1) {
+                                if (b & 1) pw *= base;
+                                if (b >> 1) base *= base;
+                            }
+                            store4(A + i, pl > zero ? vp * pw * pl : zero);
+                        }
+                    } else {
+                        for (std::size_t i = 0; i < n4; ++i) {
+                            double const pl = 1.0 + lam * cosv[i];
+                            A[i] = pl <= 0.0 ? 0.0 : pnorm * std::pow(pl, zeta - 1.0) * pl;
+                        }
+                    }
+                }
             }
-            for (std::size_t i = 0; i < n4; ++i)
-                cosv[i] = (xj * xk[i] + yj * yk[i] + zj * zk[i]) * rinvj * rik[i];
-            for (std::size_t t = 0; t < nt; ++t) {
-                const double* gt = sc.g.data() + (std::size_t)grp.rts[t] * nn;
-                double* gkt = sc.gk.data() + t * L;
-                for (std::size_t i = 0; i < n; ++i) gkt[i] = gt[kk[i]];
-                for (std::size_t i = n; i < n4; ++i) gkt[i] = 0.0;  // padding: zero weight
-                if (F) {
+            if (F) {  // derivative-only arrays
+                for (std::size_t t = 0; t < nt; ++t) {
                     const double* dgt = sc.dg.data() + (std::size_t)grp.rts[t] * nn;
                     double* dgkt = sc.dgk.data() + t * L;
                     for (std::size_t i = 0; i < n; ++i) dgkt[i] = dgt[kk[i]];
                     for (std::size_t i = n; i < n4; ++i) dgkt[i] = 0.0;
                 }
-            }
-            using detail::vd4;
-            using detail::load4;
-            using detail::store4;
-            vd4 const one = detail::splat4(1.0), zero = detail::splat4(0.0);
-            if (narrow) {
-                for (std::size_t i = 0; i < n4; i += 4) {
-                    vd4 const r = detail::sqrt4(load4(rjk2 + i));
-                    store4(rjk + i, r);
-                    if (F) store4(rjkinv + i, one / r);
-                }
-                if (tanh_ct) {
-                    vd4 const rci = detail::splat4(rcinv), tp = detail::splat4(tpre);
-                    for (std::size_t i = 0; i < n4; i += 4) {  // r_jk < rc for every entry
-                        vd4 const u = one - load4(rjk + i) * rci;
-                        vd4 const e = detail::fast_exp4(-2.0 * u);
-                        vd4 const t = (one - e) / (one + e);
-                        vd4 const t2 = t * t;
-                        store4(fcv + i, tp * t * t2);
-                        store4(dfcv + i, 3.0 * tp * t2 * (t2 - one) * rci);
-                    }
-                } else {
-                    for (std::size_t i = 0; i < n4; ++i) grp.fc.fdf(rjk[i], fcv[i], dfcv[i]);
-                }
-                for (std::size_t q = 0; q < nq; ++q) {
-                    vd4 const eta = detail::splat4(grp.jk_eta[q]), rs = detail::splat4(grp.jk_rs[q]);
-                    double* h = sc.h.data() + q * L;
-                    double* dh = sc.dh.data() + q * L;
-                    for (std::size_t i = 0; i < n4; i += 4) {
-                        vd4 const d = load4(rjk + i) - rs;
-                        vd4 const e = detail::fast_exp4(-eta * d * d);
-                        vd4 const fc = load4(fcv + i);
-                        store4(h + i, e * fc);
-                        if (F) store4(dh + i, e * (load4(dfcv + i) - 2.0 * eta * d * fc));
-                    }
-                }
-            }
-            for (std::size_t a = 0; a < na; ++a) {
-                double* A = sc.A.data() + a * L;
-                double* Ap = sc.Ap.data() + a * L;
-                double const lam = grp.ang_lambda[a], zeta = grp.ang_zeta[a], pnorm = grp.ang_pnorm[a];
-                int const nexp = grp.ang_zint[a] - 1;
-                if (grp.ang_intpow[a] && nexp >= 0) {
-                    vd4 const vl = detail::splat4(lam), vp = detail::splat4(pnorm);
-                    vd4 const vzl = detail::splat4(pnorm * zeta * lam);
-                    for (std::size_t i = 0; i < n4; i += 4) {
-                        vd4 const pl = one + vl * load4(cosv + i);
-                        vd4 pw = one, base = pl;
-                        for (int b = nexp; b; b >>= 1) {
-                            if (b & 1) pw *= base;
-                            if (b >> 1) base *= base;
+                if (narrow) {
+                    for (std::size_t i = 0; i < n4; i += 4) store4(rjkinv + i, one / load4(rjk + i));
+                    for (std::size_t q = 0; q < nq; ++q) {
+                        vd4 const eta = detail::splat4(grp.jk_eta[q]), rs = detail::splat4(grp.jk_rs[q]);
+                        const double* ev = eB + q * n4;
+                        double* dh = sc.dh.data() + q * L;
+                        for (std::size_t i = 0; i < n4; i += 4) {
+                            vd4 const d = load4(rjk + i) - rs;
+                            store4(dh + i, load4(ev + i) * (load4(dfcv + i) - 2.0 * eta * d * load4(fcv + i)));
                         }
-                        auto const pos = pl > zero;
-                        store4(A + i, pos ? vp * pw * pl : zero);
-                        if (F) store4(Ap + i, pos ? vzl * pw : zero);
                     }
-                } else {
-                    for (std::size_t i = 0; i < n4; ++i) {
-                        double const pl = 1.0 + lam * cosv[i];
-                        if (pl <= 0.0) { A[i] = 0.0; Ap[i] = 0.0; continue; }
-                        double const pw = std::pow(pl, zeta - 1.0);
-                        A[i] = pnorm * pw * pl;
-                        Ap[i] = pnorm * zeta * lam * pw;
+                }
+                for (std::size_t a = 0; a < na; ++a) {
+                    double* Ap = sc.Ap.data() + a * L;
+                    double const lam = grp.ang_lambda[a], zeta = grp.ang_zeta[a], pnorm = grp.ang_pnorm[a];
+                    int const nexp = grp.ang_zint[a] - 1;
+                    if (grp.ang_intpow[a] && nexp >= 0) {
+                        vd4 const vl = detail::splat4(lam), vzl = detail::splat4(pnorm * zeta * lam);
+                        for (std::size_t i = 0; i < n4; i += 4) {
+                            vd4 const pl = one + vl * load4(cosv + i);
+                            vd4 pw = one, base = pl;
+                            for (int b = nexp; b; b >>= 1) {
+                                if (b & 1) pw *= base;
+                                if (b >> 1) base *= base;
+                            }
+                            store4(Ap + i, pl > zero ? vzl * pw : zero);
+                        }
+                    } else {
+                        for (std::size_t i = 0; i < n4; ++i) {
+                            double const pl = 1.0 + lam * cosv[i];
+                            Ap[i] = pl <= 0.0 ? 0.0 : pnorm * zeta * lam * std::pow(pl, zeta - 1.0);
+                        }
                     }
                 }
             }
@@ -654,9 +730,9 @@ private:
                 for (Member const& m : grp.members) {
                     double const gij = sc.g[(std::size_t)m.rterm * nn + j];
                     if (gij == 0.0) continue;
-                    const double* A = sc.A.data() + (std::size_t)m.ang * L;
-                    const double* gkt = sc.gk.data() + (std::size_t)m.rtl * L;
-                    double const sum = narrow ? detail::dot3_n4(A, gkt, sc.h.data() + (std::size_t)m.jkterm * L, n4)
+                    const double* A = AB + (std::size_t)m.ang * n4;
+                    const double* gkt = gkB + (std::size_t)m.rtl * n4;
+                    double const sum = narrow ? detail::dot3_n4(A, gkt, hB + (std::size_t)m.jkterm * n4, n4)
                                               : detail::dot2_n4(A, gkt, n4);
                     G[m.s] += gij * sum;
                 }
@@ -674,12 +750,12 @@ private:
                 if (gij == 0.0 && dgij == 0.0) continue;
                 anym = true;
                 vd4 const c1 = detail::splat4(W * gij), c2 = detail::splat4(W * dgij);
-                const double* A = sc.A.data() + (std::size_t)m.ang * L;
+                const double* A = AB + (std::size_t)m.ang * n4;
                 const double* Ap = sc.Ap.data() + (std::size_t)m.ang * L;
-                const double* gkt = sc.gk.data() + (std::size_t)m.rtl * L;
+                const double* gkt = gkB + (std::size_t)m.rtl * n4;
                 const double* dgkt = sc.dgk.data() + (std::size_t)m.rtl * L;
                 if (narrow) {
-                    const double* h = sc.h.data() + (std::size_t)m.jkterm * L;
+                    const double* h = hB + (std::size_t)m.jkterm * n4;
                     const double* dh = sc.dh.data() + (std::size_t)m.jkterm * L;
                     for (std::size_t i = 0; i < n4; i += 4) {
                         vd4 const hv = load4(h + i), gv = load4(gkt + i), av = load4(A + i);
