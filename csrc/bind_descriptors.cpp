@@ -90,7 +90,28 @@ void bind_descriptors(nb::module_& m) {
                  return nb::make_tuple(Ga, owned_array(std::move(dG), {nsf, n, 3}));
              },
              nb::arg("rij"), nb::arg("neigh_elem"), nb::arg("derivatives") = false,
-             "G (size,) and, if derivatives, dG (size, n, 3) = dG_s/dr_neighbour_k for one atom.");
+             "G (size,) and, if derivatives, dG (size, n, 3) = dG_s/dr_neighbour_k for one atom.")
+        .def("contract",
+             [](const ElementDescriptor& d, DArr2 rij, IArr1 neigh_elem, DArr1 dEdG, bool g_pass) {
+                 size_t const n = rij.shape(0);
+                 if (n > 0 && rij.shape(1) != 3) throw std::invalid_argument("rij must have shape (n, 3)");
+                 if (neigh_elem.shape(0) != n) throw std::invalid_argument("neigh_elem must have n entries");
+                 if (dEdG.shape(0) != (size_t)d.size()) throw std::invalid_argument("dEdG must have size entries");
+                 for (size_t k = 0; k < n; ++k)
+                     if (neigh_elem.data()[k] < 0 || neigh_elem.data()[k] >= d.n_elements())
+                         throw std::invalid_argument("neighbour element index out of range");
+                 std::vector<double> G(d.size()), g(3 * n);
+                 {
+                     nb::gil_scoped_release rel;
+                     d.prepare((int)n, rij.data(), neigh_elem.data());
+                     if (g_pass) d.compute_G(G.data());
+                     d.contract(dEdG.data(), g.data());
+                 }
+                 return owned_array(std::move(g), {n, 3});
+             },
+             nb::arg("rij"), nb::arg("neigh_elem"), nb::arg("dEdG"), nb::arg("g_pass") = true,
+             "Fused path: sum_s dEdG[s] dG_s/dr_k, shape (n, 3); g_pass: run compute_G first (as the "
+             "evaluator does, reusing its triplet arrays) or not.");
 
     m.def("compute_descriptors_csr",
           [](std::vector<const ElementDescriptor*> descs, IArr1 atom_elem, LArr1 offsets, DArr2 vectors,

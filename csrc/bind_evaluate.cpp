@@ -5,6 +5,7 @@
 #include <nanobind/stl/tuple.h>
 
 #include <stdexcept>
+#include <vector>
 
 #include "hdnnp/evaluate.hpp"
 
@@ -25,6 +26,45 @@ static nb::ndarray<nb::numpy, T> owned(std::vector<size_t> shape) {
 }
 
 void bind_evaluate(nb::module_ &m) {
+    m.def(
+        "csr_pairs",
+        [](nb::ndarray<const uint64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu> i,
+           nb::ndarray<const uint64_t, nb::ndim<1>, nb::c_contig, nb::device::cpu> j, Arr2d vec, int64_t natoms,
+           double scale) {
+            const size_t np = i.shape(0);
+            if (j.shape(0) != np || vec.shape(0) != np || vec.shape(1) != 3)
+                throw std::invalid_argument("i, j, vectors: sizes differ");
+            auto offsets = owned<int64_t>({(size_t)natoms + 1});
+            auto jo = owned<int64_t>({np});
+            auto ro = owned<double>({np, 3});
+            {
+                nb::gil_scoped_release release;
+                int64_t *off = offsets.data();
+                const uint64_t *I = i.data(), *J = j.data();
+                for (size_t p = 0; p < np; ++p) {
+                    if (I[p] >= (uint64_t)natoms || J[p] >= (uint64_t)natoms)
+                        throw std::invalid_argument("pair index out of range");
+                    ++off[I[p] + 1];
+                }
+                for (int64_t a = 0; a < natoms; ++a) off[a + 1] += off[a];
+                std::vector<int64_t> cur(off, off + natoms);
+                const double *V = vec.data();
+                int64_t *jd = jo.data();
+                double *rd = ro.data();
+                for (size_t p = 0; p < np; ++p) {  // stable counting sort by i
+                    const int64_t q = cur[I[p]]++;
+                    jd[q] = (int64_t)J[p];
+                    rd[3 * q] = V[3 * p] * scale;
+                    rd[3 * q + 1] = V[3 * p + 1] * scale;
+                    rd[3 * q + 2] = V[3 * p + 2] * scale;
+                }
+            }
+            return nb::make_tuple(offsets, jo, ro);
+        },
+        nb::arg("i"), nb::arg("j"), nb::arg("vectors"), nb::arg("natoms"), nb::arg("scale") = 1.0,
+        "Pairs (i, j, vectors) in any order -> CSR (offsets[natoms+1], j, vectors*scale) grouped by i, "
+        "stable (one counting-sort pass).");
+
     nb::class_<Evaluator>(m, "Evaluator",
                           "Fused per-atom evaluation: symmetry functions -> scaling -> network -> "
                           "energies, forces, virial (potential's internal units).")

@@ -15,11 +15,10 @@
 namespace hdnnp {
 
 struct Scratch {
-    std::vector<double> G, dG, dEdG, g;
+    std::vector<double> G, dEdG, g;
     std::vector<int> nelem;
     void reserve(int nsf, int nneigh) {
         if ((int)G.size() < nsf) { G.resize(nsf); dEdG.resize(nsf); }
-        if ((int)dG.size() < nsf * nneigh * 3) dG.resize((size_t)nsf * nneigh * 3);
         if ((int)g.size() < nneigh * 3) g.resize((size_t)nneigh * 3);
         if ((int)nelem.size() < nneigh) nelem.resize(nneigh);
     }
@@ -60,23 +59,18 @@ public:
             int *ne = scratch_.nelem.data();
             for (int k = 0; k < nn; ++k) ne[k] = elem[neigh[p0 + k]];
             double *G = scratch_.G.data();
-            double *dG = forces ? scratch_.dG.data() : nullptr;
-            d.compute(nn, rij + 3 * p0, ne, G, dG);
+            // Two passes over the neighbourhood: G -> network -> dE/dG, then the contraction
+            // g_k = sum_s dE/dG_s dG_s/dr_k straight from the triplets (no dG array).
+            d.prepare(nn, rij + 3 * p0, ne);
+            d.compute_G(G);
             if (extrap) extrap[i] = m.scaling.count_extrapolations(G);
             double *dEdG = scratch_.dEdG.data();
             const double ei = m.energy(G, forces ? dEdG : nullptr);
             eatom[i] = ei;
             etot += ei;
             if (!forces) continue;
-            // g_k = sum_s dE/dG_s * dG_s/dr_k
             double *g = scratch_.g.data();
-            for (int k = 0; k < 3 * nn; ++k) g[k] = 0.0;
-            for (int s = 0; s < nsf; ++s) {
-                const double w = dEdG[s];
-                if (w == 0.0) continue;
-                const double *row = dG + (size_t)s * nn * 3;
-                for (int k = 0; k < 3 * nn; ++k) g[k] += w * row[k];
-            }
+            d.contract(dEdG, g);
             double fi[3] = {0.0, 0.0, 0.0};
             for (int k = 0; k < nn; ++k) {
                 const int64_t a = neigh[p0 + k];

@@ -27,6 +27,23 @@
 
 #include "cutoff.hpp"
 
+// Runtime ISA dispatch for the fused kernels (portable builds; no -march needed): an AVX2+FMA
+// clone is called when the CPU has it, the baseline code otherwise.
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define HDNNP_SF_DISPATCH 1
+#define HDNNP_SF_TARGET __attribute__((target("avx2,fma")))
+#else
+#define HDNNP_SF_DISPATCH 0
+#endif
+#if defined(__GNUC__)
+#define HDNNP_SF_INLINE __attribute__((always_inline)) inline
+#define HDNNP_SF_VEC 1
+#else
+#error "the hdnnp kernels need GCC-compatible vector extensions (GCC, Clang, Intel icx)"
+#endif
+// 4-lane double vectors are passed only between always-inline functions: no ABI concern.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 namespace hdnnp {
 
 // Subtype codes of compact symmetry functions (types 20-25): core function + optional asymmetry flag.
@@ -69,7 +86,7 @@ inline bool is_weighted(int t) { return t == 12 || t == 13 || t == 23 || t == 24
 inline bool is_narrow(int t) { return t == 3 || t == 13 || t == 21 || t == 24; }
 
 // exp(x) for x <= 709 (0 below -708), branch-free so that loops over it vectorise; ~2 ulp.
-inline double fast_exp(double x) {
+HDNNP_SF_INLINE double fast_exp(double x) {
     double const xc = x < -708.0 ? -708.0 : x;
     double const shift = 6755399441055744.0;  // 1.5 * 2^52
     double const kd = xc * 1.4426950408889634 + shift;
@@ -97,6 +114,77 @@ inline double fast_exp(double x) {
     double const res = p * scale;
     return x < -708.0 ? 0.0 : res;
 }
+
+#if HDNNP_SF_DISPATCH
+inline bool sf_cpu_has_avx2() {
+    static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return ok;
+}
+#endif
+
+// Reductions over arrays padded to a multiple of 4 (explicit partial sums, so they vectorise
+// without -ffast-math): sum_i a[i] b[i] (c[i]).
+#if HDNNP_SF_VEC
+typedef double vd4 __attribute__((vector_size(32)));
+HDNNP_SF_INLINE vd4 load4(const double* p) {
+    vd4 v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+HDNNP_SF_INLINE void store4(double* p, vd4 v) { std::memcpy(p, &v, sizeof v); }
+HDNNP_SF_INLINE vd4 splat4(double x) { return vd4{x, x, x, x}; }
+HDNNP_SF_INLINE vd4 sqrt4(vd4 x) {
+#if defined(__clang__)
+    return vd4{std::sqrt(x[0]), std::sqrt(x[1]), std::sqrt(x[2]), std::sqrt(x[3])};
+#else
+    return vd4{__builtin_sqrt(x[0]), __builtin_sqrt(x[1]), __builtin_sqrt(x[2]), __builtin_sqrt(x[3])};
+#endif
+}
+typedef long long vi4 __attribute__((vector_size(32)));
+// fast_exp on 4 lanes (same arithmetic as fast_exp).
+HDNNP_SF_INLINE vd4 fast_exp4(vd4 x) {
+    vd4 const lo = splat4(-708.0);
+    vd4 const xc = x < lo ? lo : x;
+    vd4 const shift = splat4(6755399441055744.0);
+    vd4 const kd = xc * 1.4426950408889634 + shift;
+    vd4 const k = kd - shift;
+    vd4 const r = (xc - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+    vd4 p = splat4(1.6059043836821613e-10);
+    p = p * r + 2.08767569878681e-09;
+    p = p * r + 2.505210838544172e-08;
+    p = p * r + 2.755731922398589e-07;
+    p = p * r + 2.7557319223985893e-06;
+    p = p * r + 2.48015873015873e-05;
+    p = p * r + 0.0001984126984126984;
+    p = p * r + 0.001388888888888889;
+    p = p * r + 0.008333333333333333;
+    p = p * r + 0.041666666666666664;
+    p = p * r + 0.16666666666666666;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    vi4 bits = (vi4)kd;
+    bits = (bits + 1023) << 52;
+    vd4 const res = p * (vd4)bits;
+    return x < lo ? splat4(0.0) : res;
+}
+HDNNP_SF_INLINE double hsum4(vd4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
+HDNNP_SF_INLINE double dot2_n4(const double* a, const double* b, std::size_t n4) {
+    vd4 s = {0.0, 0.0, 0.0, 0.0};
+    for (std::size_t i = 0; i < n4; i += 4) s += load4(a + i) * load4(b + i);
+    return hsum4(s);
+}
+HDNNP_SF_INLINE double sum_n4(const double* a, std::size_t n4) {
+    vd4 s = {0.0, 0.0, 0.0, 0.0};
+    for (std::size_t i = 0; i < n4; i += 4) s += load4(a + i);
+    return hsum4(s);
+}
+HDNNP_SF_INLINE double dot3_n4(const double* a, const double* b, const double* c, std::size_t n4) {
+    vd4 s = {0.0, 0.0, 0.0, 0.0};
+    for (std::size_t i = 0; i < n4; i += 4) s += load4(a + i) * load4(b + i) * load4(c + i);
+    return hsum4(s);
+}
+#endif
 
 }  // namespace detail
 
@@ -129,6 +217,54 @@ public:
     int n_elements() const { return n_elements_; }
     std::vector<SymFuncParams> const& params() const { return sfs_; }
 
+    // ---- Fused two-pass path (energy + forces without materialising dG) ----
+    // prepare() sorts the neighbours and computes the pair terms into this thread's workspace;
+    // compute_G() then gives the symmetry functions and, once the network has given dE/dG,
+    // contract() gives g[3k + c] = sum_s dEdG[s] dG_s / dr_{k,c} (neighbour k in the caller's order)
+    // directly, per triplet, instead of the nsf x nneigh x 3 derivative array. The workspace is
+    // valid until the next prepare()/compute() on the same thread; rij and neigh_elem must stay
+    // alive until contract() returns.
+    void prepare(int nneigh, const double* rij, const int* neigh_elem) const {
+        Scratch& sc = scratch();
+        if (nneigh <= 0) { sc.nn = 0; sc.cache_ok = false; sc.rij_in = rij; sc.ne_in = neigh_elem; return; }
+#if HDNNP_SF_DISPATCH
+        if (detail::sf_cpu_has_avx2()) { prepare_hw(nneigh, rij, neigh_elem, sc); return; }
+#endif
+        prepare_impl(nneigh, rij, neigh_elem, sc);
+    }
+    void compute_G(double* G) const {
+        Scratch& sc = scratch();
+        for (int s = 0; s < size(); ++s) G[s] = 0.0;
+        if (sc.nn == 0 || size() == 0) return;
+#if HDNNP_SF_DISPATCH
+        if (detail::sf_cpu_has_avx2()) { fused_hw<false>(sc, G, nullptr, nullptr); return; }
+#endif
+        fused_impl<false>(sc, G, nullptr, nullptr);
+    }
+    void contract(const double* dEdG, double* g) const {
+        Scratch& sc = scratch();
+        std::size_t const nn = sc.nn;
+        for (std::size_t k = 0; k < 3 * nn; ++k) g[k] = 0.0;
+        if (nn == 0 || size() == 0) return;
+        if (!fast_) {  // compact / weighted angular functions: full derivatives, then contract
+            int const nsf = size();
+            sc.dGfull.resize((std::size_t)nsf * nn * 3);
+            std::vector<double> Gtmp((std::size_t)nsf);
+            compute((int)nn, sc.rij_in, sc.ne_in, Gtmp.data(), sc.dGfull.data());
+            for (int s = 0; s < nsf; ++s) {
+                double const w = dEdG[s];
+                if (w == 0.0) continue;
+                const double* row = sc.dGfull.data() + (std::size_t)s * nn * 3;
+                for (std::size_t k = 0; k < 3 * nn; ++k) g[k] += w * row[k];
+            }
+            return;
+        }
+#if HDNNP_SF_DISPATCH
+        if (detail::sf_cpu_has_avx2()) { fused_hw<true>(sc, nullptr, dEdG, g); return; }
+#endif
+        fused_impl<true>(sc, nullptr, dEdG, g);
+    }
+
     // G[size()]; if dG != nullptr: dG[(s*nneigh + k)*3 + c] = dG_s / d r_{neighbour k, c}.
     // rij = r_j - r_i (3*nneigh), neigh_elem[k] = element index of neighbour k.
     void compute(int nneigh, const double* rij, const int* neigh_elem, double* G, double* dG) const {
@@ -136,66 +272,14 @@ public:
         for (int s = 0; s < nsf; ++s) G[s] = 0.0;
         if (dG) std::fill(dG, dG + (std::size_t)nsf * nneigh * 3, 0.0);
         if (nneigh <= 0 || nsf == 0) return;
+        if (!dG) {  // G only: the fast path
+            prepare(nneigh, rij, neigh_elem);
+            compute_G(G);
+            return;
+        }
         Scratch& sc = scratch();
         std::size_t const nn = (std::size_t)nneigh;
-        // Local order: neighbours grouped by element (stable), structure-of-arrays.
-        sc.estart.assign(n_elements_ + 1, 0);
-        for (std::size_t k = 0; k < nn; ++k) {
-            int const e = neigh_elem[k];
-            if (e < 0 || e >= n_elements_) throw std::invalid_argument("neighbour element index out of range");
-            ++sc.estart[e + 1];
-        }
-        for (int e = 0; e < n_elements_; ++e) sc.estart[e + 1] += sc.estart[e];
-        sc.cursor.assign(sc.estart.begin(), sc.estart.end() - 1);
-        sc.perm.resize(nn);
-        sc.le.resize(nn);
-        sc.r.resize(nn); sc.rinv.resize(nn); sc.rv.resize(3 * nn);
-        sc.x.resize(nn); sc.y.resize(nn); sc.z.resize(nn);
-        for (std::size_t k = 0; k < nn; ++k) {
-            int const e = neigh_elem[k];
-            std::size_t const l = (std::size_t)sc.cursor[e]++;
-            sc.perm[l] = (int)k;
-            sc.le[l] = e;
-            double const x = rij[3 * k], y = rij[3 * k + 1], z = rij[3 * k + 2];
-            double const r = std::sqrt(x * x + y * y + z * z);
-            sc.r[l] = r;
-            sc.rinv[l] = 1.0 / r;
-            sc.rv[3 * l] = x; sc.rv[3 * l + 1] = y; sc.rv[3 * l + 2] = z;
-            sc.x[l] = x; sc.y[l] = y; sc.z[l] = z;
-        }
-        // Pair terms: cutoff slots, then radial terms.
-        std::size_t const ncs = cslots_.size(), nrt = rterms_.size();
-        sc.fc.resize(ncs * nn);
-        sc.dfc.resize(ncs * nn);
-        for (std::size_t c = 0; c < ncs; ++c) {
-            CutoffFunction const& f = cslots_[c];
-            double* fc = sc.fc.data() + c * nn;
-            double* dfc = sc.dfc.data() + c * nn;
-            for (std::size_t k = 0; k < nn; ++k) f.fdf(sc.r[k], fc[k], dfc[k]);
-        }
-        sc.g.resize(nrt * nn);
-        sc.dg.resize(nrt * nn);
-        for (std::size_t t = 0; t < nrt; ++t) {
-            RadialTerm const& rt = rterms_[t];
-            double* g = sc.g.data() + t * nn;
-            double* dg = sc.dg.data() + t * nn;
-            if (rt.compact) {
-                for (std::size_t k = 0; k < nn; ++k) {
-                    double const r = sc.r[k];
-                    if (r > rt.rl && r < rt.rc) rt.cf.fdf(r, g[k], dg[k]);
-                    else { g[k] = 0.0; dg[k] = 0.0; }
-                }
-            } else {
-                double const* fc = sc.fc.data() + rt.cslot * nn;
-                double const* dfc = sc.dfc.data() + rt.cslot * nn;
-                for (std::size_t k = 0; k < nn; ++k) {
-                    double const d = sc.r[k] - rt.rs;
-                    double const e = detail::fast_exp(-rt.eta * d * d);
-                    g[k] = e * fc[k];
-                    dg[k] = e * (dfc[k] - 2.0 * rt.eta * d * fc[k]);
-                }
-            }
-        }
+        prepare_impl(nneigh, rij, neigh_elem, sc);
         double* dGl = nullptr;
         if (dG) {
             sc.dGl.assign((std::size_t)nsf * nn * 3, 0.0);
@@ -259,6 +343,7 @@ private:
         int rterm;             // pair term (index into rterms_)
         int jkterm;            // exp types, narrow: index into group's jk exponent list
         int ang;               // exp types: index into the group's distinct (lambda, zeta) list
+        int rtl;               // exp types: index into the group's distinct pair-term list (rts)
         double lambda, zeta, pnorm;
         int zeta_int;
         bool int_pow;
@@ -279,6 +364,7 @@ private:
         std::vector<int> ang_zint;
         std::vector<char> ang_intpow;
         std::vector<Member> members;
+        std::vector<int> rts;  // exp types: distinct pair terms of the members (Member::rtl indexes it)
     };
     struct Scratch {
         std::vector<double> r, rinv, rv, fc, dfc, g, dg;
@@ -286,7 +372,434 @@ private:
         std::vector<double> ejk, x, y, z, dGl;
         // per-j work arrays of the Gaussian angular groups
         std::vector<double> cosv, rjkv, rjkinv, h, dh, A, Ap, tmp;
+        // fused two-pass path (prepare / compute_G / contract)
+        std::size_t nn = 0;
+        const double* rij_in = nullptr;
+        const int* ne_in = nullptr;
+        std::vector<double> fx, fy, fz, fr;
+        std::vector<double> rjk2, xk, yk, zk, rik, gk, dgk, P, Q, S, T, caj, cx;
+        std::vector<double> dGfull, local;
+        // per-(group, j) arrays of the G pass, reused by contract() (cache_ok: valid for this atom)
+        struct Rec { std::size_t n, off, ioff; };
+        std::vector<Rec> recs;
+        std::vector<std::size_t> rec_start;
+        std::vector<double> cache;
+        std::vector<int> icache;
+        std::size_t cache_used = 0, icache_used = 0;
+        bool cache_ok = false;
     };
+    HDNNP_SF_INLINE void prepare_impl(int nneigh, const double* rij, const int* neigh_elem, Scratch& sc) const {
+        std::size_t const nn = (std::size_t)nneigh;
+        sc.nn = nn;
+        sc.cache_ok = false;
+        sc.rij_in = rij;
+        sc.ne_in = neigh_elem;
+        // Local order: neighbours grouped by element (stable), structure-of-arrays.
+        sc.estart.assign(n_elements_ + 1, 0);
+        for (std::size_t k = 0; k < nn; ++k) {
+            int const e = neigh_elem[k];
+            if (e < 0 || e >= n_elements_) throw std::invalid_argument("neighbour element index out of range");
+            ++sc.estart[e + 1];
+        }
+        for (int e = 0; e < n_elements_; ++e) sc.estart[e + 1] += sc.estart[e];
+        sc.cursor.assign(sc.estart.begin(), sc.estart.end() - 1);
+        sc.perm.resize(nn);
+        sc.le.resize(nn);
+        sc.r.resize(nn); sc.rinv.resize(nn); sc.rv.resize(3 * nn);
+        sc.x.resize(nn); sc.y.resize(nn); sc.z.resize(nn);
+        for (std::size_t k = 0; k < nn; ++k) {
+            int const e = neigh_elem[k];
+            std::size_t const l = (std::size_t)sc.cursor[e]++;
+            sc.perm[l] = (int)k;
+            sc.le[l] = e;
+            double const x = rij[3 * k], y = rij[3 * k + 1], z = rij[3 * k + 2];
+            double const r = std::sqrt(x * x + y * y + z * z);
+            sc.r[l] = r;
+            sc.rinv[l] = 1.0 / r;
+            sc.rv[3 * l] = x; sc.rv[3 * l + 1] = y; sc.rv[3 * l + 2] = z;
+            sc.x[l] = x; sc.y[l] = y; sc.z[l] = z;
+        }
+        // Pair terms: cutoff slots, then radial terms.
+        std::size_t const ncs = cslots_.size(), nrt = rterms_.size();
+        sc.fc.resize(ncs * nn);
+        sc.dfc.resize(ncs * nn);
+        for (std::size_t c = 0; c < ncs; ++c) {
+            CutoffFunction const& f = cslots_[c];
+            double* fc = sc.fc.data() + c * nn;
+            double* dfc = sc.dfc.data() + c * nn;
+            for (std::size_t k = 0; k < nn; ++k) f.fdf(sc.r[k], fc[k], dfc[k]);
+        }
+        sc.g.resize(nrt * nn);
+        sc.dg.resize(nrt * nn);
+        for (std::size_t t = 0; t < nrt; ++t) {
+            RadialTerm const& rt = rterms_[t];
+            double* g = sc.g.data() + t * nn;
+            double* dg = sc.dg.data() + t * nn;
+            if (rt.compact) {
+                for (std::size_t k = 0; k < nn; ++k) {
+                    double const r = sc.r[k];
+                    if (r > rt.rl && r < rt.rc) rt.cf.fdf(r, g[k], dg[k]);
+                    else { g[k] = 0.0; dg[k] = 0.0; }
+                }
+            } else {
+                double const* fc = sc.fc.data() + rt.cslot * nn;
+                double const* dfc = sc.dfc.data() + rt.cslot * nn;
+                for (std::size_t k = 0; k < nn; ++k) {
+                    double const d = sc.r[k] - rt.rs;
+                    double const e = detail::fast_exp(-rt.eta * d * d);
+                    g[k] = e * fc[k];
+                    dg[k] = e * (dfc[k] - 2.0 * rt.eta * d * fc[k]);
+                }
+            }
+        }
+    }
+
+#if HDNNP_SF_DISPATCH
+    HDNNP_SF_TARGET void prepare_hw(int nneigh, const double* rij, const int* neigh_elem, Scratch& sc) const {
+        prepare_impl(nneigh, rij, neigh_elem, sc);
+    }
+    template <bool F>
+    HDNNP_SF_TARGET void fused_hw(Scratch& sc, double* G, const double* dEdG, double* gout) const {
+        fused_impl<F>(sc, G, dEdG, gout);
+    }
+#endif
+
+    // F = false: G (zeroed by the caller). F = true: g = sum_s dEdG_s dG_s/dr (caller's order).
+    template <bool F>
+    HDNNP_SF_INLINE void fused_impl(Scratch& sc, double* G, const double* dEdG, double* gout) const {
+        std::size_t const nn = sc.nn;
+        const int* le = sc.le.data();
+        if (F) {
+            sc.fx.assign(nn, 0.0); sc.fy.assign(nn, 0.0); sc.fz.assign(nn, 0.0); sc.fr.assign(nn, 0.0);
+        }
+        // Radial functions. Forces: a scalar coefficient per neighbour, times r_vec / r at the end.
+        for (RadialSF const& rs : radial_) {
+            double const* g = sc.g.data() + rs.rterm * nn;
+            double const* dg = sc.dg.data() + rs.rterm * nn;
+            std::size_t k0 = 0, k1 = nn;
+            if (!rs.weighted) { k0 = sc.estart[rs.e1]; k1 = sc.estart[rs.e1 + 1]; }
+            if (!F) {
+                double sum = 0.0;
+                if (rs.weighted) for (std::size_t k = k0; k < k1; ++k) sum += weights_[le[k]] * g[k];
+                else for (std::size_t k = k0; k < k1; ++k) sum += g[k];
+                G[rs.s] += sum;
+            } else {
+                double const W = dEdG[rs.s];
+                if (W == 0.0) continue;
+                double* fr = sc.fr.data();
+                if (rs.weighted) for (std::size_t k = k0; k < k1; ++k) fr[k] += W * weights_[le[k]] * dg[k];
+                else for (std::size_t k = k0; k < k1; ++k) fr[k] += W * dg[k];
+            }
+        }
+        if (F) {
+            double* fx = sc.fx.data(); double* fy = sc.fy.data(); double* fz = sc.fz.data();
+            for (std::size_t k = 0; k < nn; ++k) {
+                double const c = sc.fr[k] * sc.rinv[k];
+                fx[k] += c * sc.x[k];
+                fy[k] += c * sc.y[k];
+                fz[k] += c * sc.z[k];
+            }
+        }
+        if (!F) {
+            sc.recs.clear();
+            sc.cache_used = 0;
+            sc.icache_used = 0;
+            sc.rec_start.assign(groups_.size(), 0);
+        }
+        for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
+            AngularGroup const& grp = groups_[gi];
+            if (!grp.compact && !grp.weighted) group_fused<F>(gi, grp, sc, G, dEdG);
+            else if (!F) compute_group(grp, (int)nn, le, sc, G, nullptr);
+        }
+        if (!F) sc.cache_ok = true;
+        if (F) {
+            for (std::size_t l = 0; l < nn; ++l) {
+                std::size_t const k = (std::size_t)sc.perm[l];
+                gout[3 * k] = sc.fx[l];
+                gout[3 * k + 1] = sc.fy[l];
+                gout[3 * k + 2] = sc.fz[l];
+            }
+        }
+    }
+
+    // Gaussian angular group (types 3, 9, element-resolved). Per central-neighbour j: the k that take
+    // part are compacted (branch-free) into contiguous arrays padded to a multiple of 4 with
+    // zero-weight entries; then every (j, k) quantity is computed in vectorisable loops over k.
+    // F = false: G of the members. F = true: with the member weights W_s = dE/dG_s the triplet's
+    // derivative collapses to 4 scalars (P, Q, S, T), summed over members, and 2 vector updates.
+    template <bool F>
+    HDNNP_SF_INLINE void group_fused(std::size_t gi, AngularGroup const& grp, Scratch& sc, double* G, const double* dEdG) const {
+        std::size_t const nn = sc.nn;
+        int const e1 = grp.e1, e2 = grp.e2;
+        std::size_t const j0 = sc.estart[e1], j1 = sc.estart[e1 + 1];
+        std::size_t const kb = sc.estart[e2], ke = sc.estart[e2 + 1];
+        if (j0 == j1 || kb == ke) return;
+        if (F) {
+            bool any = false;
+            for (Member const& m : grp.members) any = any || dEdG[m.s] != 0.0;
+            if (!any) return;
+        }
+        double const rc = grp.rc, rc2 = rc * rc;
+        bool const narrow = grp.narrow;
+        std::size_t const nq = grp.jk_eta.size(), na = grp.ang_lambda.size(), nt = grp.rts.size();
+        std::size_t const L = ((ke - kb) + 3) & ~(std::size_t)3;
+        std::size_t const narr = 8 + 2 * nq + na + nt;  // per-j arrays kept from the G pass
+        bool const use_cache = F && sc.cache_ok;
+        std::size_t ridx = sc.rec_start[gi];
+        if (!F) sc.rec_start[gi] = sc.recs.size();
+        sc.kk.resize(L); sc.rjk2.resize(L); sc.local.resize(narr * L);
+        sc.rjkinv.resize(L); sc.dh.resize(nq * L); sc.Ap.resize(na * L); sc.dgk.resize(nt * L);
+        sc.P.resize(L); sc.Q.resize(L); sc.S.resize(L); sc.T.resize(L); sc.caj.resize(L); sc.cx.resize(L);
+        bool const tanh_ct = grp.fc.type == CT_TANHU || grp.fc.type == CT_TANH;
+        double const tpre = grp.fc.type == CT_TANH ? CutoffFunction::tanh_pre() : 1.0;
+        double const rcinv = grp.fc.rcinv;
+        const double* X = sc.x.data();
+        const double* Y = sc.y.data();
+        const double* Z = sc.z.data();
+        const double* Rn = sc.r.data();
+        const double* RI = sc.rinv.data();
+        double* rjkinv = sc.rjkinv.data();
+        double* fx = sc.fx.data(); double* fy = sc.fy.data(); double* fz = sc.fz.data();
+        using detail::vd4;
+        using detail::load4;
+        using detail::store4;
+        vd4 const one = detail::splat4(1.0), zero = detail::splat4(0.0);
+        for (std::size_t j = j0; j < j1; ++j) {
+            if (!(Rn[j] < rc)) continue;
+            std::size_t const k0 = (e1 == e2) ? j + 1 : kb;
+            if (k0 >= ke) continue;
+            double const xj = X[j], yj = Y[j], zj = Z[j], rinvj = RI[j];
+            std::size_t n = 0, n4 = 0;
+            const int* kk = nullptr;
+            double* cb = nullptr;
+            if (use_cache) {
+                typename Scratch::Rec const& rec = sc.recs[ridx++];
+                n = rec.n;
+                if (n == 0) continue;
+                n4 = (n + 3) & ~(std::size_t)3;
+                cb = sc.cache.data() + rec.off;
+                kk = sc.icache.data() + rec.ioff;
+            } else {
+                int* kq = sc.kk.data();
+                double* rjk2 = sc.rjk2.data();
+                for (std::size_t k = k0; k < ke; ++k) {
+                    double const dx = X[k] - xj, dy = Y[k] - yj, dz = Z[k] - zj;
+                    double const d2 = dx * dx + dy * dy + dz * dz;
+                    bool const ok = (Rn[k] < rc) & (!narrow | (d2 < rc2));
+                    kq[n] = (int)k;
+                    rjk2[n] = d2;
+                    n += ok ? 1 : 0;
+                }
+                n4 = (n + 3) & ~(std::size_t)3;
+                if (!F) {  // record (also when empty) so that the F pass walks the same sequence
+                    typename Scratch::Rec rec;
+                    rec.n = n;
+                    rec.off = sc.cache_used;
+                    rec.ioff = sc.icache_used;
+                    sc.recs.push_back(rec);
+                    if (n == 0) continue;
+                    sc.cache_used += narr * n4;
+                    sc.icache_used += n4;
+                    if (sc.cache.size() < sc.cache_used) sc.cache.resize(2 * sc.cache_used);
+                    if (sc.icache.size() < sc.icache_used) sc.icache.resize(2 * sc.icache_used);
+                    cb = sc.cache.data() + rec.off;
+                    int* kc = sc.icache.data() + rec.ioff;
+                    for (std::size_t i = n; i < n4; ++i) { kq[i] = kq[0]; rjk2[i] = rjk2[0]; }
+                    for (std::size_t i = 0; i < n4; ++i) kc[i] = kq[i];
+                    kk = kc;
+                } else {
+                    if (n == 0) continue;
+                    for (std::size_t i = n; i < n4; ++i) { kq[i] = kq[0]; rjk2[i] = rjk2[0]; }
+                    cb = sc.local.data();
+                    kk = kq;
+                }
+            }
+            double* xk = cb; double* yk = cb + n4; double* zk = cb + 2 * n4; double* rik = cb + 3 * n4;
+            double* cosv = cb + 4 * n4; double* rjk = cb + 5 * n4; double* fcv = cb + 6 * n4; double* dfcv = cb + 7 * n4;
+            double* hB = cb + 8 * n4;              // h_q = exp_q * fc   (nq arrays)
+            double* eB = cb + (8 + nq) * n4;       // exp_q              (nq arrays)
+            double* AB = cb + (8 + 2 * nq) * n4;   // angular factor     (na arrays)
+            double* gkB = cb + (8 + 2 * nq + na) * n4;  // g_t(r_ik)     (nt arrays)
+            if (!use_cache) {
+                const double* rjk2 = sc.rjk2.data();
+                for (std::size_t i = 0; i < n4; ++i) {
+                    std::size_t const k = (std::size_t)kk[i];
+                    xk[i] = X[k]; yk[i] = Y[k]; zk[i] = Z[k]; rik[i] = RI[k];
+                }
+                for (std::size_t i = 0; i < n4; ++i)
+                    cosv[i] = (xj * xk[i] + yj * yk[i] + zj * zk[i]) * rinvj * rik[i];
+                for (std::size_t t = 0; t < nt; ++t) {
+                    const double* gt = sc.g.data() + (std::size_t)grp.rts[t] * nn;
+                    double* gkt = gkB + t * n4;
+                    for (std::size_t i = 0; i < n; ++i) gkt[i] = gt[kk[i]];
+                    for (std::size_t i = n; i < n4; ++i) gkt[i] = 0.0;  // padding: zero weight
+                }
+                if (narrow) {
+                    for (std::size_t i = 0; i < n4; i += 4) store4(rjk + i, detail::sqrt4(load4(rjk2 + i)));
+                    if (tanh_ct) {
+                        vd4 const rci = detail::splat4(rcinv), tp = detail::splat4(tpre);
+                        for (std::size_t i = 0; i < n4; i += 4) {  // r_jk < rc for every entry
+                            vd4 const u = one - load4(rjk + i) * rci;
+                            vd4 const e = detail::fast_exp4(-2.0 * u);
+                            vd4 const t = (one - e) / (one + e);
+                            vd4 const t2 = t * t;
+                            store4(fcv + i, tp * t * t2);
+                            store4(dfcv + i, 3.0 * tp * t2 * (t2 - one) * rci);
+                        }
+                    } else {
+                        for (std::size_t i = 0; i < n4; ++i) grp.fc.fdf(rjk[i], fcv[i], dfcv[i]);
+                    }
+                    for (std::size_t q = 0; q < nq; ++q) {
+                        vd4 const eta = detail::splat4(grp.jk_eta[q]), rs = detail::splat4(grp.jk_rs[q]);
+                        double* h = hB + q * n4;
+                        double* ev = eB + q * n4;
+                        for (std::size_t i = 0; i < n4; i += 4) {
+                            vd4 const d = load4(rjk + i) - rs;
+                            vd4 const e = detail::fast_exp4(-eta * d * d);
+                            store4(ev + i, e);
+                            store4(h + i, e * load4(fcv + i));
+                        }
+                    }
+                }
+                for (std::size_t a = 0; a < na; ++a) {
+                    double* A = AB + a * n4;
+                    double const lam = grp.ang_lambda[a], zeta = grp.ang_zeta[a], pnorm = grp.ang_pnorm[a];
+                    int const nexp = grp.ang_zint[a] - 1;
+                    if (grp.ang_intpow[a] && nexp >= 0) {
+                        vd4 const vl = detail::splat4(lam), vp = detail::splat4(pnorm);
+                        for (std::size_t i = 0; i < n4; i += 4) {
+                            vd4 const pl = one + vl * load4(cosv + i);
+                            vd4 pw = one, base = pl;
+                            for (int b = nexp; b; b >>= 1) {
+                                if (b & 1) pw *= base;
+                                if (b >> 1) base *= base;
+                            }
+                            store4(A + i, pl > zero ? vp * pw * pl : zero);
+                        }
+                    } else {
+                        for (std::size_t i = 0; i < n4; ++i) {
+                            double const pl = 1.0 + lam * cosv[i];
+                            A[i] = pl <= 0.0 ? 0.0 : pnorm * std::pow(pl, zeta - 1.0) * pl;
+                        }
+                    }
+                }
+            }
+            if (F) {  // derivative-only arrays
+                for (std::size_t t = 0; t < nt; ++t) {
+                    const double* dgt = sc.dg.data() + (std::size_t)grp.rts[t] * nn;
+                    double* dgkt = sc.dgk.data() + t * L;
+                    for (std::size_t i = 0; i < n; ++i) dgkt[i] = dgt[kk[i]];
+                    for (std::size_t i = n; i < n4; ++i) dgkt[i] = 0.0;
+                }
+                if (narrow) {
+                    for (std::size_t i = 0; i < n4; i += 4) store4(rjkinv + i, one / load4(rjk + i));
+                    for (std::size_t q = 0; q < nq; ++q) {
+                        vd4 const eta = detail::splat4(grp.jk_eta[q]), rs = detail::splat4(grp.jk_rs[q]);
+                        const double* ev = eB + q * n4;
+                        double* dh = sc.dh.data() + q * L;
+                        for (std::size_t i = 0; i < n4; i += 4) {
+                            vd4 const d = load4(rjk + i) - rs;
+                            store4(dh + i, load4(ev + i) * (load4(dfcv + i) - 2.0 * eta * d * load4(fcv + i)));
+                        }
+                    }
+                }
+                for (std::size_t a = 0; a < na; ++a) {
+                    double* Ap = sc.Ap.data() + a * L;
+                    double const lam = grp.ang_lambda[a], zeta = grp.ang_zeta[a], pnorm = grp.ang_pnorm[a];
+                    int const nexp = grp.ang_zint[a] - 1;
+                    if (grp.ang_intpow[a] && nexp >= 0) {
+                        vd4 const vl = detail::splat4(lam), vzl = detail::splat4(pnorm * zeta * lam);
+                        for (std::size_t i = 0; i < n4; i += 4) {
+                            vd4 const pl = one + vl * load4(cosv + i);
+                            vd4 pw = one, base = pl;
+                            for (int b = nexp; b; b >>= 1) {
+                                if (b & 1) pw *= base;
+                                if (b >> 1) base *= base;
+                            }
+                            store4(Ap + i, pl > zero ? vzl * pw : zero);
+                        }
+                    } else {
+                        for (std::size_t i = 0; i < n4; ++i) {
+                            double const pl = 1.0 + lam * cosv[i];
+                            Ap[i] = pl <= 0.0 ? 0.0 : pnorm * zeta * lam * std::pow(pl, zeta - 1.0);
+                        }
+                    }
+                }
+            }
+            if (!F) {
+                for (Member const& m : grp.members) {
+                    double const gij = sc.g[(std::size_t)m.rterm * nn + j];
+                    if (gij == 0.0) continue;
+                    const double* A = AB + (std::size_t)m.ang * n4;
+                    const double* gkt = gkB + (std::size_t)m.rtl * n4;
+                    double const sum = narrow ? detail::dot3_n4(A, gkt, hB + (std::size_t)m.jkterm * n4, n4)
+                                              : detail::dot2_n4(A, gkt, n4);
+                    G[m.s] += gij * sum;
+                }
+                continue;
+            }
+            double* P = sc.P.data(); double* Q = sc.Q.data(); double* S = sc.S.data(); double* T = sc.T.data();
+            for (std::size_t i = 0; i < n4; i += 4) {
+                store4(P + i, zero); store4(Q + i, zero); store4(S + i, zero); store4(T + i, zero);
+            }
+            bool anym = false;
+            for (Member const& m : grp.members) {
+                double const W = dEdG[m.s];
+                if (W == 0.0) continue;
+                double const gij = sc.g[(std::size_t)m.rterm * nn + j], dgij = sc.dg[(std::size_t)m.rterm * nn + j];
+                if (gij == 0.0 && dgij == 0.0) continue;
+                anym = true;
+                vd4 const c1 = detail::splat4(W * gij), c2 = detail::splat4(W * dgij);
+                const double* A = AB + (std::size_t)m.ang * n4;
+                const double* Ap = sc.Ap.data() + (std::size_t)m.ang * L;
+                const double* gkt = gkB + (std::size_t)m.rtl * n4;
+                const double* dgkt = sc.dgk.data() + (std::size_t)m.rtl * L;
+                if (narrow) {
+                    const double* h = hB + (std::size_t)m.jkterm * n4;
+                    const double* dh = sc.dh.data() + (std::size_t)m.jkterm * L;
+                    for (std::size_t i = 0; i < n4; i += 4) {
+                        vd4 const hv = load4(h + i), gv = load4(gkt + i), av = load4(A + i);
+                        vd4 const gh = gv * hv, c1A = c1 * av;
+                        store4(P + i, load4(P + i) + c1 * load4(Ap + i) * gh);
+                        store4(Q + i, load4(Q + i) + c2 * av * gh);
+                        store4(S + i, load4(S + i) + c1A * load4(dgkt + i) * hv);
+                        store4(T + i, load4(T + i) + c1A * gv * load4(dh + i));
+                    }
+                } else {
+                    for (std::size_t i = 0; i < n4; i += 4) {
+                        vd4 const gv = load4(gkt + i), av = load4(A + i);
+                        store4(P + i, load4(P + i) + c1 * load4(Ap + i) * gv);
+                        store4(Q + i, load4(Q + i) + c2 * av * gv);
+                        store4(S + i, load4(S + i) + c1 * av * load4(dgkt + i));
+                    }
+                }
+            }
+            if (!anym) continue;
+            double* caj = sc.caj.data();
+            double* cx = sc.cx.data();
+            vd4 const vrj = detail::splat4(rinvj), vrj2 = detail::splat4(rinvj * rinvj);
+            // cbk goes to S.
+            for (std::size_t i = 0; i < n4; i += 4) {
+                vd4 const ri = load4(rik + i), p = load4(P + i);
+                vd4 const tj = narrow ? load4(T + i) * load4(rjkinv + i) : zero;
+                vd4 const pc = p * load4(cosv + i);
+                store4(caj + i, -pc * vrj2 + load4(Q + i) * vrj + tj);
+                store4(cx + i, p * vrj * ri - tj);
+                store4(S + i, -pc * ri * ri + load4(S + i) * ri + tj);
+            }
+            double const sa = detail::sum_n4(caj, n4);
+            fx[j] += sa * xj + detail::dot2_n4(cx, xk, n4);
+            fy[j] += sa * yj + detail::dot2_n4(cx, yk, n4);
+            fz[j] += sa * zj + detail::dot2_n4(cx, zk, n4);
+            for (std::size_t i = 0; i < n; ++i) {
+                std::size_t const k = (std::size_t)kk[i];
+                fx[k] += cx[i] * xj + S[i] * xk[i];
+                fy[k] += cx[i] * yj + S[i] * yk[i];
+                fz[k] += cx[i] * zj + S[i] * zk[i];
+            }
+        }
+    }
+
     static Scratch& scratch() {
         static thread_local Scratch s;
         return s;
@@ -421,6 +934,16 @@ private:
                 }
             }
         }
+        if (!compact) {
+            m.rtl = -1;
+            for (std::size_t q = 0; q < grp->rts.size(); ++q)
+                if (grp->rts[q] == m.rterm) { m.rtl = (int)q; break; }
+            if (m.rtl < 0) {
+                grp->rts.push_back(m.rterm);
+                m.rtl = (int)grp->rts.size() - 1;
+            }
+        }
+        if (compact || weighted) fast_ = false;
         grp->members.push_back(m);
     }
 
@@ -734,6 +1257,7 @@ private:
     }
 
     std::vector<SymFuncParams> sfs_;
+    bool fast_ = true;  // every angular group is a Gaussian, element-resolved one (types 3, 9)
     int n_elements_;
     double cutoff_ = 0.0;
     std::vector<double> weights_;

@@ -29,6 +29,45 @@ class NeighbourList:
     cutoff: float
 
 
+def _vesin_box(cell, pbc):
+    """Box for vesin: zero box when nothing is periodic; a full-rank box otherwise."""
+    if not pbc.any():
+        return np.zeros((3, 3))
+    box = cell.copy()
+    # vesin needs a full-rank box when any direction is periodic: replace zero non-periodic
+    # lattice vectors by unit vectors orthogonal to the others (never used for images).
+    for d in range(3):
+        if not pbc[d] and np.linalg.norm(box[d]) == 0.0:
+            others = np.array([box[k] for k in range(3) if k != d and np.linalg.norm(box[k]) > 0])
+            if len(others) == 0:
+                box[d] = np.eye(3)[d]
+            else:
+                _, _, vt = np.linalg.svd(others.reshape(-1, 3))
+                box[d] = vt[-1]
+    return box
+
+
+def csr_pairs(positions, cutoff: float, cell, pbc, scale: float = 1.0):
+    """Just what the evaluator needs, fast: ``(offsets[N+1], j, vectors * scale)`` grouped by i
+    (same pairs and order as :func:`neighbour_list`)."""
+    import vesin
+    from . import _core
+
+    positions = np.asarray(positions, dtype=np.float64)
+    cell = np.asarray(cell, dtype=np.float64).reshape(3, 3)
+    pbc = np.asarray(pbc, dtype=bool)
+    if pbc.ndim == 0:
+        pbc = np.repeat(pbc, 3)
+    n = len(positions)
+    if n == 0:
+        return np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros((0, 3))
+    calc = vesin.NeighborList(cutoff=float(cutoff), full_list=True)
+    i, j, D = calc.compute(points=positions, box=_vesin_box(cell, pbc),
+                           periodic=pbc.tolist() if pbc.any() else False, quantities="ijD")
+    return _core.csr_pairs(np.ascontiguousarray(i, np.uint64), np.ascontiguousarray(j, np.uint64),
+                           np.ascontiguousarray(D, np.float64), n, float(scale))
+
+
 def neighbour_list(structure_or_positions, cutoff: float, cell=None, pbc=None, *,
                    sort: bool = True) -> NeighbourList:
     """All pairs with distance < ``cutoff`` (Å), excluding an atom with itself at zero shift.
@@ -50,20 +89,7 @@ def neighbour_list(structure_or_positions, cutoff: float, cell=None, pbc=None, *
         if pbc.ndim == 0:
             pbc = np.repeat(pbc, 3)
     n = len(positions)
-    if not pbc.any():
-        box = np.zeros((3, 3))
-    else:
-        box = cell.copy()
-        # vesin needs a full-rank box when any direction is periodic: replace zero non-periodic
-        # lattice vectors by unit vectors orthogonal to the others (never used for images).
-        for d in range(3):
-            if not pbc[d] and np.linalg.norm(box[d]) == 0.0:
-                others = np.array([box[k] for k in range(3) if k != d and np.linalg.norm(box[k]) > 0])
-                if len(others) == 0:
-                    box[d] = np.eye(3)[d]
-                else:
-                    _, _, vt = np.linalg.svd(others.reshape(-1, 3))
-                    box[d] = vt[-1]
+    box = _vesin_box(cell, pbc)
     if n == 0:
         z = np.zeros(0, dtype=np.int64)
         return NeighbourList(z, z, np.zeros((0, 3), np.int64), np.zeros((0, 3)), np.zeros(0),
