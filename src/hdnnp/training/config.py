@@ -83,8 +83,11 @@ class LossConfig:
 
 @dataclass
 class KalmanConfig:
-    """n2p2's standard global extended Kalman filter (``kalman_*`` keywords). Each update uses one
-    structure's energy or ``force_components`` force components of one structure."""
+    """n2p2's standard global extended Kalman filter (``kalman_*`` keywords). Each epoch visits the
+    training structures in random order; one update combines ``structures_per_update`` structures:
+    their per-atom energies (for ``energy_fraction`` of the structures) and ``force_fraction`` of
+    their force components (random, stochastically rounded, at least one), as one observation
+    vector. ``structures_per_update: 1`` with force_fraction·3N ≈ 1 is n2p2's scheme."""
     epsilon: float = 0.01
     q0: float = 0.01
     qtau: float = 2.302
@@ -94,12 +97,12 @@ class KalmanConfig:
     etamax: float = 1.0
     #: fraction of the training structures used for energy updates per epoch (n2p2 energy_fraction)
     energy_fraction: float = 1.0
-    #: fraction of all training force components used per epoch (n2p2 force_fraction)
+    #: fraction of each structure's force components used per epoch (n2p2 force_fraction)
     force_fraction: float = 0.02315
     #: force measurements are scaled by this (n2p2 force_weight)
     force_weight: float = 10.0
-    #: force components per update (one observation vector; n2p2 uses 1)
-    force_components: int = 1
+    #: structures combined in one Kalman update (one observation vector)
+    structures_per_update: int = 1
     #: only components whose error exceeds this times the current RMSE are used (n2p2 selection
     #: mode 2, rmse_threshold_force), tried up to ``threshold_trials`` times
     force_threshold: float = 1.0
@@ -280,7 +283,7 @@ def _check(cfg: TrainConfig, file) -> None:
     need(0 < k.energy_fraction <= 1 or k.energy_fraction == 0, "optimizer.kalman.energy_fraction",
          "must be in [0, 1]")
     need(0 <= k.force_fraction <= 1, "optimizer.kalman.force_fraction", "must be in [0, 1]")
-    need(k.force_components >= 1, "optimizer.kalman.force_components", "must be >= 1")
+    need(k.structures_per_update >= 1, "optimizer.kalman.structures_per_update", "must be >= 1")
     need(k.epsilon > 0 and k.eta0 > 0 and k.etamax > 0, "optimizer.kalman",
          "epsilon, eta0 and etamax must be > 0")
     need(cfg.run.checkpoint_every >= 1, "run.checkpoint_every", "must be >= 1")

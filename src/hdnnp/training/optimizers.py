@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 
@@ -36,7 +37,7 @@ class KalmanFilter:
             self.eta = min(self.eta * math.exp(self.etatau), self.etamax) \
                 if self.etamax > 0 else self.eta * math.exp(self.etatau)
         A.diagonal().add_(1.0 / self.eta)
-        K = torch.linalg.solve(A, X.T).T if A.shape[0] > 1 else X / A
+        K = X @ torch.from_numpy(np.linalg.inv(A.cpu().numpy())).to(A.device)
         P.sub_(K @ X.T)
         P.diagonal().add_(self.q)
         dw = K @ xi

@@ -374,50 +374,106 @@ class Trainer:
         d = self.data["train"]
         n = len(d)
         ce = float(self.model.conv_energy)
-        has_e = [not math.isnan(d[i].energy) for i in range(n)] if not d.cached else \
-            [not math.isnan(c.energy) for c in d._cache]
-        n_e = int(round(k.energy_fraction * sum(has_e))) if self.w["energy"] > 0 else 0
-        if self.w["forces"] > 0:
-            n_comp = sum(3 * s.natoms for s in self.sets["train"] if s.forces is not None)
-            n_f = int(round(k.force_fraction * n_comp / k.force_components))
-        else:
-            n_f = 0
-        # task list: energy updates (random structures without repetition), force updates
-        e_order = [i for i in torch.randperm(n, generator=self.gen).tolist() if has_e[i]][:n_e]
-        f_struct = [i for i in torch.randint(0, n, (n_f,), generator=self.gen).tolist()]
-        kinds = torch.randperm(n_e + n_f, generator=self.gen).tolist()
-        tasks = [("e", e_order[t]) if t < n_e else ("f", f_struct[t - n_e]) for t in kinds]
+        # measurements in Hartree/atom and Hartree/Bohr (n2p2's usual atomic-unit data), so that
+        # the kalman_* settings of n2p2 set-ups carry over unchanged
+        from ..units import BOHR, HARTREE
+        we = math.sqrt(self.w["energy"]) / (ce * HARTREE)
+        wf = k.force_weight * math.sqrt(self.w["forces"]) * BOHR / (ce * HARTREE)
+        order = torch.randperm(n, generator=self.gen).tolist()
+        # which structures give an energy measurement this epoch (energy_fraction of them)
+        n_e = int(round(k.energy_fraction * n))
+        use_e = torch.zeros(n, dtype=torch.bool)
+        use_e[torch.randperm(n, generator=self.gen)[:n_e]] = True
+        u = torch.rand(n, generator=self.gen)
         rmse_f = getattr(self, "_rmse_f_int", None)
-        m = k.force_components
-        for kind, i in tasks:
-            b = self.batch("train", [i])
-            if kind == "e":
-                out = self.model(b, forces=False)
-                pred = out["energy"][0] / b.natoms[0] * ce
-                xi = (b.energy[0] / b.natoms[0] * ce - pred).detach().reshape(1)
-                H = flat_grad(pred, self.params, retain_graph=False).reshape(-1, 1)
-                self.opt.update(H * math.sqrt(self.w["energy"]), xi * math.sqrt(self.w["energy"]))
-            else:
-                if d[i].forces is None:
-                    continue
-                out = self.model(b, forces=True, create_graph=True)
-                F = out["forces"].reshape(-1) * ce
-                Fref = b.forces.reshape(-1) * ce
-                err = (Fref - F).detach()
-                ncomp = F.shape[0]
-                cand = torch.randint(0, ncomp, (m * max(k.threshold_trials, 1),),
-                                     generator=self.gen)
-                if rmse_f is not None and k.force_threshold > 0:
-                    good = cand[err[cand].abs() > k.force_threshold * rmse_f]
-                    pick = torch.cat([good, cand])[:m]
-                else:
-                    pick = cand[:m]
-                sel = F[pick]
-                eye = torch.eye(len(pick), dtype=sel.dtype, device=sel.device)
-                H = flat_grad(sel, self.params, grad_outputs=eye, batched=True,
-                              retain_graph=False).T
-                fw = k.force_weight * math.sqrt(self.w["forces"])
-                self.opt.update(H * fw, err[pick] * fw)
+        g = k.structures_per_update
+        model = self.model
+        for i0 in range(0, n, g):
+            idx = order[i0:i0 + g]
+            b = self.batch("train", idx)
+            need_f = self.w["forces"] > 0
+            # per-element network outputs; dE/dG only through the networks (the selected force
+            # components are contracted with their constant dG rows, no full force evaluation)
+            Gs, ys = [], []
+            for e, el in enumerate(model.elements):
+                G = b.G[e].detach().requires_grad_(need_f)
+                Gs.append(G)
+                ys.append(model.atomic(el, G) if G.shape[0] else None)
+            preds, errs, scale = [], [], []
+            if self.w["energy"] > 0:
+                e_atoms = torch.zeros(b.n_atoms, dtype=torch.float64, device=b.energy.device)
+                for e, y in enumerate(ys):
+                    if y is not None:
+                        e_atoms = e_atoms.index_put((b.atoms[e],), y)
+                E_int = torch.zeros(b.n_structures, dtype=torch.float64,
+                                    device=e_atoms.device).index_add(0, b.atom_struct, e_atoms)
+                ref = (b.energy - model.atom_energy[b.elem].new_zeros(1) -
+                       torch.zeros_like(b.energy).index_add(0, b.atom_struct,
+                                                            model.atom_energy[b.elem])) * ce
+                sel = torch.tensor([bool(use_e[i]) for i in idx]) & ~torch.isnan(b.energy).cpu()
+                if sel.any():
+                    sel = sel.to(b.energy.device)
+                    pe = (E_int / b.natoms)[sel]
+                    preds.append(pe)
+                    errs.append((ref / b.natoms)[sel].detach() - pe.detach())
+                    scale.append(torch.full_like(pe, we))
+            if need_f:
+                used = [e for e, y in enumerate(ys) if y is not None]
+                grads = torch.autograd.grad([ys[e].sum() for e in used], [Gs[e] for e in used],
+                                            create_graph=True)
+                gd = dict(zip(used, grads))
+                comps = []   # (global atom, direction)
+                start = 0
+                for j, i in enumerate(idx):
+                    na = int(b.natoms[j])
+                    a0 = start
+                    start += na
+                    if torch.isnan(b.forces[a0, 0]):
+                        continue
+                    nc = 3 * na
+                    m = max(1, int(math.floor(k.force_fraction * nc + float(u[i]))))
+                    trials = max(k.threshold_trials, 1)
+                    cand = torch.randint(0, nc, (m * trials,), generator=self.gen) + 3 * a0
+                    if rmse_f is not None and k.force_threshold > 0:
+                        F_all = self._kalman_forces(b, gd, cand).detach()
+                        err = b.forces.reshape(-1)[cand] * ce - F_all
+                        good = cand[err.abs() > k.force_threshold * rmse_f * ce]
+                        pick = torch.cat([good, cand])[:m]
+                    else:
+                        pick = cand[:m]
+                    comps.append(pick)
+                if comps:
+                    pick = torch.cat(comps)
+                    Fk = self._kalman_forces(b, gd, pick)
+                    preds.append(Fk)
+                    errs.append(b.forces.reshape(-1)[pick] * ce - Fk.detach())
+                    scale.append(torch.full((len(pick),), wf, dtype=Fk.dtype, device=Fk.device))
+            if not preds:
+                continue
+            y = torch.cat(preds)
+            xi = torch.cat(errs)
+            sc = torch.cat(scale)
+            eye = torch.eye(len(y), dtype=y.dtype, device=y.device)
+            H = flat_grad(y, self.params, grad_outputs=eye, batched=True, retain_graph=False).T
+            self.opt.update(H * sc, xi * sc)
+
+    @staticmethod
+    def _kalman_forces(b, gd: dict, comps: torch.Tensor) -> torch.Tensor:
+        """Internal force components ``comps`` (3·atom + direction) from dE_int/dG ``gd``."""
+        atom, c = comps // 3, comps % 3
+        out = 0.0
+        for e, g in gd.items():
+            pj, pi, pc, dG = b.pj[e], b.pi[e], b.pc[e], b.dG[e]
+            # (m, P) signs: +1 where the component's atom is the pair's neighbour, -1 its centre
+            M = (pj[None, :] == atom[:, None]).to(dG.dtype) - (pi[None, :] == atom[:, None]).to(dG.dtype)
+            nz = M.abs().sum(0) > 0
+            if not bool(nz.any()):
+                continue
+            Mp, dGp, pcp = M[:, nz], dG[nz], pc[nz]                # (m, P'), (P', s, 3)
+            dGc = dGp[:, :, c].permute(2, 0, 1)                    # (m, P', s)
+            contrib = (g[pcp][None, :, :] * dGc).sum(-1)           # (m, P')
+            out = out - (Mp * contrib).sum(-1)
+        return out
 
     # -- checkpoints ----------------------------------------------------------------------------
     def state(self, epoch: int) -> dict:
@@ -505,19 +561,19 @@ class Trainer:
             loss_tr, _ = self.loss(b, create_graph=False)
         err_tr = self.errors("train")
         if "force_rmse" in err_tr:
-            self._rmse_f_int = err_tr["force_rmse"] / 1000 * float(self.model.conv_energy)
+            self._rmse_f_int = err_tr["force_rmse"] / 1000
         row = {"epoch": epoch, "time_s": f"{time.perf_counter() - t_start:.2f}",
-               "loss_train": f"{float(loss_tr):.6e}"}
+               "loss_train": f"{float(loss_tr.detach()):.6e}"}
         err_va = {}
         if has_val:
             with torch.enable_grad():
                 loss_va, _ = self.loss(self.batch("validation"), create_graph=False)
             err_va = self.errors("validation")
-            row["loss_validation"] = f"{float(loss_va):.6e}"
-            crit = float(loss_va)
+            row["loss_validation"] = f"{float(loss_va.detach()):.6e}"
+            crit = float(loss_va.detach())
         else:
             row["loss_validation"] = ""
-            crit = float(loss_tr)
+            crit = float(loss_tr.detach())
         lr = self.opt.param_groups[0]["lr"] if hasattr(self.opt, "param_groups") else \
             getattr(self.opt, "eta", "")
         row["lr"] = lr
