@@ -1,0 +1,77 @@
+"""``hdnnp train``: train a potential from a YAML configuration (or the embedded example), or
+resume an interrupted run."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def example_config(output: str = "hdnnp-example-run", epochs: int | None = None):
+    """The embedded mlearn Si example: a small 27-SF, 15-15 tanh network trained with n2p2's
+    Kalman filter on the training set, tested on the test set."""
+    from ..data import example_path
+    from ..training.config import config_from_dict
+    sf = ["Si 2 Si 0.0357 4.0 5.5", "Si 2 Si 0.0714 4.0 5.5", "Si 2 Si 0.1786 4.0 5.5"]
+    for eta in (0.0357, 0.0714, 0.1786):
+        for lam in (-1, 1):
+            for zeta in (1, 2, 4, 16):
+                sf.append(f"Si 3 Si Si {eta} {lam} {zeta} 5.5")
+    d = {"data": {"train": [str(example_path("si"))], "test": [str(example_path("si-test"))],
+                  "validation_fraction": 0.1},
+         "model": {"symmetry_functions": {"lines": sf, "cutoff_type": 1}, "hidden": [15, 15],
+                   "activation": "t", "scaling": "scale"},
+         "optimizer": {"name": "kalman", "epochs": epochs or 10,
+                       "kalman": {"structures_per_update": 1}},
+         "run": {"output": output, "seed": 1}}
+    return config_from_dict(d, base_dir=str(Path.cwd()))
+
+
+def _run(args) -> int:
+    from ..training import load_config, train
+    from ..training.config import load_config as _lc  # noqa: F401
+    if args.resume:
+        cfg = load_config(Path(args.resume) / "config.yaml")
+        res = train(cfg, resume=True)
+    elif args.example:
+        cfg = example_config(args.output or "hdnnp-example-run", args.epochs)
+        if args.device:
+            cfg.run.device = args.device
+        res = train(cfg)
+    else:
+        if not args.config:
+            print("hdnnp train: give a CONFIG file, --example or --resume RUN_DIR")
+            return 2
+        cfg = load_config(args.config)
+        if args.output:
+            cfg.run.output = args.output
+        if args.epochs is not None:
+            cfg.optimizer.epochs = args.epochs
+        if args.device:
+            cfg.run.device = args.device
+        res = train(cfg)
+    t = res["errors"].get("test") or res["errors"].get("validation") or {}
+    if t:
+        print(f"test errors: energy RMSE {t.get('energy_rmse', float('nan')):.2f} meV/atom, "
+              f"force RMSE {t.get('force_rmse', float('nan')):.1f} meV/Å")
+    print(f"potential (n2p2 format, eV/Å): {res['potential']}")
+    print(f"plots, metrics, errors: {res['run']}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "train", help="train a potential (YAML config, --example, or --resume RUN_DIR)",
+        description="Train an HDNNP from DFT data. The run folder gets the resolved config.yaml, "
+                    "metrics.csv, checkpoints, plots, errors.txt, metadata.json and the n2p2 "
+                    "potential folder.",
+        epilog="example: hdnnp train --example      (mlearn Si, a few minutes on 2 cores)\n"
+               "         hdnnp init data.extxyz > train.yaml && hdnnp train train.yaml",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("config", nargs="?", help="YAML configuration file")
+    p.add_argument("--example", action="store_true",
+                   help="train on the embedded mlearn Si example (test on its test set)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    p.add_argument("--output", "-o", help="run folder (overrides run.output)")
+    p.add_argument("--epochs", type=int, help="override optimizer.epochs")
+    p.add_argument("--device", choices=["cpu", "cuda", "auto"], help="override run.device")
+    p.set_defaults(func=_run)

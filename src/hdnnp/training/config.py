@@ -1,0 +1,385 @@
+"""Training configuration: one YAML file, validated once when loaded, passed on as plain dataclasses.
+
+Every error names the offending key (dotted path, e.g. ``optimizer.name``) and what is allowed.
+``resolved_dict(config)`` gives the full configuration with every default filled in; the trainer
+writes it to ``RUN_DIR/config.yaml`` so that a run can be repeated exactly.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+import yaml
+
+from ..errors import InputError
+
+__all__ = ["DataFile", "DataConfig", "SymmetryFunctionConfig", "ModelConfig", "LossConfig",
+           "KalmanConfig", "OptimizerConfig", "RunConfig", "TrainConfig", "load_config",
+           "config_from_dict", "resolved_dict", "dump_config", "init_config_text"]
+
+ACTIVATION_LETTERS = "ltsprgcSeh"
+
+
+@dataclass
+class DataFile:
+    """One data file: ``path`` (any format ``hdnnp.io.read`` knows), optional ``format`` and the
+    units the file is in (converted to eV/Å on reading)."""
+    path: str
+    format: Optional[str] = None
+    length_unit: Literal["angstrom", "bohr"] = "angstrom"
+    energy_unit: Literal["ev", "hartree"] = "ev"
+
+
+@dataclass
+class DataConfig:
+    train: list[DataFile] = field(default_factory=list)
+    #: explicit test files; when empty, ``test_fraction`` of ``train`` is held out as test set
+    test: list[DataFile] = field(default_factory=list)
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.0
+    #: split order seed (defaults to run.seed)
+    split_seed: Optional[int] = None
+
+
+@dataclass
+class SymmetryFunctionConfig:
+    """Either ``input_nn`` (an n2p2 input.nn to take the ``symfunction_short`` lines, elements and
+    cutoff type from) or ``lines`` (n2p2 ``symfunction_short`` argument strings). SF lengths are in
+    ``length_unit`` (converted to Å internally; the exported potential is in Å)."""
+    input_nn: Optional[str] = None
+    lines: list[str] = field(default_factory=list)
+    cutoff_type: int = 1
+    cutoff_alpha: float = 0.0
+    length_unit: Literal["angstrom", "bohr"] = "angstrom"
+
+
+@dataclass
+class ModelConfig:
+    #: chemical symbols; empty = all elements found in the training data
+    elements: list[str] = field(default_factory=list)
+    symmetry_functions: SymmetryFunctionConfig = field(default_factory=SymmetryFunctionConfig)
+    hidden: list[int] = field(default_factory=lambda: [24, 24])
+    #: n2p2 activation letter for the hidden layers (t tanh, p softplus, s logistic, ...);
+    #: the output layer is linear
+    activation: str = "t"
+    scaling: Literal["none", "scale", "center", "scale_center", "scale_sigma"] = "scale_center"
+    scale_min: float = 0.0
+    scale_max: float = 1.0
+    #: per-element reference energies by linear least squares before training (n2p2 atom_energy)
+    fit_atom_energies: bool = True
+
+
+@dataclass
+class LossConfig:
+    """Weights of the target terms. Energies enter per atom (eV/atom), forces per component
+    (eV/Å), stress per component (eV/Å³ × stress_scale; only where the data has stress)."""
+    energy: float = 1.0
+    forces: float = 1.0
+    stress: float = 0.0
+
+
+@dataclass
+class KalmanConfig:
+    """n2p2's standard global extended Kalman filter (``kalman_*`` keywords). Each epoch visits the
+    training structures in random order; one update combines ``structures_per_update`` structures:
+    their per-atom energies (for ``energy_fraction`` of the structures) and ``force_fraction`` of
+    their force components (random, stochastically rounded, at least one), as one observation
+    vector. ``structures_per_update: 1`` with force_fraction·3N ≈ 1 is n2p2's scheme."""
+    epsilon: float = 0.01
+    q0: float = 0.01
+    qtau: float = 2.302
+    qmin: float = 1e-6
+    eta0: float = 0.01
+    etatau: float = 2.302
+    etamax: float = 1.0
+    #: fraction of the training structures used for energy updates per epoch (n2p2 energy_fraction)
+    energy_fraction: float = 1.0
+    #: fraction of each structure's force components used per epoch (n2p2 force_fraction)
+    force_fraction: float = 0.02315
+    #: force measurements are scaled by this (n2p2 force_weight)
+    force_weight: float = 10.0
+    #: structures combined in one Kalman update (one observation vector)
+    structures_per_update: int = 1
+    #: only components whose error exceeds this times the current RMSE are used (n2p2 selection
+    #: mode 2, rmse_threshold_force), tried up to ``threshold_trials`` times
+    force_threshold: float = 1.0
+    energy_threshold: float = 0.0
+    threshold_trials: int = 3
+
+
+@dataclass
+class OptimizerConfig:
+    name: Literal["adam", "lbfgs", "kalman"] = "adam"
+    epochs: int = 100
+    #: structures per Adam step
+    batch_size: int = 8
+    lr: float = 3e-3
+    weight_decay: float = 0.0
+    #: learning-rate schedule for Adam: reduce on validation plateau, cosine, or constant
+    schedule: Literal["plateau", "cosine", "none"] = "plateau"
+    schedule_factor: float = 0.5
+    schedule_patience: int = 10
+    min_lr: float = 1e-5
+    #: stop when the validation loss has not improved for this many epochs (0 = never)
+    early_stopping: int = 0
+    #: L-BFGS: iterations per epoch and history size (full-batch)
+    lbfgs_iterations: int = 20
+    lbfgs_history: int = 50
+    kalman: KalmanConfig = field(default_factory=KalmanConfig)
+
+
+@dataclass
+class RunConfig:
+    output: str = "run"
+    seed: int = 1
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    #: store cached descriptor derivatives as float32 (half the memory)
+    float32_cache: bool = False
+    #: beyond this many GB the descriptors are computed on the fly instead of cached
+    max_cache_gb: float = 8.0
+    #: checkpoint every N epochs (and at every new best validation loss)
+    checkpoint_every: int = 1
+    #: torch CPU threads (0 = torch's default)
+    threads: int = 0
+    #: progress: auto (bar on a terminal, log lines otherwise), bar, log, none
+    progress: Literal["auto", "bar", "log", "none"] = "auto"
+    plots: bool = True
+
+
+@dataclass
+class TrainConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    #: folder relative paths in the file are resolved against (set on loading)
+    base_dir: str = "."
+
+
+# --- generic validation ----------------------------------------------------------------------
+def _err(key: str, msg: str, file) -> InputError:
+    return InputError(f"config key '{key}': {msg}", file=file)
+
+
+def _type_name(tp) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin is Union:
+        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
+    if origin is list:
+        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    if dataclasses.is_dataclass(tp):
+        return "a mapping with keys " + ", ".join(f.name for f in dataclasses.fields(tp))
+    return getattr(tp, "__name__", str(tp))
+
+
+def _convert(value, tp, key: str, file):
+    origin = typing.get_origin(tp)
+    if origin is Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(value, args[0], key, file)
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        v = value.lower() if isinstance(value, str) and all(isinstance(a, str) for a in allowed) \
+            and value.lower() in allowed else value
+        if v not in allowed:
+            raise _err(key, f"{value!r} is not allowed; use {_type_name(tp)}", file)
+        return v
+    if origin is list:
+        (inner,) = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)):
+            if inner is DataFile and isinstance(value, (str, dict)):
+                value = [value]
+            elif inner is str and isinstance(value, str):
+                value = [value]
+            else:
+                raise _err(key, f"expected {_type_name(tp)}, got {value!r}", file)
+        return [_convert(v, inner, f"{key}[{i}]", file) for i, v in enumerate(value)]
+    if tp is DataFile and isinstance(value, str):
+        value = {"path": value}
+    if dataclasses.is_dataclass(tp):
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise _err(key, f"expected {_type_name(tp)}, got {value!r}", file)
+        return _build(tp, value, key, file)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise _err(key, f"expected true or false, got {value!r}", file)
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _err(key, f"expected an integer, got {value!r}", file)
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, str):
+                try:
+                    return float(value)
+                except ValueError:
+                    pass
+            raise _err(key, f"expected a number, got {value!r}", file)
+        return float(value)
+    if tp is str:
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise _err(key, f"expected a string, got {value!r}", file)
+        return str(value)
+    return value
+
+
+def _build(cls, d: dict, prefix: str, file):
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for k in d:
+        if k not in names or k == "base_dir":
+            where = f"{prefix}.{k}" if prefix else str(k)
+            allowed = sorted(n for n in names if n != "base_dir")
+            raise _err(where, f"unknown key; allowed here: {', '.join(allowed)}", file)
+    kwargs = {}
+    for k, v in d.items():
+        kwargs[k] = _convert(v, hints[k], f"{prefix}.{k}" if prefix else k, file)
+    return cls(**kwargs)
+
+
+def _check(cfg: TrainConfig, file) -> None:
+    def need(cond, key, msg):
+        if not cond:
+            raise _err(key, msg, file)
+
+    need(len(cfg.data.train) > 0, "data.train", "at least one training data file is needed")
+    need(0.0 <= cfg.data.validation_fraction < 1.0, "data.validation_fraction",
+         "must be in [0, 1)")
+    need(0.0 <= cfg.data.test_fraction < 1.0, "data.test_fraction", "must be in [0, 1)")
+    need(cfg.data.validation_fraction + cfg.data.test_fraction < 1.0, "data.test_fraction",
+         "validation_fraction + test_fraction must be < 1")
+    sf = cfg.model.symmetry_functions
+    need(bool(sf.input_nn) != bool(sf.lines), "model.symmetry_functions",
+         "give exactly one of 'input_nn' (an n2p2 input.nn) or 'lines' (symfunction_short lines)")
+    need(0 <= sf.cutoff_type <= 8, "model.symmetry_functions.cutoff_type",
+         "must be one of n2p2's cutoff types 0-8")
+    need(len(cfg.model.hidden) >= 1 and all(h > 0 for h in cfg.model.hidden), "model.hidden",
+         "a non-empty list of positive layer sizes")
+    need(len(cfg.model.activation) == 1 and cfg.model.activation in ACTIVATION_LETTERS,
+         "model.activation", f"one n2p2 activation letter of {ACTIVATION_LETTERS!r} "
+         "(t tanh, p softplus, s logistic, l linear, r relu, g gaussian, c cos, S reverse "
+         "logistic, e exp, h harmonic)")
+    need(cfg.model.scale_max > cfg.model.scale_min, "model.scale_max", "must exceed scale_min")
+    for k in ("energy", "forces", "stress"):
+        need(getattr(cfg.loss, k) >= 0, f"loss.{k}", "must be >= 0")
+    need(cfg.loss.energy + cfg.loss.forces + cfg.loss.stress > 0, "loss", "all weights are 0")
+    o = cfg.optimizer
+    need(o.epochs >= 0, "optimizer.epochs", "must be >= 0")
+    need(o.batch_size >= 1, "optimizer.batch_size", "must be >= 1")
+    need(o.lr > 0, "optimizer.lr", "must be > 0")
+    need(o.lbfgs_iterations >= 1, "optimizer.lbfgs_iterations", "must be >= 1")
+    k = o.kalman
+    need(0 < k.energy_fraction <= 1 or k.energy_fraction == 0, "optimizer.kalman.energy_fraction",
+         "must be in [0, 1]")
+    need(0 <= k.force_fraction <= 1, "optimizer.kalman.force_fraction", "must be in [0, 1]")
+    need(k.structures_per_update >= 1, "optimizer.kalman.structures_per_update", "must be >= 1")
+    need(k.epsilon > 0 and k.eta0 > 0 and k.etamax > 0, "optimizer.kalman",
+         "epsilon, eta0 and etamax must be > 0")
+    need(cfg.run.checkpoint_every >= 1, "run.checkpoint_every", "must be >= 1")
+    need(cfg.run.max_cache_gb >= 0, "run.max_cache_gb", "must be >= 0")
+
+
+def config_from_dict(d: dict, *, file: str | None = None, base_dir: str = ".") -> TrainConfig:
+    """Validate a configuration mapping (as read from YAML) and build the dataclasses."""
+    if d is None:
+        d = {}
+    if not isinstance(d, dict):
+        raise InputError("the configuration must be a mapping of sections (data, model, loss, "
+                         "optimizer, run)", file=file)
+    cfg = _build(TrainConfig, d, "", file)
+    cfg.base_dir = str(base_dir)
+    _check(cfg, file)
+    return cfg
+
+
+def load_config(path) -> TrainConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("configuration file not found", file=str(path))
+    try:
+        d = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML: {exc}", file=str(path)) from None
+    return config_from_dict(d, file=str(path), base_dir=str(path.resolve().parent))
+
+
+def resolve_path(cfg: TrainConfig, p: str) -> Path:
+    q = Path(p).expanduser()
+    return q if q.is_absolute() else Path(cfg.base_dir) / q
+
+
+def resolved_dict(cfg: TrainConfig) -> dict:
+    """Plain mapping of the full configuration (all defaults filled in, paths absolute)."""
+    d = dataclasses.asdict(cfg)
+    d.pop("base_dir")
+    for sec in ("train", "test"):
+        for f in d["data"][sec]:
+            f["path"] = str(resolve_path(cfg, f["path"]).resolve())
+    sf = d["model"]["symmetry_functions"]
+    if sf["input_nn"]:
+        sf["input_nn"] = str(resolve_path(cfg, sf["input_nn"]).resolve())
+    d["run"]["output"] = str(resolve_path(cfg, d["run"]["output"]).resolve())
+    return d
+
+
+def dump_config(cfg: TrainConfig, path) -> None:
+    Path(path).write_text("# resolved hdnnp training configuration (every default written)\n"
+                          + yaml.safe_dump(resolved_dict(cfg), sort_keys=False))
+
+
+def init_config_text(train_files: list[str], elements: list[str], *, test_files=(),
+                     length_unit="angstrom", energy_unit="ev", sf_lines: list[str] | None = None,
+                     has_forces=True, has_stress=False, output="run") -> str:
+    """A commented starting configuration for a data set."""
+    def files(fs):
+        return "\n".join(f"    - {{path: {f}, length_unit: {length_unit}, energy_unit: "
+                         f"{energy_unit}}}" for f in fs) or "    []"
+    sf = "\n".join(f"      - \"{s}\"" for s in (sf_lines or []))
+    return f"""# hdnnp training configuration (hdnnp train CONFIG). Units: eV and Å unless stated.
+data:
+  train:            # any format hdnnp.io.read knows; units of each file
+{files(train_files)}
+  test:             # explicit test files; when empty, test_fraction of train is held out
+{files(test_files) if test_files else "    []"}
+  validation_fraction: 0.1
+  test_fraction: {0.0 if test_files else 0.1}
+model:
+  elements: [{", ".join(elements)}]
+  symmetry_functions:
+    # either input_nn: path/to/input.nn (takes its symfunction_short lines), or lines below
+    # (n2p2 syntax without the keyword; lengths in length_unit)
+    length_unit: angstrom
+    cutoff_type: 1          # n2p2 cutoff type (1 = cosine)
+    lines:
+{sf}
+  hidden: [24, 24]          # hidden layer sizes
+  activation: t             # n2p2 letter: t tanh, p softplus, s logistic, ...
+  scaling: scale_center     # none, scale, center, scale_center, scale_sigma (n2p2 modes)
+loss:                       # weights of the target terms
+  energy: 1.0               # per-atom energy, eV/atom
+  forces: {1.0 if has_forces else 0.0}               # force components, eV/Å
+  stress: {0.1 if has_stress else 0.0}               # stress components (only where the data has it)
+optimizer:
+  name: kalman              # adam, lbfgs or kalman (n2p2's global extended Kalman filter)
+  epochs: 20
+  batch_size: 8             # adam
+  lr: 0.003                 # adam / lbfgs
+  schedule: plateau         # adam: plateau, cosine, none
+  early_stopping: 0         # epochs without validation improvement before stopping (0 = never)
+run:
+  output: {output}
+  seed: 1
+  device: cpu               # cpu, cuda, auto
+  float32_cache: false      # store descriptor derivatives in float32
+"""

@@ -1,0 +1,686 @@
+"""The training run: data -> descriptors (cached) -> reference energies and scaling -> optimiser
+loop with checkpoints -> evaluation, plots, n2p2 export.
+
+Run folder::
+
+    config.yaml             resolved configuration (every default written)
+    metrics.csv             one row per epoch
+    checkpoint.pt           last state (weights, optimiser, RNG, epoch): torch state dicts only
+    best.pt                 weights at the best validation loss
+    potential/              n2p2 folder (input.nn, scaling.data, weights.ZZZ.data)
+    metadata.json           units, elements, data provenance, errors reached
+    errors.txt              RMSE / MAE table per data set and element
+    plots/*.png             learning curves and parity plots
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from .. import __version__
+from ..descriptors import SymmetryFunctionSet
+from ..errors import InputError
+from ..io import read
+from ..structures import Structure
+from ..units import length_factor
+from . import config as C
+from .data import DescriptorData, collate, convert_sf_units
+from .model import HDNNP, SCALING_MODES, scaling_statistics
+from .optimizers import KalmanFilter, flat_grad
+
+ENERGY_KEYS = ("energy", "forces", "stress")
+
+
+# ----------------------------------------------------------------------------------------------
+def _atomic_write(path: Path, writer) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    writer(tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def save_state(path: Path, state: dict) -> None:
+    _atomic_write(Path(path), lambda p: torch.save(state, p))
+
+
+def load_state(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def select_device(name: str) -> torch.device:
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError("config key 'run.device': cuda requested but not available "
+                             "(use cpu or auto)")
+        return torch.device("cuda")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device("cpu")
+
+
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class Setup:
+    """Everything derived from the configuration before the loop."""
+    cfg: C.TrainConfig
+    elements: list[str]
+    sfset: SymmetryFunctionSet
+    sets: dict                              # name -> list[Structure]
+    data: dict = field(default_factory=dict)  # name -> DescriptorData
+
+
+def load_structures(cfg: C.TrainConfig, files: list[C.DataFile]) -> list[Structure]:
+    out = []
+    for f in files:
+        p = C.resolve_path(cfg, f.path)
+        if not p.exists():
+            raise InputError(f"data file not found (config key 'data')", file=str(p))
+        out += read(str(p), f.format, length_unit=f.length_unit, energy_unit=f.energy_unit)
+    return out
+
+
+def build_sfset(cfg: C.TrainConfig, elements: list[str]) -> SymmetryFunctionSet:
+    sfc = cfg.model.symmetry_functions
+    if sfc.input_nn:
+        p = C.resolve_path(cfg, sfc.input_nn)
+        if not p.is_file():
+            raise InputError("config key 'model.symmetry_functions.input_nn': file not found",
+                             file=str(p))
+        full = SymmetryFunctionSet.from_input_nn(p)
+    else:
+        lines = [(i + 1, ln.split()[1:] if ln.split()[0] == "symfunction_short" else ln.split())
+                 for i, ln in enumerate(sfc.lines)]
+        full = SymmetryFunctionSet.from_n2p2_lines(elements, lines, sfc.cutoff_type,
+                                                   sfc.cutoff_alpha, file="config:model."
+                                                   "symmetry_functions.lines")
+    missing = [el for el in elements if el not in full.elements]
+    if missing:
+        raise InputError(f"config key 'model.symmetry_functions': no symmetry functions for "
+                         f"element(s) {missing}")
+    funcs = [sf for sf in full.functions
+             if sf.element in elements and all(e in elements for e in sf.neighbours)]
+    sfset = SymmetryFunctionSet(elements, funcs)
+    for el in sfset.elements:
+        if not sfset.for_element(el):
+            raise InputError(f"config key 'model.symmetry_functions': element {el} has no "
+                             "symmetry functions")
+    return convert_sf_units(sfset, length_factor(sfc.length_unit))
+
+
+def _cutoff(cfg: C.TrainConfig) -> tuple[int, float]:
+    sfc = cfg.model.symmetry_functions
+    if sfc.input_nn:
+        for raw in C.resolve_path(cfg, sfc.input_nn).read_text().splitlines():
+            t = raw.split("#")[0].split()
+            if t and t[0] == "cutoff_type":
+                return int(t[1]), float(t[2]) if len(t) > 2 else 0.0
+    return sfc.cutoff_type, sfc.cutoff_alpha
+
+
+def split_sets(cfg: C.TrainConfig, train_all: list[Structure], test: list[Structure]) -> dict:
+    seed = cfg.run.seed if cfg.data.split_seed is None else cfg.data.split_seed
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(train_all))
+    n = len(train_all)
+    n_val = int(round(cfg.data.validation_fraction * n))
+    n_test = 0 if test else int(round(cfg.data.test_fraction * n))
+    if n - n_val - n_test < 1:
+        raise InputError("config key 'data.validation_fraction': no training structures left")
+    val_idx = np.sort(order[:n_val])
+    test_idx = np.sort(order[n_val:n_val + n_test])
+    train_idx = np.sort(order[n_val + n_test:])
+    sets = {"train": [train_all[i] for i in train_idx], "validation": [train_all[i] for i in val_idx]}
+    sets["test"] = test if test else [train_all[i] for i in test_idx]
+    return sets
+
+
+def fit_atom_energies(structures: list[Structure], elements: list[str]) -> np.ndarray:
+    """Per-element reference energies by linear least squares: E_s ≈ Σ_el n_s,el · μ_el."""
+    S = [s for s in structures if s.energy is not None]
+    if not S:
+        return np.zeros(len(elements))
+    counts = np.array([[np.sum(np.array(s.symbols) == el) for el in elements] for s in S], float)
+    E = np.array([s.energy for s in S])
+    mu, *_ = np.linalg.lstsq(counts, E, rcond=None)
+    return mu
+
+
+# ----------------------------------------------------------------------------------------------
+class Trainer:
+    def __init__(self, cfg: C.TrainConfig, *, resume: bool = False, log=print):
+        self.cfg = cfg
+        self.log = log
+        self.out = C.resolve_path(cfg, cfg.run.output)
+        self.device = select_device(cfg.run.device)
+        if cfg.run.threads > 0:
+            torch.set_num_threads(cfg.run.threads)
+        self.resume = resume
+
+    # -- set-up -------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        cfg = self.cfg
+        t0 = time.perf_counter()
+        train_all = load_structures(cfg, cfg.data.train)
+        test = load_structures(cfg, cfg.data.test) if cfg.data.test else []
+        if cfg.model.elements:
+            from ase.data import atomic_numbers
+            for el in cfg.model.elements:
+                if atomic_numbers.get(el, 0) == 0:
+                    raise InputError(f"config key 'model.elements': unknown element {el!r}")
+            elements = sorted(set(cfg.model.elements), key=lambda e: atomic_numbers[e])
+        else:
+            from ase.data import atomic_numbers
+            elements = sorted({el for s in train_all for el in s.symbols},
+                              key=lambda e: atomic_numbers[e])
+        self.elements = elements
+        self.sfset = build_sfset(cfg, elements)
+        self.cutoff_type, self.cutoff_alpha = _cutoff(cfg)
+        self.sets = split_sets(cfg, train_all, test)
+        self.data = {}
+        for name, structs in self.sets.items():
+            self.data[name] = DescriptorData(structs, self.sfset, elements,
+                                             float32=cfg.run.float32_cache,
+                                             max_cache_gb=cfg.run.max_cache_gb)
+        self.t_descriptors = time.perf_counter() - t0
+        n_sf = {el: len(self.sfset.for_element(el)) for el in elements}
+        self.model = HDNNP(elements, n_sf, cfg.model.hidden, cfg.model.activation,
+                           SCALING_MODES[cfg.model.scaling], cfg.model.scale_min,
+                           cfg.model.scale_max).to(self.device)
+        # scaling statistics from the training set only
+        tr = self.data["train"]
+        Gper = {el: [tr[k].G[e] for k in range(len(tr))] for e, el in enumerate(elements)}
+        self.model.set_scaling(scaling_statistics(Gper, elements, n_sf))
+        mu = fit_atom_energies(self.sets["train"], elements) if cfg.model.fit_atom_energies \
+            else np.zeros(len(elements))
+        res = [(s.energy - sum(mu[elements.index(x)] for x in s.symbols)) / s.natoms
+               for s in self.sets["train"] if s.energy is not None]
+        sigma = float(np.std(res)) if len(res) > 1 else 1.0
+        with torch.no_grad():
+            self.model.atom_energy.copy_(torch.from_numpy(mu))
+            self.model.conv_energy.fill_(1.0 / max(sigma, 1e-3))
+        self.gen = torch.Generator().manual_seed(int(cfg.run.seed))
+        self.model.init_weights(self.gen)
+        self.params = [p for p in self.model.parameters()]
+        self.has = {k: self._has(k) for k in ENERGY_KEYS}
+        self.log(f"data: {len(self.sets['train'])} train, {len(self.sets['validation'])} "
+                 f"validation, {len(self.sets['test'])} test structures; elements "
+                 f"{' '.join(elements)}; SFs {n_sf}; descriptors "
+                 f"{'cached' if tr.cached else 'on the fly'} "
+                 f"({sum(d.nbytes() for d in self.data.values()) / 1e6:.0f} MB) in "
+                 f"{self.t_descriptors:.1f} s")
+        self.w = {"energy": cfg.loss.energy if self.has["energy"] else 0.0,
+                  "forces": cfg.loss.forces if self.has["forces"] else 0.0,
+                  "stress": cfg.loss.stress if self.has["stress"] else 0.0}
+        self._full = {}
+
+    def _has(self, key) -> bool:
+        s = self.sets["train"]
+        if key == "energy":
+            return any(x.energy is not None for x in s)
+        if key == "forces":
+            return any(x.forces is not None for x in s)
+        return any(x.stress is not None and np.all(x.pbc) for x in s)
+
+    def batch(self, name: str, idx=None):
+        d = self.data[name]
+        if idx is None:
+            if name not in self._full and d.cached:
+                self._full[name] = collate([d[k] for k in range(len(d))], len(self.elements),
+                                           self.device)
+            if name in self._full:
+                return self._full[name]
+            idx = range(len(d))
+        return collate([d[int(k)] for k in idx], len(self.elements), self.device)
+
+    # -- loss ---------------------------------------------------------------------------------
+    def loss(self, b, create_graph=True) -> tuple[torch.Tensor, dict]:
+        w = self.w
+        need_f, need_s = w["forces"] > 0, w["stress"] > 0
+        out = self.model(b, forces=need_f, stress=need_s, create_graph=create_graph)
+        terms = {}
+        ce = self.model.conv_energy
+        total = torch.zeros((), dtype=torch.float64, device=b.energy.device)
+        if w["energy"] > 0:
+            m = ~torch.isnan(b.energy)
+            d = ((out["energy"] - b.energy) / b.natoms)[m] * ce
+            terms["energy"] = (d * d).mean() if d.numel() else total * 0
+            total = total + w["energy"] * terms["energy"]
+        if need_f:
+            m = ~torch.isnan(b.forces)
+            d = (out["forces"] - b.forces)[m] * ce
+            terms["forces"] = (d * d).mean() if d.numel() else total * 0
+            total = total + w["forces"] * terms["forces"]
+        if need_s:
+            m = ~torch.isnan(b.stress) & (b.volume > 0)[:, None, None]
+            d = (out["stress"] - b.stress)[m] * ce * 100.0
+            terms["stress"] = (d * d).mean() if d.numel() else total * 0
+            total = total + w["stress"] * terms["stress"]
+        return total, terms
+
+    # -- evaluation ---------------------------------------------------------------------------
+    def predict(self, name: str, chunk: int = 64) -> dict:
+        d = self.data[name]
+        res = {"energy": [], "energy_ref": [], "natoms": [], "forces": [], "forces_ref": [],
+               "elem": [], "stress": [], "stress_ref": []}
+        if len(d) == 0:
+            return res
+        parts = [None] if (d.cached and name in ("train", "validation", "test")) else \
+            [range(i, min(i + chunk, len(d))) for i in range(0, len(d), chunk)]
+        for idx in parts:
+            b = self.batch(name, idx)
+            with torch.enable_grad():
+                out = self.model(b, forces=True, stress=self.has["stress"], create_graph=False)
+            res["energy"].append(out["energy"].detach().cpu().numpy())
+            res["energy_ref"].append(b.energy.cpu().numpy())
+            res["natoms"].append(b.natoms.cpu().numpy())
+            res["forces"].append(out["forces"].detach().cpu().numpy())
+            res["forces_ref"].append(b.forces.cpu().numpy())
+            res["elem"].append(b.elem.cpu().numpy())
+            if "stress" in out:
+                res["stress"].append(out["stress"].detach().cpu().numpy())
+                res["stress_ref"].append(b.stress.cpu().numpy())
+        return {k: np.concatenate(v) if v else np.zeros(0) for k, v in res.items()}
+
+    def errors(self, name: str, pred: dict | None = None) -> dict:
+        """RMSE/MAE: energy per atom (meV/atom), force components (meV/Å), stress (meV/Å³);
+        per element for forces."""
+        p = self.predict(name) if pred is None else pred
+        out = {}
+        if len(p["energy"]) == 0:
+            return out
+        m = ~np.isnan(p["energy_ref"])
+        de = ((p["energy"] - p["energy_ref"]) / p["natoms"])[m] * 1000
+        if de.size:
+            out["energy_rmse"] = float(np.sqrt(np.mean(de ** 2)))
+            out["energy_mae"] = float(np.mean(np.abs(de)))
+            dm = (p["energy"] - p["energy_ref"])[m] * 1000
+            out["energy_mae_per_structure"] = float(np.mean(np.abs(dm)))
+        df = (p["forces"] - p["forces_ref"]) * 1000
+        ok = ~np.isnan(df).any(1)
+        if ok.any():
+            out["force_rmse"] = float(np.sqrt(np.mean(df[ok] ** 2)))
+            out["force_mae"] = float(np.mean(np.abs(df[ok])))
+            for e, el in enumerate(self.elements):
+                sel = ok & (p["elem"] == e)
+                if sel.any():
+                    out[f"force_rmse_{el}"] = float(np.sqrt(np.mean(df[sel] ** 2)))
+                    out[f"force_mae_{el}"] = float(np.mean(np.abs(df[sel])))
+        if len(p["stress"]):
+            ds = (p["stress"] - p["stress_ref"]) * 1000
+            ok = ~np.isnan(ds).any((1, 2))
+            if ok.any():
+                out["stress_rmse"] = float(np.sqrt(np.mean(ds[ok] ** 2)))
+                out["stress_mae"] = float(np.mean(np.abs(ds[ok])))
+        return out
+
+    # -- optimiser state ----------------------------------------------------------------------
+    def make_optimizer(self):
+        o = self.cfg.optimizer
+        self.sched = None
+        if o.name == "adam":
+            self.opt = torch.optim.Adam(self.params, lr=o.lr, weight_decay=o.weight_decay)
+            if o.schedule == "plateau":
+                self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                    self.opt, factor=o.schedule_factor, patience=o.schedule_patience,
+                    min_lr=o.min_lr)
+            elif o.schedule == "cosine":
+                self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+                    self.opt, T_max=max(o.epochs, 1), eta_min=o.min_lr)
+        elif o.name == "lbfgs":
+            self.opt = torch.optim.LBFGS(self.params, lr=1.0, max_iter=o.lbfgs_iterations,
+                                         history_size=o.lbfgs_history,
+                                         line_search_fn="strong_wolfe", tolerance_grad=1e-12,
+                                         tolerance_change=1e-14)
+        else:
+            k = o.kalman
+            self.opt = KalmanFilter(self.params, epsilon=k.epsilon, q0=k.q0, qtau=k.qtau,
+                                    qmin=k.qmin, eta0=k.eta0, etatau=k.etatau, etamax=k.etamax)
+
+    # -- epochs -------------------------------------------------------------------------------
+    def epoch_adam(self) -> None:
+        n = len(self.data["train"])
+        order = torch.randperm(n, generator=self.gen).tolist()
+        bs = self.cfg.optimizer.batch_size
+        for i in range(0, n, bs):
+            b = self.batch("train", order[i:i + bs])
+            self.opt.zero_grad(set_to_none=True)
+            loss, _ = self.loss(b)
+            loss.backward()
+            self.opt.step()
+
+    def epoch_lbfgs(self) -> None:
+        b = self.batch("train")
+
+        def closure():
+            self.opt.zero_grad(set_to_none=True)
+            loss, _ = self.loss(b)
+            loss.backward()
+            return loss
+        self.opt.step(closure)
+
+    def epoch_kalman(self) -> None:
+        k = self.cfg.optimizer.kalman
+        d = self.data["train"]
+        n = len(d)
+        ce = float(self.model.conv_energy)
+        # measurements in Hartree/atom and Hartree/Bohr (n2p2's usual atomic-unit data), so that
+        # the kalman_* settings of n2p2 set-ups carry over unchanged
+        from ..units import BOHR, HARTREE
+        we = math.sqrt(self.w["energy"]) / (ce * HARTREE)
+        wf = k.force_weight * math.sqrt(self.w["forces"]) * BOHR / (ce * HARTREE)
+        order = torch.randperm(n, generator=self.gen).tolist()
+        # which structures give an energy measurement this epoch (energy_fraction of them)
+        n_e = int(round(k.energy_fraction * n))
+        use_e = torch.zeros(n, dtype=torch.bool)
+        use_e[torch.randperm(n, generator=self.gen)[:n_e]] = True
+        u = torch.rand(n, generator=self.gen)
+        rmse_f = getattr(self, "_rmse_f_int", None)
+        g = k.structures_per_update
+        model = self.model
+        for i0 in range(0, n, g):
+            idx = order[i0:i0 + g]
+            b = self.batch("train", idx)
+            need_f = self.w["forces"] > 0
+            # per-element network outputs; dE/dG only through the networks (the selected force
+            # components are contracted with their constant dG rows, no full force evaluation)
+            Gs, ys = [], []
+            for e, el in enumerate(model.elements):
+                G = b.G[e].detach().requires_grad_(need_f)
+                Gs.append(G)
+                ys.append(model.atomic(el, G) if G.shape[0] else None)
+            preds, errs, scale = [], [], []
+            if self.w["energy"] > 0:
+                e_atoms = torch.zeros(b.n_atoms, dtype=torch.float64, device=b.energy.device)
+                for e, y in enumerate(ys):
+                    if y is not None:
+                        e_atoms = e_atoms.index_put((b.atoms[e],), y)
+                E_int = torch.zeros(b.n_structures, dtype=torch.float64,
+                                    device=e_atoms.device).index_add(0, b.atom_struct, e_atoms)
+                ref = (b.energy - model.atom_energy[b.elem].new_zeros(1) -
+                       torch.zeros_like(b.energy).index_add(0, b.atom_struct,
+                                                            model.atom_energy[b.elem])) * ce
+                sel = torch.tensor([bool(use_e[i]) for i in idx]) & ~torch.isnan(b.energy).cpu()
+                if sel.any():
+                    sel = sel.to(b.energy.device)
+                    pe = (E_int / b.natoms)[sel]
+                    preds.append(pe)
+                    errs.append((ref / b.natoms)[sel].detach() - pe.detach())
+                    scale.append(torch.full_like(pe, we))
+            if need_f:
+                used = [e for e, y in enumerate(ys) if y is not None]
+                grads = torch.autograd.grad([ys[e].sum() for e in used], [Gs[e] for e in used],
+                                            create_graph=True)
+                gd = dict(zip(used, grads))
+                comps = []   # (global atom, direction)
+                start = 0
+                for j, i in enumerate(idx):
+                    na = int(b.natoms[j])
+                    a0 = start
+                    start += na
+                    if torch.isnan(b.forces[a0, 0]):
+                        continue
+                    nc = 3 * na
+                    m = max(1, int(math.floor(k.force_fraction * nc + float(u[i]))))
+                    trials = max(k.threshold_trials, 1)
+                    cand = torch.randint(0, nc, (m * trials,), generator=self.gen) + 3 * a0
+                    if rmse_f is not None and k.force_threshold > 0:
+                        F_all = self._kalman_forces(b, gd, cand).detach()
+                        err = b.forces.reshape(-1)[cand] * ce - F_all
+                        good = cand[err.abs() > k.force_threshold * rmse_f * ce]
+                        pick = torch.cat([good, cand])[:m]
+                    else:
+                        pick = cand[:m]
+                    comps.append(pick)
+                if comps:
+                    pick = torch.cat(comps)
+                    Fk = self._kalman_forces(b, gd, pick)
+                    preds.append(Fk)
+                    errs.append(b.forces.reshape(-1)[pick] * ce - Fk.detach())
+                    scale.append(torch.full((len(pick),), wf, dtype=Fk.dtype, device=Fk.device))
+            if not preds:
+                continue
+            y = torch.cat(preds)
+            xi = torch.cat(errs)
+            sc = torch.cat(scale)
+            eye = torch.eye(len(y), dtype=y.dtype, device=y.device)
+            H = flat_grad(y, self.params, grad_outputs=eye, batched=True, retain_graph=False).T
+            self.opt.update(H * sc, xi * sc)
+
+    @staticmethod
+    def _kalman_forces(b, gd: dict, comps: torch.Tensor) -> torch.Tensor:
+        """Internal force components ``comps`` (3·atom + direction) from dE_int/dG ``gd``."""
+        atom, c = comps // 3, comps % 3
+        out = 0.0
+        for e, g in gd.items():
+            pj, pi, pc, dG = b.pj[e], b.pi[e], b.pc[e], b.dG[e]
+            # (m, P) signs: +1 where the component's atom is the pair's neighbour, -1 its centre
+            M = (pj[None, :] == atom[:, None]).to(dG.dtype) - (pi[None, :] == atom[:, None]).to(dG.dtype)
+            nz = M.abs().sum(0) > 0
+            if not bool(nz.any()):
+                continue
+            Mp, dGp, pcp = M[:, nz], dG[nz], pc[nz]                # (m, P'), (P', s, 3)
+            dGc = dGp[:, :, c].permute(2, 0, 1)                    # (m, P', s)
+            contrib = (g[pcp][None, :, :] * dGc).sum(-1)           # (m, P')
+            out = out - (Mp * contrib).sum(-1)
+        return out
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def state(self, epoch: int) -> dict:
+        st = {"epoch": epoch, "model": self.model.state_dict(), "gen": self.gen.get_state(),
+              "torch_rng": torch.get_rng_state(), "best_val": self.best_val,
+              "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs,
+              "rmse_f_int": -1.0 if getattr(self, "_rmse_f_int", None) is None
+              else float(self._rmse_f_int)}
+        if self.cfg.optimizer.name in ("adam", "lbfgs"):
+            st["optimizer"] = self.opt.state_dict()
+        else:
+            st["kalman"] = self.opt.state_dict()
+        if self.sched is not None:
+            st["scheduler"] = self.sched.state_dict()
+        return st
+
+    def load(self, st: dict) -> int:
+        self.model.load_state_dict(st["model"])
+        self.gen.set_state(st["gen"])
+        torch.set_rng_state(st["torch_rng"])
+        self.best_val, self.best_epoch = float(st["best_val"]), int(st["best_epoch"])
+        self.bad_epochs = int(st["bad_epochs"])
+        self._rmse_f_int = None if st["rmse_f_int"] < 0 else float(st["rmse_f_int"])
+        if "optimizer" in st:
+            self.opt.load_state_dict(st["optimizer"])
+        if "kalman" in st:
+            self.opt.load_state_dict(st["kalman"])
+        if self.sched is not None and "scheduler" in st:
+            self.sched.load_state_dict(st["scheduler"])
+        return int(st["epoch"])
+
+    # -- the run --------------------------------------------------------------------------------
+    def run(self) -> dict:
+        cfg = self.cfg
+        out = self.out
+        ckpt = out / "checkpoint.pt"
+        if self.resume:
+            if not ckpt.is_file():
+                raise InputError("no checkpoint to resume from", file=str(ckpt))
+        elif ckpt.exists():
+            raise InputError(f"run folder {out} already holds a run (use --resume RUN_DIR to "
+                             "continue it, or choose another run.output)")
+        out.mkdir(parents=True, exist_ok=True)
+        t_start = time.perf_counter()
+        self.prepare()
+        if not self.resume:
+            C.dump_config(cfg, out / "config.yaml")
+        self.make_optimizer()
+        self.best_val, self.best_epoch, self.bad_epochs = math.inf, -1, 0
+        start = 0
+        if self.resume:
+            start = self.load(load_state(ckpt))
+            self.log(f"resumed {out} at epoch {start}")
+        fields = ["epoch", "time_s", "loss_train", "loss_validation", "lr"] + \
+            [f"{s}_{m}" for s in ("train", "validation")
+             for m in ("energy_rmse", "force_rmse", "stress_rmse")]
+        csv_path = out / "metrics.csv"
+        rows = []
+        if self.resume and csv_path.is_file():
+            with open(csv_path) as fh:
+                rows = [r for r in csv.DictReader(fh) if int(r["epoch"]) <= start]
+        self._write_csv(csv_path, fields, rows)
+        epochs = cfg.optimizer.epochs
+        bar = self._progress(start, epochs)
+        has_val = len(self.sets["validation"]) > 0
+        if start == 0:
+            self._evaluate_epoch(0, rows, fields, csv_path, t_start, bar, has_val, train_step=False)
+        for epoch in range(start + 1, epochs + 1):
+            getattr(self, f"epoch_{cfg.optimizer.name}")()
+            stop = self._evaluate_epoch(epoch, rows, fields, csv_path, t_start, bar, has_val)
+            if epoch % cfg.run.checkpoint_every == 0 or epoch == epochs or stop:
+                save_state(ckpt, self.state(epoch))
+            if stop:
+                self.log(f"early stopping at epoch {epoch} (best {self.best_epoch})")
+                break
+        if bar is not None:
+            bar.close()
+        if (out / "best.pt").is_file() and has_val:
+            self.model.load_state_dict(load_state(out / "best.pt")["model"])
+        return self.finish(time.perf_counter() - t_start)
+
+    def _evaluate_epoch(self, epoch, rows, fields, csv_path, t_start, bar, has_val, train_step=True):
+        b = self.batch("train")
+        with torch.enable_grad():
+            loss_tr, _ = self.loss(b, create_graph=False)
+        err_tr = self.errors("train")
+        if "force_rmse" in err_tr:
+            self._rmse_f_int = err_tr["force_rmse"] / 1000
+        row = {"epoch": epoch, "time_s": f"{time.perf_counter() - t_start:.2f}",
+               "loss_train": f"{float(loss_tr.detach()):.6e}"}
+        err_va = {}
+        if has_val:
+            with torch.enable_grad():
+                loss_va, _ = self.loss(self.batch("validation"), create_graph=False)
+            err_va = self.errors("validation")
+            row["loss_validation"] = f"{float(loss_va.detach()):.6e}"
+            crit = float(loss_va.detach())
+        else:
+            row["loss_validation"] = ""
+            crit = float(loss_tr.detach())
+        lr = self.opt.param_groups[0]["lr"] if hasattr(self.opt, "param_groups") else \
+            getattr(self.opt, "eta", "")
+        row["lr"] = lr
+        for s, e in (("train", err_tr), ("validation", err_va)):
+            for m in ("energy_rmse", "force_rmse", "stress_rmse"):
+                row[f"{s}_{m}"] = f"{e[m]:.4f}" if m in e else ""
+        rows.append(row)
+        self._write_csv(csv_path, fields, rows)
+        stop = False
+        if train_step:
+            if crit < self.best_val:
+                self.best_val, self.best_epoch, self.bad_epochs = crit, epoch, 0
+                save_state(self.out / "best.pt", {"epoch": epoch, "model": self.model.state_dict()})
+            else:
+                self.bad_epochs += 1
+            o = self.cfg.optimizer
+            if self.sched is not None:
+                if o.schedule == "plateau":
+                    self.sched.step(crit)
+                else:
+                    self.sched.step()
+            stop = o.early_stopping > 0 and self.bad_epochs >= o.early_stopping
+        msg = (f"epoch {epoch:4d}  E {err_tr.get('energy_rmse', float('nan')):.2f}/"
+               f"{err_va.get('energy_rmse', float('nan')):.2f} meV/atom  F "
+               f"{err_tr.get('force_rmse', float('nan')):.1f}/"
+               f"{err_va.get('force_rmse', float('nan')):.1f} meV/Å (train/val)")
+        if bar is not None:
+            bar.set_postfix_str(msg[12:])
+            if train_step:
+                bar.update(1)
+        elif self.progress_mode == "log":
+            self.log(msg)
+        return stop
+
+    @staticmethod
+    def _write_csv(path, fields, rows):
+        def w(p):
+            with open(p, "w", newline="") as fh:
+                wr = csv.DictWriter(fh, fieldnames=fields)
+                wr.writeheader()
+                for r in rows:
+                    wr.writerow(r)
+        _atomic_write(path, w)
+
+    def _progress(self, start, epochs):
+        mode = self.cfg.run.progress
+        if mode == "auto":
+            mode = "bar" if sys.stderr.isatty() else "log"
+        self.progress_mode = mode
+        if mode == "bar":
+            from tqdm import tqdm
+            return tqdm(total=epochs, initial=start, desc="training", unit="epoch")
+        return None
+
+    # -- outputs --------------------------------------------------------------------------------
+    def export(self, folder: Path):
+        pot = self.model.to_potential(self.sfset.to_n2p2_lines(), self.cutoff_type,
+                                      self.cutoff_alpha)
+        from ..model.n2p2 import write_potential
+        write_potential(pot, folder)
+        return pot
+
+    def finish(self, wall: float) -> dict:
+        out = self.out
+        pot_dir = out / "potential"
+        self.export(pot_dir)
+        preds, table = {}, {}
+        for name in ("train", "validation", "test"):
+            if len(self.sets[name]):
+                preds[name] = self.predict(name)
+                table[name] = self.errors(name, preds[name])
+        text = format_table(table, self.elements)
+        (out / "errors.txt").write_text(text)
+        meta = {"hdnnp_version": __version__, "units": {"length": "angstrom", "energy": "eV"},
+                "elements": self.elements, "atom_energy_eV": {el: float(self.model.atom_energy[i])
+                                                             for i, el in enumerate(self.elements)},
+                "data": {name: sorted({str(s.source) for s in self.sets[name]})
+                         for name in self.sets},
+                "n_structures": {k: len(v) for k, v in self.sets.items()},
+                "optimizer": self.cfg.optimizer.name, "best_epoch": self.best_epoch,
+                "errors": table, "errors_units": "energy meV/atom, force meV/Å, stress meV/Å³",
+                "wall_s": wall}
+        (out / "metadata.json").write_text(json.dumps(meta, indent=2))
+        if self.cfg.run.plots:
+            try:
+                from .report import plots
+                plots(out, preds)
+            except Exception as exc:  # plotting never loses a trained potential
+                self.log(f"plots skipped: {exc}")
+        self.log(text)
+        self.log(f"potential: {pot_dir}\nplots and metrics: {out}")
+        return {"errors": table, "potential": str(pot_dir), "run": str(out), "wall_s": wall}
+
+
+def format_table(table: dict, elements: list[str]) -> str:
+    cols = [("energy_rmse", "E RMSE meV/at"), ("energy_mae", "E MAE meV/at"),
+            ("force_rmse", "F RMSE meV/Å"), ("force_mae", "F MAE meV/Å"),
+            ("stress_rmse", "S RMSE meV/Å³"), ("stress_mae", "S MAE meV/Å³")]
+    if len(elements) > 1:
+        for el in elements:
+            cols += [(f"force_rmse_{el}", f"F_{el} RMSE"), (f"force_mae_{el}", f"F_{el} MAE")]
+    lines = ["set".ljust(11) + "".join(h.rjust(15) for _, h in cols)]
+    for name, e in table.items():
+        lines.append(name.ljust(11) + "".join(
+            (f"{e[k]:.3f}" if k in e else "-").rjust(15) for k, _ in cols))
+    return "\n".join(lines) + "\n"
+
+
+def train(cfg: C.TrainConfig, *, resume: bool = False, log=print) -> dict:
+    return Trainer(cfg, resume=resume, log=log).run()
