@@ -17,17 +17,15 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+from ase.data import atomic_numbers as _ase_atomic_numbers
 
 from ..errors import InputError, UnsupportedFeatureError
 
 __all__ = ["SymmetryFunction", "SymmetryFunctionSet", "Descriptors", "compute_descriptors",
            "ATOMIC_NUMBERS", "SUPPORTED_TYPES"]
 
-_SYMBOLS = (
-    "H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br Kr "
-    "Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb "
-    "Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu Am Cm Bk Cf Es Fm Md No").split()
-ATOMIC_NUMBERS = {s: i + 1 for i, s in enumerate(_SYMBOLS)}
+#: element symbol -> atomic number (ASE's table, without the dummy "X")
+ATOMIC_NUMBERS = {s: z for s, z in _ase_atomic_numbers.items() if z > 0}
 
 SUPPORTED_TYPES = (2, 3, 9, 12, 13, 20, 21, 22, 23, 24, 25)
 _GAUSSIAN = (2, 3, 9, 12, 13)
