@@ -10,7 +10,7 @@ import sys
 from ..errors import HDNNPError
 
 #: sub-command modules, in the order ``hdnnp --help`` lists them
-COMMANDS = ["data", "predict"]
+COMMANDS = ["data", "predict", "lammps", "md"]
 
 
 def build_parser() -> argparse.ArgumentParser:
