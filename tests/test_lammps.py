@@ -129,3 +129,49 @@ def test_extrapolation_log_and_stop(plugin, tmp_path):
     ok = _atoms(read(folder / "input.data", length_unit="bohr", energy_unit="hartree")[0])
     r = single_point(ok, pot, ["H", "O"], plugin, workdir=tmp_path, pair_options="stop 0")
     assert "outside the training range" not in r["stdout"]
+
+
+@pytest.mark.slow
+def test_nve_energy_conservation_si(plugin, tmp_path):
+    """2 ps NVE of 64 Si atoms at 600 K, 1 fs: total-energy drift below 1e-5 eV/atom/ps (the
+    10,000-step run is benchmarks/bench_lammps_nve.py)."""
+    from ase.build import bulk
+
+    from hdnnp.md import MDSettings, energy_drift, read_thermo, run_md
+    folder = require_shared(*REF, "mlearn_Si")
+    at = bulk("Si", "diamond", 5.468, cubic=True).repeat(2)
+    at.rattle(0.02, seed=3)
+    path = run_md(at, folder, tmp_path, MDSettings(ensemble="nve", temperature=600, timestep=1.0, steps=2000,
+                                                   thermo_every=10, dump_every=1000, progress=False))
+    drift = energy_drift(path, len(at))
+    assert abs(drift) < 1e-5, drift
+    d = read_thermo(path)
+    assert len(d["step"]) == 201 and d["temperature_K"].mean() > 150
+    assert (tmp_path / "md.png").stat().st_size > 1000 and (tmp_path / "trajectory.extxyz").is_file()
+
+
+def test_md_cli_lammps_matches_ase_engine(plugin, tmp_path):
+    """hdnnp md with both engines from the same seeded velocities: same energies along the way."""
+    from hdnnp.cli.main import main
+    from hdnnp.md import read_thermo
+    folder = require_shared(*REF, "H2O_RPBE-D3")
+    common = [str(folder / "input.data"), str(folder), "--steps", "20", "--thermo-every", "10",
+              "--ensemble", "nve", "--no-progress"]
+    assert main(["md", *common, "--engine", "lammps", "--ranks", "2", "-o", str(tmp_path / "l")]) == 0
+    assert main(["md", *common, "--engine", "ase", "-o", str(tmp_path / "a")]) == 0
+    lmp, ase_ = read_thermo(tmp_path / "l" / "thermo.csv"), read_thermo(tmp_path / "a" / "thermo.csv")
+    np.testing.assert_array_equal(lmp["step"], [0, 10, 20])
+    np.testing.assert_allclose(lmp["pe_eV"], ase_["pe_eV"], rtol=1e-8)
+    np.testing.assert_allclose(lmp["pressure_bar"], ase_["pressure_bar"], rtol=1e-4)
+    for run in ("l", "a"):
+        assert (tmp_path / run / "md.png").is_file() and (tmp_path / run / "trajectory.extxyz").is_file()
+
+
+def test_cli_export_and_build(plugin, tmp_path, capsys):
+    from hdnnp.cli.main import main
+    folder = require_shared(*REF, "Cu2S_PBE")
+    assert main(["lammps", "export", str(folder), "-o", str(tmp_path / "cu2s.hdnnp")]) == 0
+    assert f"pair_coeff * * {tmp_path / 'cu2s.hdnnp'} S Cu" in capsys.readouterr().out
+    assert main(["lammps", "build", "-o", str(plugin.parent), "--potential", str(tmp_path / "cu2s.hdnnp")]) == 0
+    out = capsys.readouterr().out
+    assert f"plugin load {plugin}" in out and "pair_style hdnnp/fast" in out and "units metal" in out
