@@ -10,7 +10,7 @@ import sys
 from ..errors import HDNNPError
 
 #: sub-command modules, in the order ``hdnnp --help`` lists them
-COMMANDS = ["data", "predict", "init", "train"]
+COMMANDS = ["data", "predict", "init", "train", "sf"]
 
 
 def build_parser() -> argparse.ArgumentParser:
