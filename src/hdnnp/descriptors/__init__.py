@@ -4,3 +4,5 @@ from .symmetry_functions import (ATOMIC_NUMBERS, SUPPORTED_TYPES, Descriptors, S
 
 __all__ = ["ATOMIC_NUMBERS", "SUPPORTED_TYPES", "Descriptors", "SymmetryFunction", "SymmetryFunctionSet",
            "compute_descriptors"]
+
+# Generation and selection live in .generate and .selection (imported on use: they pull in scipy).
