@@ -85,6 +85,18 @@ inline bool is_compact(int t) { return t >= 20 && t <= 25; }
 inline bool is_weighted(int t) { return t == 12 || t == 13 || t == 23 || t == 24 || t == 25; }
 inline bool is_narrow(int t) { return t == 3 || t == 13 || t == 21 || t == 24; }
 
+// Taylor polynomial of exp(r) to order 13 for |r| <= ln(2)/2 (Horner), for doubles and vectors.
+template <class T>
+HDNNP_SF_INLINE T exp_taylor(T r) {
+    static constexpr double c[] = {1.6059043836821613e-10, 2.08767569878681e-09, 2.505210838544172e-08,
+                                   2.755731922398589e-07, 2.7557319223985893e-06, 2.48015873015873e-05,
+                                   0.0001984126984126984, 0.001388888888888889, 0.008333333333333333,
+                                   0.041666666666666664, 0.16666666666666666, 0.5, 1.0, 1.0};
+    T p = r * 0.0 + c[0];
+    for (int i = 1; i < 14; ++i) p = p * r + c[i];
+    return p;
+}
+
 // exp(x) for x <= 709 (0 below -708), branch-free so that loops over it vectorise; ~2 ulp.
 HDNNP_SF_INLINE double fast_exp(double x) {
     double const xc = x < -708.0 ? -708.0 : x;
@@ -92,20 +104,7 @@ HDNNP_SF_INLINE double fast_exp(double x) {
     double const kd = xc * 1.4426950408889634 + shift;
     double const k = kd - shift;
     double const r = (xc - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
-    double p = 1.6059043836821613e-10;  // 1/13!
-    p = p * r + 2.08767569878681e-09;
-    p = p * r + 2.505210838544172e-08;
-    p = p * r + 2.755731922398589e-07;
-    p = p * r + 2.7557319223985893e-06;
-    p = p * r + 2.48015873015873e-05;
-    p = p * r + 0.0001984126984126984;
-    p = p * r + 0.001388888888888889;
-    p = p * r + 0.008333333333333333;
-    p = p * r + 0.041666666666666664;
-    p = p * r + 0.16666666666666666;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    double const p = exp_taylor(r);
     std::uint64_t bits;
     std::memcpy(&bits, &kd, sizeof bits);
     bits = (bits + 1023u) << 52;
@@ -149,20 +148,7 @@ HDNNP_SF_INLINE vd4 fast_exp4(vd4 x) {
     vd4 const kd = xc * 1.4426950408889634 + shift;
     vd4 const k = kd - shift;
     vd4 const r = (xc - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
-    vd4 p = splat4(1.6059043836821613e-10);
-    p = p * r + 2.08767569878681e-09;
-    p = p * r + 2.505210838544172e-08;
-    p = p * r + 2.755731922398589e-07;
-    p = p * r + 2.7557319223985893e-06;
-    p = p * r + 2.48015873015873e-05;
-    p = p * r + 0.0001984126984126984;
-    p = p * r + 0.001388888888888889;
-    p = p * r + 0.008333333333333333;
-    p = p * r + 0.041666666666666664;
-    p = p * r + 0.16666666666666666;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    vd4 const p = exp_taylor(r);
     vi4 bits = (vi4)kd;
     bits = (bits + 1023) << 52;
     vd4 const res = p * (vd4)bits;
