@@ -25,14 +25,23 @@ SI = SHARED / "data" / "mlearn" / "Si"
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--optimizer", default="kalman", choices=["kalman", "lbfgs", "adam"])
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--optimizer", default="lm", choices=["lm", "kalman", "lbfgs", "adam"])
+    ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--structures-per-update", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--energy-weight", type=float, default=100.0)
+    ap.add_argument("--energy-weight", type=float, default=None)
+    ap.add_argument("--force-weight", type=float, default=None)
+    ap.add_argument("--lm-iterations", type=int, default=10)
+    ap.add_argument("--force-atoms", type=int, default=2000)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     from hdnnp.training import config_from_dict, train
+    if a.energy_weight is None:
+        a.energy_weight = 1.0 if a.optimizer == "lm" else 100.0
+    if a.force_weight is None:
+        a.force_weight = 0.05 if a.optimizer == "lm" else 1.0
+    if a.epochs is None:
+        a.epochs = 14 if a.optimizer == "lm" else 6
     out = a.out or tempfile.mkdtemp(prefix="bench_train_si_")
     cfg = config_from_dict({
         "data": {"train": [str(SI / "training.json")], "test": [str(SI / "test.json")],
@@ -40,9 +49,10 @@ def main() -> None:
         "model": {"symmetry_functions": {"input_nn": str(SI / "published-hdnnp.input.nn"),
                                          "length_unit": "bohr"},
                   "hidden": [24, 24], "activation": "t", "scaling": "scale"},
-        "loss": {"energy": a.energy_weight, "forces": 1.0},
+        "loss": {"energy": a.energy_weight, "forces": a.force_weight},
         "optimizer": {"name": a.optimizer, "epochs": a.epochs, "lbfgs_iterations": 25,
-                      "kalman": {"structures_per_update": a.structures_per_update}},
+                      "kalman": {"structures_per_update": a.structures_per_update},
+                      "lm": {"iterations": a.lm_iterations, "force_atoms": a.force_atoms}},
         "run": {"output": str(Path(out) / "run"), "seed": 123456, "threads": a.threads,
                 "plots": False, "progress": "log"},
     })
