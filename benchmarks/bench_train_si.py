@@ -32,7 +32,7 @@ def main() -> None:
     ap.add_argument("--energy-weight", type=float, default=None)
     ap.add_argument("--force-weight", type=float, default=None)
     ap.add_argument("--lm-iterations", type=int, default=10)
-    ap.add_argument("--force-atoms", type=int, default=2000)
+    ap.add_argument("--force-atoms", type=int, default=1000)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     from hdnnp.training import config_from_dict, train
@@ -41,7 +41,7 @@ def main() -> None:
     if a.force_weight is None:
         a.force_weight = 0.05 if a.optimizer == "lm" else 1.0
     if a.epochs is None:
-        a.epochs = 14 if a.optimizer == "lm" else 6
+        a.epochs = 18 if a.optimizer == "lm" else 6
     out = a.out or tempfile.mkdtemp(prefix="bench_train_si_")
     cfg = config_from_dict({
         "data": {"train": [str(SI / "training.json")], "test": [str(SI / "test.json")],

@@ -192,3 +192,9 @@ def test_lm_analytic_jacobians_match_autograd(tiny, tmp_path, act):
     ye = out["energy"] / b.natoms
     ref = torch.stack([flat_grad(ye[i], lm.params) for i in range(b.n_structures)])
     assert torch.allclose(JE, ref, atol=1e-10)
+    # full-set loss and gradient (adjoint trick) against autograd through the model
+    lm.wE, lm.wF = 1.3, 0.07
+    L1, g1 = lm.full_loss(True)
+    L2, g2 = lm.full_loss_autograd(True)
+    assert abs(L1 - L2) <= 1e-6 * abs(L2)
+    assert torch.allclose(g1, g2, atol=1e-6 * float(g2.abs().max()))

@@ -119,7 +119,7 @@ class LMConfig:
     #: LM iterations per epoch
     iterations: int = 10
     #: atoms whose 3 force components enter each iteration (the rest of the Jacobian is energies)
-    force_atoms: int = 2000
+    force_atoms: int = 1000
     #: initial damping μ (relative to the mean diagonal of JᵀJ)
     mu0: float = 0.01
 

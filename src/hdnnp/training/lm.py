@@ -76,6 +76,7 @@ class LevenbergMarquardt:
         self.mu, self.mu_min, self.mu_max, self.max_tries = float(mu0), mu_min, mu_max, max_tries
         self.n_iter = 0
         self.reuse, self.l2 = int(reuse), float(l2)
+        self.nu = 2.0
         self.params = list(model.parameters())
         self.n_w = sum(p.numel() for p in self.params)
         b = batch
@@ -98,7 +99,7 @@ class LevenbergMarquardt:
         self.force_atom_ids = torch.nonzero(self.f_mask_atoms).flatten()
         self.jdt = torch.float32          # Jacobians (step direction only) in float32
         self.row_of = torch.full((A,), -1, dtype=torch.long)
-        self.srows = []
+        self.srows, self.cpad, self.cnb = [], [], []
         self.X, self.a, self.struct, self.nbr, self.pc, self.dG, self.self_dG = \
             [], [], [], [], [], [], []
         for e, el in enumerate(self.elements):
@@ -141,6 +142,23 @@ class LevenbergMarquardt:
             else:
                 nbr = torch.full((A, 0), -1, dtype=torch.long)
             self.nbr.append(nbr)
+            # centre-padded float32 copy for the full-set forces and gradient:
+            # cpad (A_e, Kc·3, s) with the pairs of each centre row, cnb (A_e, Kc) neighbours
+            ne_ = G.shape[0]
+            if P:
+                cnt = torch.bincount(pc, minlength=ne_)
+                start = torch.cumsum(cnt, 0) - cnt
+                pos = torch.arange(P) - start[pc]          # pairs are grouped by centre
+                Kc = int(cnt.max())
+                cpad = torch.zeros(ne_, Kc, 3, dG.shape[1], dtype=torch.float32)
+                cpad[pc, pos] = dG.permute(0, 2, 1).to(torch.float32)
+                cnb = torch.zeros(ne_, Kc, dtype=torch.long)
+                cnb[pc, pos] = pj
+            else:
+                cpad = torch.zeros(ne_, 0, 3, G.shape[1], dtype=torch.float32)
+                cnb = torch.zeros(ne_, 0, dtype=torch.long)
+            self.cpad.append(cpad.reshape(ne_, -1, G.shape[1]))
+            self.cnb.append(cnb)
         self.refresh_scaling()
 
     def refresh_scaling(self):
@@ -340,7 +358,96 @@ class LevenbergMarquardt:
                 p.copy_(w[k:k + n].view_as(p))
                 k += n
 
+    def _all_forces(self, st):
+        """Forces on all atoms (A, 3) and the per-pair products v_p = dE_int/dG_centre · dG_p."""
+        ce = float(self.model.conv_energy)
+        dEdr = torch.zeros(self.A, 3, dtype=torch.float64)
+        for e in range(self.ne):
+            if st[e] is None or self.cpad[e].shape[1] == 0:
+                continue
+            g = (st[e]["gx"] * self.a[e]).to(torch.float32)
+            n = g.shape[0]
+            v = (self.cpad[e] @ g[:, :, None]).reshape(n, -1, 3).to(torch.float64)
+            dEdr.index_add_(0, self.cnb[e].reshape(-1), v.reshape(-1, 3))
+            dEdr.index_add_(0, self.b.atoms[e], -v.sum(1))
+        return dEdr * (-1.0 / ce)
+
+    def _tangent_grad(self, e, st, d):
+        """Σ_atoms ∂(∂y/∂x · d_atom)/∂w of element e's network (flat, element block), with
+        tangent directions d (A_e, s) in scaled input coordinates."""
+        layers = self._layers(self.elements[e])
+        hs, d1, d2 = st[e]["hs"], st[e]["d1"], st[e]["d2"]
+        t = d
+        ts, vs = [t], []
+        for l, (W, _, _) in enumerate(layers):
+            v = t @ W.T
+            t = d1[l] * v
+            vs.append(v)
+            ts.append(t)
+        a = torch.ones_like(t)
+        bvec = None
+        grads = [None] * len(layers)
+        for l in range(len(layers) - 1, -1, -1):
+            W = layers[l][0]
+            A_ = a * d1[l]
+            B_ = a * vs[l] * d2[l]
+            if bvec is not None:
+                B_ = B_ + bvec * d1[l]
+            grads[l] = ((A_.T @ ts[l] + B_.T @ hs[l]).reshape(-1), B_.sum(0))
+            if l:
+                a = A_ @ W
+                bvec = B_ @ W
+        return torch.cat([g for pair in grads for g in pair])
+
     def full_loss(self, grad: bool = False):
+        """The loss on the whole training set and (optionally) its gradient, analytically: the
+        force part by the adjoint trick Σ_c ΔF_c ∂F_c/∂w = -(1/ce) Σ_i ∂(∂y/∂x_i · u_i)/∂w with
+        u_i = a ⊙ Σ_{pairs of centre i} dG_p · (ΔF_neighbour - ΔF_i)."""
+        st = self._state(grad)
+        ce = float(self.model.conv_energy)
+        L = 0.0
+        gw = torch.zeros(self.n_w, dtype=torch.float64) if grad else None
+        if self.wE > 0:
+            m = self.e_mask
+            nE = max(int(m.sum()), 1)
+            dE = torch.where(m, (self._energies(st) - self.b.energy) / self.natoms, 0.0)
+            L += self.wE * float((dE * dE).sum()) / nE
+            if grad:
+                c = (2.0 * self.wE / nE) * dE / (ce * self.natoms)     # per structure
+                for e in range(self.ne):
+                    if st[e] is None:
+                        continue
+                    ca = c[self.struct[e]][:, None]
+                    parts = []
+                    for l, dl in enumerate(st[e]["deltas"]):
+                        parts.append(((dl * ca).T @ st[e]["hs"][l]).reshape(-1))
+                        parts.append((dl * ca).sum(0))
+                    k0, k1 = self.block[e]
+                    gw[k0:k1] += torch.cat(parts)
+        if self.wF > 0:
+            m = self.f_mask_atoms
+            nF = max(3 * int(m.sum()), 1)
+            dF = torch.where(m[:, None], self._all_forces(st) - self.b.forces, 0.0)
+            L += self.wF * float((dF * dF).sum()) / nF
+            if grad:
+                for e in range(self.ne):
+                    if st[e] is None or self.cpad[e].shape[1] == 0:
+                        continue
+                    w = dF[self.cnb[e]] - dF[self.b.atoms[e]][:, None, :]     # (A_e, Kc, 3)
+                    n = w.shape[0]
+                    u = (w.reshape(n, 1, -1).to(torch.float32) @ self.cpad[e]).reshape(
+                        n, -1).to(torch.float64)
+                    k0, k1 = self.block[e]
+                    gw[k0:k1] += (-2.0 * self.wF / (nF * ce)) * self._tangent_grad(
+                        e, st, u * self.a[e])
+        if self.l2 > 0:
+            w = self._get_w()
+            L += self.l2 * float(w @ w)
+            if grad:
+                gw += 2.0 * self.l2 * w
+        return L, gw
+
+    def full_loss_autograd(self, grad: bool = False):
         """The loss on the whole training set (autograd through the model), and its gradient."""
         b = self.b
         with torch.enable_grad():
@@ -379,37 +486,35 @@ class LevenbergMarquardt:
             JtJ.diagonal().add_(self.l2)
         scale = float(JtJ.diagonal().mean())
         tries = 0
-        factor = None      # (mu, Cholesky factor) reused by the extra gradient steps
-        for _ in range(self.reuse):
-            loss0, grad = self.full_loss(True)
-            g = 0.5 * grad
-            w0 = self._get_w()
-            loss = loss0
-            accepted = False
-            for _ in range(self.max_tries):
-                tries += 1
-                if factor is None or factor[0] != self.mu:
-                    Am = JtJ.clone()
-                    Am.diagonal().add_(self.mu * scale)
-                    try:
-                        factor = (self.mu, torch.linalg.cholesky(Am))
-                    except RuntimeError:
-                        factor = None
-                        self.mu = min(self.mu * 4, self.mu_max)
-                        continue
-                dw = -torch.cholesky_solve(g[:, None], factor[1])[:, 0]
-                self._set_w(w0 + dw)
-                loss, _ = self.full_loss(False)
-                if loss < loss0:
-                    accepted = True
-                    break
-                self.mu = min(self.mu * 4, self.mu_max)
-                self._set_w(w0)
-                loss = loss0
-            if not accepted:
+        loss0, grad = self.full_loss(True)
+        g = 0.5 * grad
+        w0 = self._get_w()
+        loss = loss0
+        for _ in range(self.max_tries):
+            tries += 1
+            Am = JtJ.clone()
+            Am.diagonal().add_(self.mu * scale)
+            try:
+                L = torch.linalg.cholesky(Am)
+            except RuntimeError:
+                self.mu = min(self.mu * self.nu, self.mu_max)
+                self.nu *= 2
+                continue
+            dw = -torch.cholesky_solve(g[:, None], L)[:, 0]
+            pred = -float(2.0 * (g @ dw) + dw @ (JtJ @ dw))
+            self._set_w(w0 + dw)
+            loss, _ = self.full_loss(False)
+            if loss < loss0:
+                # Nielsen's damping update from the gain ratio
+                rho = (loss0 - loss) / max(pred, 1e-300)
+                self.mu = min(max(self.mu * max(1 / 3, 1 - (2 * rho - 1) ** 3), self.mu_min),
+                              self.mu_max)
+                self.nu = 2.0
                 break
-        if accepted:
-            self.mu = max(self.mu / 3, self.mu_min)
+            self.mu = min(self.mu * self.nu, self.mu_max)
+            self.nu *= 2
+            self._set_w(w0)
+            loss = loss0
         self.n_iter += 1
         self.tries = tries
         self.loss = loss
@@ -460,7 +565,8 @@ class LevenbergMarquardt:
         return loss
 
     def state_dict(self) -> dict:
-        return {"mu": self.mu, "n_iter": self.n_iter}
+        return {"mu": self.mu, "nu": self.nu, "n_iter": self.n_iter}
 
     def load_state_dict(self, d: dict) -> None:
         self.mu, self.n_iter = float(d["mu"]), int(d["n_iter"])
+        self.nu = float(d.get("nu", 2.0))
