@@ -391,11 +391,15 @@ model:
   scaling: scale_center     # none, scale, center, scale_center, scale_sigma (n2p2 modes)
 loss:                       # weights of the target terms
   energy: 1.0               # per-atom energy, eV/atom
-  forces: {1.0 if has_forces else 0.0}               # force components, eV/Å
+  forces: {0.05 if has_forces else 0.0}              # force components, (eV/Å)²; 0.05 suits lm
   stress: {0.1 if has_stress else 0.0}               # stress components (only where the data has it)
 optimizer:
-  name: kalman              # adam, lbfgs or kalman (n2p2's global extended Kalman filter)
+  name: lm                  # lm (Levenberg–Marquardt, fastest for n2p2-size networks),
+                            # adam, lbfgs or kalman (n2p2's global extended Kalman filter)
   epochs: 20
+  lm:
+    iterations: 10          # LM iterations per epoch
+    force_atoms: 1000       # atoms whose force components enter each iteration
   batch_size: 8             # adam
   lr: 0.003                 # adam / lbfgs
   schedule: plateau         # adam: plateau, cosine, none
