@@ -54,7 +54,7 @@ def main() -> None:
     ap.add_argument("--force-atoms", type=int, default=1500)
     ap.add_argument("--hidden", type=int, nargs="+", default=[16, 16])
     ap.add_argument("--energy-weight", type=float, default=1.0)
-    ap.add_argument("--force-weight", type=float, default=0.003)
+    ap.add_argument("--force-weight", type=float, default=0.001)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()

@@ -346,6 +346,9 @@ class Trainer:
             if not self.data["train"].cached:
                 raise InputError("optimizer.name lm needs the training descriptors cached "
                                  "(raise run.max_cache_gb or use adam)")
+            if self.device.type != "cpu":
+                raise InputError("config key 'optimizer.name': lm runs on the CPU (set run.device "
+                                 "cpu; the ~10³-weight n2p2 networks gain nothing on a GPU)")
             from .lm import LevenbergMarquardt
             self.opt = LevenbergMarquardt(self.model, self.batch("train"),
                                           energy_weight=self.w["energy"],
