@@ -39,7 +39,7 @@ def quiet(*a, **k):
     pass
 
 
-@pytest.mark.parametrize("name", ["adam", "lbfgs", "kalman"])
+@pytest.mark.parametrize("name", ["adam", "lbfgs", "kalman", "lm"])
 def test_short_training_lowers_loss_and_writes_outputs(tiny, tmp_path, name):
     cfg = config_from_dict(cfg_dict(tiny, tmp_path / "run", name))
     if name == "adam":
@@ -64,7 +64,7 @@ def test_short_training_lowers_loss_and_writes_outputs(tiny, tmp_path, name):
     assert again.optimizer == cfg.optimizer and again.model == cfg.model
 
 
-@pytest.mark.parametrize("name", ["adam", "kalman"])
+@pytest.mark.parametrize("name", ["adam", "kalman", "lm"])
 def test_resume_gives_uninterrupted_weights(tiny, tmp_path, name, monkeypatch):
     full = config_from_dict(cfg_dict(tiny, tmp_path / "full", name, epochs=4))
     t = Trainer(full, log=quiet)
@@ -165,3 +165,36 @@ def test_cli_init_and_train(tiny, tmp_path, capsys):
     assert main(["train", str(out), "--epochs", "1"]) == 0
     assert "potential" in capsys.readouterr().out
     assert (tmp_path / "run" / "potential" / "input.nn").is_file()
+
+
+@pytest.mark.parametrize("act", ["t", "s", "p"])
+def test_lm_analytic_jacobians_match_autograd(tiny, tmp_path, act):
+    from hdnnp.training.lm import LevenbergMarquardt
+    from hdnnp.training.optimizers import flat_grad
+    d = cfg_dict(tiny, tmp_path / "run", "lm")
+    d["model"]["hidden"] = [5, 4]
+    d["model"]["activation"] = act
+    t = Trainer(config_from_dict(d), log=quiet)
+    t.prepare()
+    b = t.batch("train")
+    lm = LevenbergMarquardt(t.model, b, energy_weight=1.0, force_weight=1.0, force_atoms=4)
+    lm.jdt = torch.float64
+    out = t.model(b, forces=True, create_graph=True)
+    st = lm._state(True)
+    assert torch.allclose(lm._energies(st), out["energy"], atol=1e-10)
+    js = torch.tensor([0, 3, b.n_atoms - 1])
+    assert torch.allclose(lm._forces(st, js), out["forces"][js], atol=1e-12)
+    JF = lm._force_jacobian(st, js).reshape(-1, lm.n_w)
+    y = out["forces"][js].reshape(-1)
+    ref = torch.stack([flat_grad(y[i], lm.params) for i in range(len(y))])
+    assert torch.allclose(JF, ref, atol=1e-10)
+    JE = lm._energy_jacobian(st)
+    ye = out["energy"] / b.natoms
+    ref = torch.stack([flat_grad(ye[i], lm.params) for i in range(b.n_structures)])
+    assert torch.allclose(JE, ref, atol=1e-10)
+    # full-set loss and gradient (adjoint trick) against autograd through the model
+    lm.wE, lm.wF = 1.3, 0.07
+    L1, g1 = lm.full_loss(True)
+    L2, g2 = lm.full_loss_autograd(True)
+    assert abs(L1 - L2) <= 1e-6 * abs(L2)
+    assert torch.allclose(g1, g2, atol=1e-6 * float(g2.abs().max()))

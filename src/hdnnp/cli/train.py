@@ -7,8 +7,11 @@ from pathlib import Path
 
 
 def example_config(output: str = "hdnnp-example-run", epochs: int | None = None):
-    """The embedded mlearn Si example: a small 27-SF, 15-15 tanh network trained with n2p2's
-    Kalman filter on the training set, tested on the test set."""
+    """The embedded mlearn Si example: the symmetry functions (27, converted to Å) and 24-24 tanh
+    network of the published mlearn HDNNP, trained with Levenberg–Marquardt (optimizer.name lm) on
+    90 % of the training set (10 % validation picks the best epoch), tested on the test set.
+    About 1.5 min on 2 cores; test errors ≈ 7 meV/atom and ≈ 160 meV/Å (published HDNNP:
+    6.93 / 170)."""
     from ..data import example_path
     from ..training.config import config_from_dict
     sf = ["Si 2 Si 0.0357 4.0 5.5", "Si 2 Si 0.0714 4.0 5.5", "Si 2 Si 0.1786 4.0 5.5"]
@@ -18,10 +21,11 @@ def example_config(output: str = "hdnnp-example-run", epochs: int | None = None)
                 sf.append(f"Si 3 Si Si {eta} {lam} {zeta} 5.5")
     d = {"data": {"train": [str(example_path("si"))], "test": [str(example_path("si-test"))],
                   "validation_fraction": 0.1},
-         "model": {"symmetry_functions": {"lines": sf, "cutoff_type": 1}, "hidden": [15, 15],
+         "model": {"symmetry_functions": {"lines": sf, "cutoff_type": 1}, "hidden": [24, 24],
                    "activation": "t", "scaling": "scale"},
-         "optimizer": {"name": "kalman", "epochs": epochs or 10,
-                       "kalman": {"structures_per_update": 1}},
+         "loss": {"energy": 1.0, "forces": 0.05},
+         "optimizer": {"name": "lm", "epochs": epochs or 18,
+                       "lm": {"iterations": 10, "force_atoms": 1000}},
          "run": {"output": output, "seed": 1}}
     return config_from_dict(d, base_dir=str(Path.cwd()))
 

@@ -17,7 +17,7 @@ import yaml
 from ..errors import InputError
 
 __all__ = ["DataFile", "DataConfig", "SymmetryFunctionConfig", "ModelConfig", "LossConfig",
-           "KalmanConfig", "OptimizerConfig", "RunConfig", "TrainConfig", "load_config",
+           "KalmanConfig", "LMConfig", "OptimizerConfig", "RunConfig", "TrainConfig", "load_config",
            "config_from_dict", "resolved_dict", "dump_config", "init_config_text"]
 
 ACTIVATION_LETTERS = "ltsprgcSeh"
@@ -111,8 +111,24 @@ class KalmanConfig:
 
 
 @dataclass
+class LMConfig:
+    """Levenberg–Marquardt (damped Gauss–Newton) on all training energies plus the force
+    components of ``force_atoms`` random atoms per iteration, with analytic Jacobians (see
+    ``hdnnp.training.lm``). The loss weights are ``loss.energy`` (eV/atom)² and ``loss.forces``
+    (eV/Å)². Full-batch: the whole training set's descriptors must be cached."""
+    #: LM iterations per epoch
+    iterations: int = 10
+    #: atoms whose 3 force components enter each iteration (the rest of the Jacobian is energies)
+    force_atoms: int = 1000
+    #: initial damping μ (relative to the mean diagonal of JᵀJ)
+    mu0: float = 0.01
+
+
+@dataclass
 class OptimizerConfig:
-    name: Literal["adam", "lbfgs", "kalman"] = "adam"
+    #: adam, lbfgs, kalman (n2p2's global EKF) or lm (Levenberg–Marquardt, fastest for the
+    #: small n2p2-style networks)
+    name: Literal["adam", "lbfgs", "kalman", "lm"] = "adam"
     epochs: int = 100
     #: structures per Adam step
     batch_size: int = 8
@@ -129,6 +145,7 @@ class OptimizerConfig:
     lbfgs_iterations: int = 20
     lbfgs_history: int = 50
     kalman: KalmanConfig = field(default_factory=KalmanConfig)
+    lm: LMConfig = field(default_factory=LMConfig)
 
 
 @dataclass
@@ -286,6 +303,12 @@ def _check(cfg: TrainConfig, file) -> None:
     need(k.structures_per_update >= 1, "optimizer.kalman.structures_per_update", "must be >= 1")
     need(k.epsilon > 0 and k.eta0 > 0 and k.etamax > 0, "optimizer.kalman",
          "epsilon, eta0 and etamax must be > 0")
+    need(o.lm.iterations >= 1, "optimizer.lm.iterations", "must be >= 1")
+    need(o.lm.force_atoms >= 1, "optimizer.lm.force_atoms", "must be >= 1")
+    need(o.lm.mu0 > 0, "optimizer.lm.mu0", "must be > 0")
+    if o.name == "lm":
+        need(cfg.model.activation in "ltsp", "model.activation",
+             "the lm optimiser supports the activations l, t, s and p")
     need(cfg.run.checkpoint_every >= 1, "run.checkpoint_every", "must be >= 1")
     need(cfg.run.max_cache_gb >= 0, "run.max_cache_gb", "must be >= 0")
 
@@ -368,11 +391,15 @@ model:
   scaling: scale_center     # none, scale, center, scale_center, scale_sigma (n2p2 modes)
 loss:                       # weights of the target terms
   energy: 1.0               # per-atom energy, eV/atom
-  forces: {1.0 if has_forces else 0.0}               # force components, eV/Å
+  forces: {0.05 if has_forces else 0.0}              # force components, (eV/Å)²; 0.05 suits lm
   stress: {0.1 if has_stress else 0.0}               # stress components (only where the data has it)
 optimizer:
-  name: kalman              # adam, lbfgs or kalman (n2p2's global extended Kalman filter)
+  name: lm                  # lm (Levenberg–Marquardt, fastest for n2p2-size networks),
+                            # adam, lbfgs or kalman (n2p2's global extended Kalman filter)
   epochs: 20
+  lm:
+    iterations: 10          # LM iterations per epoch
+    force_atoms: 1000       # atoms whose force components enter each iteration
   batch_size: 8             # adam
   lr: 0.003                 # adam / lbfgs
   schedule: plateau         # adam: plateau, cosine, none

@@ -342,6 +342,18 @@ class Trainer:
                                          history_size=o.lbfgs_history,
                                          line_search_fn="strong_wolfe", tolerance_grad=1e-12,
                                          tolerance_change=1e-14)
+        elif o.name == "lm":
+            if not self.data["train"].cached:
+                raise InputError("optimizer.name lm needs the training descriptors cached "
+                                 "(raise run.max_cache_gb or use adam)")
+            if self.device.type != "cpu":
+                raise InputError("config key 'optimizer.name': lm runs on the CPU (set run.device "
+                                 "cpu; the ~10³-weight n2p2 networks gain nothing on a GPU)")
+            from .lm import LevenbergMarquardt
+            self.opt = LevenbergMarquardt(self.model, self.batch("train"),
+                                          energy_weight=self.w["energy"],
+                                          force_weight=self.w["forces"],
+                                          force_atoms=o.lm.force_atoms, mu0=o.lm.mu0)
         else:
             k = o.kalman
             self.opt = KalmanFilter(self.params, epsilon=k.epsilon, q0=k.q0, qtau=k.qtau,
@@ -368,6 +380,10 @@ class Trainer:
             loss.backward()
             return loss
         self.opt.step(closure)
+
+    def epoch_lm(self) -> None:
+        for _ in range(self.cfg.optimizer.lm.iterations):
+            self.opt.step(self.gen)
 
     def epoch_kalman(self) -> None:
         k = self.cfg.optimizer.kalman
@@ -484,6 +500,8 @@ class Trainer:
               else float(self._rmse_f_int)}
         if self.cfg.optimizer.name in ("adam", "lbfgs"):
             st["optimizer"] = self.opt.state_dict()
+        elif self.cfg.optimizer.name == "lm":
+            st["lm"] = self.opt.state_dict()
         else:
             st["kalman"] = self.opt.state_dict()
         if self.sched is not None:
@@ -501,6 +519,8 @@ class Trainer:
             self.opt.load_state_dict(st["optimizer"])
         if "kalman" in st:
             self.opt.load_state_dict(st["kalman"])
+        if "lm" in st:
+            self.opt.load_state_dict(st["lm"])
         if self.sched is not None and "scheduler" in st:
             self.sched.load_state_dict(st["scheduler"])
         return int(st["epoch"])
@@ -575,7 +595,7 @@ class Trainer:
             row["loss_validation"] = ""
             crit = float(loss_tr.detach())
         lr = self.opt.param_groups[0]["lr"] if hasattr(self.opt, "param_groups") else \
-            getattr(self.opt, "eta", "")
+            getattr(self.opt, "eta", getattr(self.opt, "mu", ""))
         row["lr"] = lr
         for s, e in (("train", err_tr), ("validation", err_va)):
             for m in ("energy_rmse", "force_rmse", "stress_rmse"):

@@ -1,0 +1,572 @@
+"""Levenberg–Marquardt (damped Gauss–Newton) training with analytic Jacobians.
+
+The networks are small (~10³ weights), so the normal matrix JᵀJ (n_w²) is cheap and a damped
+Gauss–Newton step on *all* energies plus a random subsample of force components per iteration
+converges in tens of iterations. The Jacobians are written out for the MLP (no autograd):
+
+* energy rows: per-atom back-propagation ``dy/dW_l = δ_l ⊗ h_{l-1}``, summed per structure,
+  divided by the number of atoms (energies enter per atom, eV/atom);
+* force rows: a force component is ``F_jc = -(1/ce) Σ_q ∂y/∂x(x_q) · d_q`` over the pseudo-samples
+  q = (contributing atom, its SF derivative w.r.t. r_jc in scaled coordinates), i.e. a sum of
+  directional derivatives of the atomic networks. The directional derivative is pushed forward
+  (tangent t_l) and its weight gradient pulled back analytically:
+  ``A_l = a_l φ'(z_l)``, ``B_l = b_l φ'(z_l) + a_l v_l φ''(z_l)``,
+  ``∂/∂W_l = A_l ⊗ t_{l-1} + B_l ⊗ h_{l-1}``, ``a_{l-1} = W_lᵀ A_l``, ``b_{l-1} = W_lᵀ B_l``
+  with ``v_l = W_l t_{l-1}``, ``t_l = φ'(z_l) v_l`` — batched over the (padded) neighbours of the
+  selected atoms as matrix products.
+
+Loss (eV units): ``w_E · mean_s((E_s - E_s^ref)/N_s)² + w_F · mean_c(F_c - F_c^ref)²``.
+Each iteration: residuals r and Jacobian J of all energies and ``force_atoms`` random atoms' force
+components; step ``(JᵀJ + μ·m·I) δ = -Jᵀr`` (m = mean diagonal of JᵀJ); accepted when the loss on
+the same sample decreases (μ ← μ/3), else μ ← 4μ and retried.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .data import TorchBatch
+
+SUPPORTED_ACTIVATIONS = "ltsp"
+
+
+def _act(letter, z):
+    """φ(z), φ'(z), φ''(z)."""
+    if letter == "l":
+        one = torch.ones_like(z)
+        return z, one, torch.zeros_like(z)
+    if letter == "t":
+        h = torch.tanh(z)
+        d1 = 1.0 - h * h
+        return h, d1, -2.0 * h * d1
+    if letter == "s":
+        h = torch.sigmoid(z)
+        d1 = h * (1.0 - h)
+        return h, d1, d1 * (1.0 - 2.0 * h)
+    if letter == "p":
+        h = torch.where(z > 35.0, z, torch.nn.functional.softplus(z.clamp(max=35.0)))
+        s = torch.sigmoid(z)
+        return h, s, s * (1.0 - s)
+    raise ValueError(f"activation {letter!r} not supported by the lm optimiser "
+                     f"(use one of {SUPPORTED_ACTIVATIONS!r})")
+
+
+def _gram(J: torch.Tensor) -> torch.Tensor:
+    """JᵀJ in float64 (BLAS syrk on the CPU: half the work of a matrix product)."""
+    if J.device.type == "cpu" and J.dtype in (torch.float32, torch.float64) and J.shape[0] > 0:
+        from scipy.linalg import blas
+        a = J.detach().contiguous().numpy().T                  # (n_w, m), Fortran order
+        syrk = blas.ssyrk if J.dtype == torch.float32 else blas.dsyrk
+        c = syrk(1.0, a, lower=1)                               # lower triangle of a aᵀ
+        c = torch.from_numpy(np.asarray(c, dtype=np.float64))
+        return torch.tril(c) + torch.tril(c, -1).T
+    return (J.T @ J).to(torch.float64)
+
+
+class LevenbergMarquardt:
+    def __init__(self, model, batch: TorchBatch, *, energy_weight: float, force_weight: float,
+                 force_atoms: int, mu0: float = 1e-2, mu_min: float = 1e-10, mu_max: float = 1e6,
+                 max_tries: int = 6, reuse: int = 1, l2: float = 0.0):
+        self.model = model
+        self.b = batch
+        self.wE, self.wF = float(energy_weight), float(force_weight)
+        self.force_atoms = int(force_atoms)
+        self.mu, self.mu_min, self.mu_max, self.max_tries = float(mu0), mu_min, mu_max, max_tries
+        self.n_iter = 0
+        self.reuse, self.l2 = int(reuse), float(l2)
+        self.nu = 2.0
+        self.params = list(model.parameters())
+        self.n_w = sum(p.numel() for p in self.params)
+        b = batch
+        self.elements = model.elements
+        self.ne = len(self.elements)
+        # flat parameter offsets of each element network
+        self.block = []
+        k = 0
+        for el in self.elements:
+            n = sum(p.numel() for p in model.nets[el].parameters())
+            self.block.append((k, k + n))
+            k += n
+        assert k == self.n_w, "parameters must be the element networks only"
+        A = b.n_atoms
+        self.A = A
+        self.S = b.n_structures
+        self.natoms = b.natoms.to(torch.float64)
+        self.e_mask = ~torch.isnan(b.energy)
+        self.f_mask_atoms = ~torch.isnan(b.forces).any(1)
+        self.force_atom_ids = torch.nonzero(self.f_mask_atoms).flatten()
+        self.jdt = torch.float32          # Jacobians (step direction only) in float32
+        self.row_of = torch.full((A,), -1, dtype=torch.long)
+        self.srows, self.cpad, self.cnb = [], [], []
+        self.X, self.a, self.struct, self.nbr, self.pc, self.dG, self.self_dG = \
+            [], [], [], [], [], [], []
+        for e, el in enumerate(self.elements):
+            G = b.G[e]
+            self.row_of[b.atoms[e]] = torch.arange(len(b.atoms[e]))
+            self.struct.append(b.atom_struct[b.atoms[e]] if len(b.atoms[e]) else
+                               torch.zeros(0, dtype=torch.long))
+            pj, pc, dG = b.pj[e], b.pc[e], b.dG[e].to(torch.float64)
+            self.pc.append(pc)
+            self.dG.append(dG)
+            # padded rows of each structure's element-e atoms (-1 = none)
+            st_e = self.struct[-1]
+            n_e = len(st_e)
+            if n_e:
+                order = torch.argsort(st_e, stable=True)
+                cnt = torch.bincount(st_e, minlength=self.S)
+                start = torch.cumsum(cnt, 0) - cnt
+                pos = torch.arange(n_e) - start[st_e[order]]
+                sr = torch.full((self.S, int(cnt.max())), -1, dtype=torch.long)
+                sr[st_e[order], pos] = order
+            else:
+                sr = torch.full((self.S, 0), -1, dtype=torch.long)
+            self.srows.append(sr)
+            # self term: dG_j/dr_j = -Σ_{pairs with centre j} dG_centre/dr_neighbour
+            sd = torch.zeros((G.shape[0],) + tuple(dG.shape[1:]), dtype=torch.float64)
+            if dG.shape[0]:
+                sd.index_add_(0, pc, dG)
+            self.self_dG.append(-sd)
+            # padded table: for every atom j the pairs (of centre element e) with neighbour j
+            P = pj.shape[0]
+            if P:
+                order = torch.argsort(pj, stable=True)
+                pjs = pj[order]
+                counts = torch.bincount(pjs, minlength=A)
+                start = torch.cumsum(counts, 0) - counts
+                pos = torch.arange(P) - start[pjs]
+                K = int(counts.max())
+                nbr = torch.full((A, K), -1, dtype=torch.long)
+                nbr[pjs, pos] = order
+            else:
+                nbr = torch.full((A, 0), -1, dtype=torch.long)
+            self.nbr.append(nbr)
+            # centre-padded float32 copy for the full-set forces and gradient:
+            # cpad (A_e, Kc·3, s) with the pairs of each centre row, cnb (A_e, Kc) neighbours
+            ne_ = G.shape[0]
+            if P:
+                cnt = torch.bincount(pc, minlength=ne_)
+                start = torch.cumsum(cnt, 0) - cnt
+                pos = torch.arange(P) - start[pc]          # pairs are grouped by centre
+                Kc = int(cnt.max())
+                cpad = torch.zeros(ne_, Kc, 3, dG.shape[1], dtype=torch.float32)
+                cpad[pc, pos] = dG.permute(0, 2, 1).to(torch.float32)
+                cnb = torch.zeros(ne_, Kc, dtype=torch.long)
+                cnb[pc, pos] = pj
+            else:
+                cpad = torch.zeros(ne_, 0, 3, G.shape[1], dtype=torch.float32)
+                cnb = torch.zeros(ne_, 0, dtype=torch.long)
+            self.cpad.append(cpad.reshape(ne_, -1, G.shape[1]))
+            self.cnb.append(cnb)
+        self.refresh_scaling()
+
+    def refresh_scaling(self):
+        m = self.model
+        self.X, self.a = [], []
+        for e, el in enumerate(self.elements):
+            a = getattr(m, f"scale_a_{el}")
+            self.a.append(a if m.scaling_mode != 0 and m.scaling_mode != 2 else torch.ones_like(a))
+            with torch.no_grad():
+                # the model's scaled input, computed as atomic() does
+                G = self.b.G[e]
+                mode = m.scaling_mode
+                if mode in (1, 3, 4):
+                    c = getattr(m, f"gmin_{el}") if mode == 1 else getattr(m, f"gmean_{el}")
+                    x = m.scale_min + a * (G - c)
+                elif mode == 2:
+                    x = G - getattr(m, f"gmean_{el}")
+                else:
+                    x = G
+            self.X.append(x.to(torch.float64))
+
+    # -- forward pieces -------------------------------------------------------------------------
+    def _layers(self, el):
+        net = self.model.nets[el]
+        return [(lin.weight.detach(), lin.bias.detach(), a)
+                for lin, a in zip(net.layers, net.activations)]
+
+    def _forward(self, e):
+        """Per-atom z_l, h_l, φ'_l, φ''_l of element e (h[0] = x)."""
+        h = self.X[e]
+        hs, d1s, d2s = [h], [], []
+        for W, bb, letter in self._layers(self.elements[e]):
+            z = torch.addmm(bb, h, W.T)
+            h, d1, d2 = _act(letter, z)
+            hs.append(h)
+            d1s.append(d1)
+            d2s.append(d2)
+        return hs, d1s, d2s
+
+    def _state(self, need_jac: bool):
+        """Network outputs, per-atom dE/dx and (optionally) per-atom δ for all atoms."""
+        st = []
+        for e, el in enumerate(self.elements):
+            if self.X[e].shape[0] == 0:
+                st.append(None)
+                continue
+            hs, d1s, d2s = self._forward(e)
+            layers = self._layers(el)
+            delta = torch.ones(hs[0].shape[0], 1, dtype=torch.float64)
+            deltas = [None] * len(layers)
+            for l in range(len(layers) - 1, -1, -1):
+                delta = delta * d1s[l]
+                deltas[l] = delta
+                delta = delta @ layers[l][0]
+            st.append({"hs": hs, "d1": d1s, "d2": d2s, "deltas": deltas, "gx": delta,
+                       "y": hs[-1][:, 0]})
+        return st
+
+    def _energies(self, st):
+        ce = float(self.model.conv_energy)
+        E = torch.zeros(self.S, dtype=torch.float64)
+        for e in range(self.ne):
+            if st[e] is not None:
+                E.index_add_(0, self.struct[e], st[e]["y"] / ce)
+        off = torch.zeros(self.S, dtype=torch.float64).index_add_(
+            0, self.b.atom_struct, self.model.atom_energy.detach()[self.b.elem])
+        return E + off
+
+    def _gather(self, e, js):
+        """Pseudo-samples of atoms js for centre element e: rows (M, K'), dG (M, K', s, 3)."""
+        c = getattr(self, "_gcache", None)
+        if c is not None and c[0] is js:
+            return c[1][e]
+        return self._gather_new(e, js)
+
+    def _gather_new(self, e, js):
+        nbr = self.nbr[e][js]
+        mask = nbr >= 0
+        idx = nbr.clamp(min=0)
+        if self.dG[e].shape[0]:
+            rows = self.pc[e][idx]
+            D = self.dG[e][idx] * mask[:, :, None, None]
+        else:
+            rows = torch.zeros(nbr.shape, dtype=torch.long)
+            D = torch.zeros(nbr.shape + tuple(self.self_dG[e].shape[1:]), dtype=torch.float64)
+        own = self.b.elem[js] == e
+        srow = torch.where(own, self.row_of[js], torch.zeros_like(js))
+        sD = self.self_dG[e][srow] * own[:, None, None]
+        rows = torch.cat([rows, srow[:, None]], 1)
+        D = torch.cat([D, sD[:, None]], 1)
+        return rows, D
+
+    def _forces(self, st, js):
+        """Forces (M, 3) on atoms js."""
+        ce = float(self.model.conv_energy)
+        F = torch.zeros(len(js), 3, dtype=torch.float64)
+        for e in range(self.ne):
+            if st[e] is None:
+                continue
+            rows, D = self._gather(e, js)
+            g = st[e]["gx"][rows] * self.a[e]              # dE_int/dG (M, K, s)
+            F -= torch.einsum("mks,mksc->mc", g, D) / ce
+        return F
+
+    def _force_jacobian(self, st, js):
+        """(M, 3, n_w) Jacobian of the forces on atoms js."""
+        ce = float(self.model.conv_energy)
+        M = len(js)
+        dt = self.jdt
+        J = torch.zeros(M, 3, self.n_w, dtype=dt)
+        for e, el in enumerate(self.elements):
+            if st[e] is None:
+                continue
+            rows, D = self._gather(e, js)
+            layers = [(W.to(dt), bb, a) for W, bb, a in self._layers(el)]
+            hs = [h.to(dt)[rows][:, None] for h in st[e]["hs"]]     # (M, 1, K, w)
+            d1 = [d.to(dt)[rows][:, None] for d in st[e]["d1"]]
+            d2 = [d.to(dt)[rows][:, None] for d in st[e]["d2"]]
+            t = (D.to(dt) * self.a[e].to(dt)[None, None, :, None]).permute(0, 3, 1, 2)  # (M,3,K,s)
+            ts, vs = [t], []
+            for l, (W, _, _) in enumerate(layers):
+                v = t @ W.T
+                t = d1[l] * v
+                vs.append(v)
+                ts.append(t)
+            a = torch.ones_like(t)
+            bvec = None
+            grads = [None] * len(layers)
+            for l in range(len(layers) - 1, -1, -1):
+                W = layers[l][0]
+                A_ = a * d1[l]
+                B_ = a * vs[l] * d2[l]
+                if bvec is not None:
+                    B_ = B_ + bvec * d1[l]
+                gW = A_.transpose(-1, -2) @ ts[l]
+                gW += B_.transpose(-1, -2) @ hs[l]
+                gb = B_.sum(2)
+                grads[l] = (gW.reshape(M, 3, -1), gb)
+                if l:
+                    a = A_ @ W
+                    bvec = B_ @ W
+            flat = torch.cat([g for pair in grads for g in pair], -1)
+            k0, k1 = self.block[e]
+            J[:, :, k0:k1] = flat * (-1.0 / ce)
+        return J
+
+    def _energy_jacobian(self, st):
+        ce = float(self.model.conv_energy)
+        dt = self.jdt
+        J = torch.zeros(self.S, self.n_w, dtype=dt)
+        for e in range(self.ne):
+            if st[e] is None:
+                continue
+            sr = self.srows[e]
+            mask = (sr >= 0).to(dt)[:, :, None]
+            idx = sr.clamp(min=0)
+            parts = []
+            for l, dl in enumerate(st[e]["deltas"]):
+                d = dl.to(dt)[idx] * mask                       # (S, n, out)
+                h = st[e]["hs"][l].to(dt)[idx]                  # (S, n, in)
+                parts.append((d.transpose(1, 2) @ h).reshape(self.S, -1))
+                parts.append(d.sum(1))
+            k0, k1 = self.block[e]
+            J[:, k0:k1] = torch.cat(parts, 1)
+        return J / (ce * self.natoms[:, None]).to(dt)
+
+    # -- the step -------------------------------------------------------------------------------
+    def _residuals(self, st, js):
+        r = []
+        if self.wE > 0:
+            E = self._energies(st)
+            m = self.e_mask
+            r.append(((E - self.b.energy) / self.natoms)[m] * math.sqrt(self.wE / max(int(m.sum()), 1)))
+        if self.wF > 0 and len(js):
+            F = self._forces(st, js)
+            r.append((F - self.b.forces[js]).reshape(-1) * math.sqrt(self.wF / (3 * len(js))))
+        return torch.cat(r)
+
+    def _jacobian(self, st, js):
+        J = []
+        if self.wE > 0:
+            m = self.e_mask
+            J.append(self._energy_jacobian(st)[m] * math.sqrt(self.wE / max(int(m.sum()), 1)))
+        if self.wF > 0 and len(js):
+            J.append(self._force_jacobian(st, js).reshape(-1, self.n_w)
+                     * math.sqrt(self.wF / (3 * len(js))))
+        return torch.cat(J)
+
+    def _get_w(self):
+        return torch.cat([p.detach().reshape(-1) for p in self.params])
+
+    def _set_w(self, w):
+        with torch.no_grad():
+            k = 0
+            for p in self.params:
+                n = p.numel()
+                p.copy_(w[k:k + n].view_as(p))
+                k += n
+
+    def _all_forces(self, st):
+        """Forces on all atoms (A, 3) and the per-pair products v_p = dE_int/dG_centre · dG_p."""
+        ce = float(self.model.conv_energy)
+        dEdr = torch.zeros(self.A, 3, dtype=torch.float64)
+        for e in range(self.ne):
+            if st[e] is None or self.cpad[e].shape[1] == 0:
+                continue
+            g = (st[e]["gx"] * self.a[e]).to(torch.float32)
+            n = g.shape[0]
+            v = (self.cpad[e] @ g[:, :, None]).reshape(n, -1, 3).to(torch.float64)
+            dEdr.index_add_(0, self.cnb[e].reshape(-1), v.reshape(-1, 3))
+            dEdr.index_add_(0, self.b.atoms[e], -v.sum(1))
+        return dEdr * (-1.0 / ce)
+
+    def _tangent_grad(self, e, st, d):
+        """Σ_atoms ∂(∂y/∂x · d_atom)/∂w of element e's network (flat, element block), with
+        tangent directions d (A_e, s) in scaled input coordinates."""
+        layers = self._layers(self.elements[e])
+        hs, d1, d2 = st[e]["hs"], st[e]["d1"], st[e]["d2"]
+        t = d
+        ts, vs = [t], []
+        for l, (W, _, _) in enumerate(layers):
+            v = t @ W.T
+            t = d1[l] * v
+            vs.append(v)
+            ts.append(t)
+        a = torch.ones_like(t)
+        bvec = None
+        grads = [None] * len(layers)
+        for l in range(len(layers) - 1, -1, -1):
+            W = layers[l][0]
+            A_ = a * d1[l]
+            B_ = a * vs[l] * d2[l]
+            if bvec is not None:
+                B_ = B_ + bvec * d1[l]
+            grads[l] = ((A_.T @ ts[l] + B_.T @ hs[l]).reshape(-1), B_.sum(0))
+            if l:
+                a = A_ @ W
+                bvec = B_ @ W
+        return torch.cat([g for pair in grads for g in pair])
+
+    def full_loss(self, grad: bool = False):
+        """The loss on the whole training set and (optionally) its gradient, analytically: the
+        force part by the adjoint trick Σ_c ΔF_c ∂F_c/∂w = -(1/ce) Σ_i ∂(∂y/∂x_i · u_i)/∂w with
+        u_i = a ⊙ Σ_{pairs of centre i} dG_p · (ΔF_neighbour - ΔF_i)."""
+        st = self._state(grad)
+        ce = float(self.model.conv_energy)
+        L = 0.0
+        gw = torch.zeros(self.n_w, dtype=torch.float64) if grad else None
+        if self.wE > 0:
+            m = self.e_mask
+            nE = max(int(m.sum()), 1)
+            dE = torch.where(m, (self._energies(st) - self.b.energy) / self.natoms, 0.0)
+            L += self.wE * float((dE * dE).sum()) / nE
+            if grad:
+                c = (2.0 * self.wE / nE) * dE / (ce * self.natoms)     # per structure
+                for e in range(self.ne):
+                    if st[e] is None:
+                        continue
+                    ca = c[self.struct[e]][:, None]
+                    parts = []
+                    for l, dl in enumerate(st[e]["deltas"]):
+                        parts.append(((dl * ca).T @ st[e]["hs"][l]).reshape(-1))
+                        parts.append((dl * ca).sum(0))
+                    k0, k1 = self.block[e]
+                    gw[k0:k1] += torch.cat(parts)
+        if self.wF > 0:
+            m = self.f_mask_atoms
+            nF = max(3 * int(m.sum()), 1)
+            dF = torch.where(m[:, None], self._all_forces(st) - self.b.forces, 0.0)
+            L += self.wF * float((dF * dF).sum()) / nF
+            if grad:
+                for e in range(self.ne):
+                    if st[e] is None or self.cpad[e].shape[1] == 0:
+                        continue
+                    w = dF[self.cnb[e]] - dF[self.b.atoms[e]][:, None, :]     # (A_e, Kc, 3)
+                    n = w.shape[0]
+                    u = (w.reshape(n, 1, -1).to(torch.float32) @ self.cpad[e]).reshape(
+                        n, -1).to(torch.float64)
+                    k0, k1 = self.block[e]
+                    gw[k0:k1] += (-2.0 * self.wF / (nF * ce)) * self._tangent_grad(
+                        e, st, u * self.a[e])
+        if self.l2 > 0:
+            w = self._get_w()
+            L += self.l2 * float(w @ w)
+            if grad:
+                gw += 2.0 * self.l2 * w
+        return L, gw
+
+    def full_loss_autograd(self, grad: bool = False):
+        """The loss on the whole training set (autograd through the model), and its gradient."""
+        b = self.b
+        with torch.enable_grad():
+            out = self.model(b, forces=self.wF > 0, create_graph=grad)
+            L = torch.zeros((), dtype=torch.float64)
+            if self.wE > 0:
+                m = self.e_mask
+                d = ((out["energy"] - b.energy) / self.natoms)[m]
+                L = L + self.wE * (d * d).mean()
+            if self.wF > 0:
+                m = self.f_mask_atoms
+                d = (out["forces"] - b.forces)[m]
+                L = L + self.wF * (d * d).mean()
+            if self.l2 > 0:
+                L = L + self.l2 * sum((p * p).sum() for p in self.params)
+            if not grad:
+                return float(L.detach()), None
+            gs = torch.autograd.grad(L, self.params)
+        return float(L.detach()), torch.cat([g.reshape(-1) for g in gs])
+
+    def step(self, gen: torch.Generator) -> float:
+        """One iteration: Gauss–Newton matrix from all energies and a random subsample of force
+        components, gradient and acceptance test on the full training loss."""
+        ids = self.force_atom_ids
+        if self.wF > 0 and len(ids):
+            n = min(self.force_atoms, len(ids))
+            js = ids[torch.randperm(len(ids), generator=gen)[:n]]
+        else:
+            js = ids[:0]
+        self._gcache = (js, [self._gather_new(e, js) for e in range(self.ne)])
+        st = self._state(True)
+        J = self._jacobian(st, js)
+        self._gcache = None
+        JtJ = _gram(J)
+        if self.l2 > 0:
+            JtJ.diagonal().add_(self.l2)
+        scale = float(JtJ.diagonal().mean())
+        tries = 0
+        loss0, grad = self.full_loss(True)
+        g = 0.5 * grad
+        w0 = self._get_w()
+        loss = loss0
+        for _ in range(self.max_tries):
+            tries += 1
+            Am = JtJ.clone()
+            Am.diagonal().add_(self.mu * scale)
+            try:
+                L = torch.linalg.cholesky(Am)
+            except RuntimeError:
+                self.mu = min(self.mu * self.nu, self.mu_max)
+                self.nu *= 2
+                continue
+            dw = -torch.cholesky_solve(g[:, None], L)[:, 0]
+            pred = -float(2.0 * (g @ dw) + dw @ (JtJ @ dw))
+            self._set_w(w0 + dw)
+            loss, _ = self.full_loss(False)
+            if loss < loss0:
+                # Nielsen's damping update from the gain ratio
+                rho = (loss0 - loss) / max(pred, 1e-300)
+                self.mu = min(max(self.mu * max(1 / 3, 1 - (2 * rho - 1) ** 3), self.mu_min),
+                              self.mu_max)
+                self.nu = 2.0
+                break
+            self.mu = min(self.mu * self.nu, self.mu_max)
+            self.nu *= 2
+            self._set_w(w0)
+            loss = loss0
+        self.n_iter += 1
+        self.tries = tries
+        self.loss = loss
+        return loss
+
+    def step_sampled(self, gen: torch.Generator) -> float:
+        """One LM iteration on the sample only (residuals and test on the sample)."""
+        ids = self.force_atom_ids
+        if self.wF > 0 and len(ids):
+            n = min(self.force_atoms, len(ids))
+            js = ids[torch.randperm(len(ids), generator=gen)[:n]]
+        else:
+            js = ids[:0]
+        self._gcache = (js, [self._gather_new(e, js) for e in range(self.ne)])
+        st = self._state(True)
+        r = self._residuals(st, js)
+        J = self._jacobian(st, js)
+        loss0 = float(r @ r)
+        JtJ = (J.T @ J).to(torch.float64)
+        g = (J.T @ r.to(J.dtype)).to(torch.float64)
+        scale = float(JtJ.diagonal().mean())
+        w0 = self._get_w()
+        loss = loss0
+        tries = 0
+        for _ in range(self.max_tries):
+            tries += 1
+            Am = JtJ.clone()
+            Am.diagonal().add_(self.mu * scale)
+            try:
+                L = torch.linalg.cholesky(Am)
+                dw = -torch.cholesky_solve(g[:, None], L)[:, 0]
+            except RuntimeError:
+                self.mu = min(self.mu * 4, self.mu_max)
+                continue
+            self._set_w(w0 + dw)
+            st1 = self._state(False)
+            r1 = self._residuals(st1, js)
+            loss = float(r1 @ r1)
+            if loss < loss0:
+                self.mu = max(self.mu / 3, self.mu_min)
+                break
+            self.mu = min(self.mu * 4, self.mu_max)
+            self._set_w(w0)
+            loss = loss0
+        self._gcache = None
+        self.n_iter += 1
+        self.tries = tries
+        return loss
+
+    def state_dict(self) -> dict:
+        return {"mu": self.mu, "nu": self.nu, "n_iter": self.n_iter}
+
+    def load_state_dict(self, d: dict) -> None:
+        self.mu, self.n_iter = float(d["mu"]), int(d["n_iter"])
+        self.nu = float(d.get("nu", 2.0))
