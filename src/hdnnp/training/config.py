@@ -45,12 +45,26 @@ class DataConfig:
 
 
 @dataclass
+class AutoSymmetryFunctions:
+    """Generate candidate grids and select the most informative functions on the training split
+    (``hdnnp sf auto``); the chosen lines are written into the run folder's config.yaml."""
+    #: symmetry functions kept per element
+    budget: int = 32
+    #: cutoff radius in Å (default: from the data, at least 6 Å)
+    cutoff: Optional[float] = None
+    kind: Literal["gaussian", "compact"] = "gaussian"
+    method: Literal["cur", "fps"] = "cur"
+
+
+@dataclass
 class SymmetryFunctionConfig:
-    """Either ``input_nn`` (an n2p2 input.nn to take the ``symfunction_short`` lines, elements and
-    cutoff type from) or ``lines`` (n2p2 ``symfunction_short`` argument strings). SF lengths are in
-    ``length_unit`` (converted to Å internally; the exported potential is in Å)."""
+    """Exactly one of ``input_nn`` (an n2p2 input.nn to take the ``symfunction_short`` lines, elements
+    and cutoff type from), ``lines`` (n2p2 ``symfunction_short`` argument strings) or ``auto``
+    (generate + select on the training data; ``symmetry_functions: auto`` is short for ``auto: {}``).
+    SF lengths are in ``length_unit`` (converted to Å internally; the exported potential is in Å)."""
     input_nn: Optional[str] = None
     lines: list[str] = field(default_factory=list)
+    auto: Optional[AutoSymmetryFunctions] = None
     cutoff_type: int = 1
     cutoff_alpha: float = 0.0
     length_unit: Literal["angstrom", "bohr"] = "angstrom"
@@ -277,8 +291,13 @@ def _check(cfg: TrainConfig, file) -> None:
     need(cfg.data.validation_fraction + cfg.data.test_fraction < 1.0, "data.test_fraction",
          "validation_fraction + test_fraction must be < 1")
     sf = cfg.model.symmetry_functions
-    need(bool(sf.input_nn) != bool(sf.lines), "model.symmetry_functions",
-         "give exactly one of 'input_nn' (an n2p2 input.nn) or 'lines' (symfunction_short lines)")
+    need(bool(sf.input_nn) + bool(sf.lines) + (sf.auto is not None) == 1, "model.symmetry_functions",
+         "give exactly one of 'input_nn' (an n2p2 input.nn), 'lines' (symfunction_short lines) or "
+         "'auto' (chosen on the training data)")
+    if sf.auto is not None:
+        need(sf.auto.budget >= 1, "model.symmetry_functions.auto.budget", "must be >= 1")
+        need(sf.auto.cutoff is None or sf.auto.cutoff > 0, "model.symmetry_functions.auto.cutoff",
+             "must be > 0 (Å)")
     need(0 <= sf.cutoff_type <= 8, "model.symmetry_functions.cutoff_type",
          "must be one of n2p2's cutoff types 0-8")
     need(len(cfg.model.hidden) >= 1 and all(h > 0 for h in cfg.model.hidden), "model.hidden",
@@ -320,6 +339,9 @@ def config_from_dict(d: dict, *, file: str | None = None, base_dir: str = ".") -
     if not isinstance(d, dict):
         raise InputError("the configuration must be a mapping of sections (data, model, loss, "
                          "optimizer, run)", file=file)
+    model = d.get("model")
+    if isinstance(model, dict) and model.get("symmetry_functions") == "auto":
+        d = {**d, "model": {**model, "symmetry_functions": {"auto": {}}}}
     cfg = _build(TrainConfig, d, "", file)
     cfg.base_dir = str(base_dir)
     _check(cfg, file)

@@ -118,6 +118,35 @@ def build_sfset(cfg: C.TrainConfig, elements: list[str]) -> SymmetryFunctionSet:
     return convert_sf_units(sfset, length_factor(sfc.length_unit))
 
 
+def choose_symmetry_functions(cfg: C.TrainConfig, elements: list[str], train: list[Structure],
+                              out: Path, log=print) -> None:
+    """``symmetry_functions: auto``: generate candidates and select per element on the training
+    split only; the chosen lines replace ``auto`` in ``cfg`` (so config.yaml records them and a
+    resumed or repeated run uses the same set) and the selection report goes to
+    ``RUN_DIR/sf_selection.yaml`` (+ ``plots/sf_selection.png``)."""
+    from ..descriptors.selection import auto_symmetry_functions, plot_selection, write_report
+
+    sfc = cfg.model.symmetry_functions
+    a = sfc.auto
+    sfset, report = auto_symmetry_functions(train, elements, cutoff=a.cutoff, budget=a.budget,
+                                            seed=cfg.run.seed, kind=a.kind, method=a.method,
+                                            cutoff_type=sfc.cutoff_type)
+    out.mkdir(parents=True, exist_ok=True)
+    report = dict(report, requested={"budget": a.budget, "cutoff": a.cutoff, "kind": a.kind,
+                                     "method": a.method})
+    write_report(report, out / "sf_selection.yaml")
+    if cfg.run.plots:
+        (out / "plots").mkdir(exist_ok=True)
+        plot_selection(report, out / "plots" / "sf_selection.png")
+    sfc.lines = list(report["lines"])
+    sfc.cutoff_type = int(report["cutoff_type"])
+    sfc.cutoff_alpha = float(report["cutoff_alpha"])
+    sfc.length_unit = report.get("length_unit", "angstrom")
+    sfc.auto = None
+    log(f"symmetry functions: auto-selected {', '.join(f'{el} {len(sfset.for_element(el))}' for el in sfset.elements)} "
+        f"(report: {out / 'sf_selection.yaml'})")
+
+
 def _cutoff(cfg: C.TrainConfig) -> tuple[int, float]:
     sfc = cfg.model.symmetry_functions
     if sfc.input_nn:
@@ -184,9 +213,11 @@ class Trainer:
             elements = sorted({el for s in train_all for el in s.symbols},
                               key=lambda e: atomic_numbers[e])
         self.elements = elements
+        self.sets = split_sets(cfg, train_all, test)
+        if cfg.model.symmetry_functions.auto is not None:
+            choose_symmetry_functions(cfg, elements, self.sets["train"], self.out, self.log)
         self.sfset = build_sfset(cfg, elements)
         self.cutoff_type, self.cutoff_alpha = _cutoff(cfg)
-        self.sets = split_sets(cfg, train_all, test)
         self.data = {}
         for name, structs in self.sets.items():
             self.data[name] = DescriptorData(structs, self.sfset, elements,
