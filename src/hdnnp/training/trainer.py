@@ -715,7 +715,7 @@ class Trainer:
             except Exception as exc:  # plotting never loses a trained potential
                 self.log(f"plots skipped: {exc}")
         self.log(text)
-        self.log(f"potential: {pot_dir}\nplots and metrics: {out}")
+        self.log(f"run folder: {out}")
         return {"errors": table, "potential": str(pot_dir), "run": str(out), "wall_s": wall}
 
 
