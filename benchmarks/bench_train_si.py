@@ -3,7 +3,7 @@
 
 Published potential: 6.93 meV/atom, 170 meV/Å; n2p2's trainer (Kalman, 24 epochs, 2 MPI ranks):
 6.35 meV/atom, 154 meV/Å after 264 s. Default optimiser: Levenberg–Marquardt (``lm``, 18 epochs of
-10 iterations, loss energy 1 (eV/atom)², forces 0.05 (eV/Å)², 1000 random atoms' force components in
+12 iterations, loss energy 1 (eV/atom)², forces 0.05 (eV/Å)², 1000 random atoms' force components in
 the Gauss–Newton matrix per iteration); ``--optimizer kalman`` runs n2p2's scheme. Last line:
 test_energy_rmse_mev_per_atom=<x> test_force_rmse_mev_per_A=<y> wall_s=<z>
 """
@@ -33,7 +33,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--energy-weight", type=float, default=None)
     ap.add_argument("--force-weight", type=float, default=None)
-    ap.add_argument("--lm-iterations", type=int, default=10)
+    ap.add_argument("--lm-iterations", type=int, default=12)
     ap.add_argument("--force-atoms", type=int, default=1000)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()

@@ -19,6 +19,10 @@ Loss (eV units): ``w_E · mean_s((E_s - E_s^ref)/N_s)² + w_F · mean_c(F_c - F_
 Each iteration: residuals r and Jacobian J of all energies and ``force_atoms`` random atoms' force
 components; step ``(JᵀJ + μ·m·I) δ = -Jᵀr`` (m = mean diagonal of JᵀJ); accepted when the loss on
 the same sample decreases (μ ← μ/3), else μ ← 4μ and retried.
+
+The full-set loss is evaluated once per trial point; the state and residuals of an accepted point
+are kept and give the next iteration's gradient and Jacobian without another forward pass (the
+trajectory is identical to recomputing them).
 """
 from __future__ import annotations
 
@@ -163,6 +167,7 @@ class LevenbergMarquardt:
 
     def refresh_scaling(self):
         m = self.model
+        self._memo = None
         self.X, self.a = [], []
         for e, el in enumerate(self.elements):
             a = getattr(m, f"scale_a_{el}")
@@ -399,53 +404,68 @@ class LevenbergMarquardt:
                 bvec = B_ @ W
         return torch.cat([g for pair in grads for g in pair])
 
-    def full_loss(self, grad: bool = False):
+    def full_loss(self, grad: bool = False, keep: bool = False):
         """The loss on the whole training set and (optionally) its gradient, analytically: the
         force part by the adjoint trick Σ_c ΔF_c ∂F_c/∂w = -(1/ce) Σ_i ∂(∂y/∂x_i · u_i)/∂w with
-        u_i = a ⊙ Σ_{pairs of centre i} dG_p · (ΔF_neighbour - ΔF_i)."""
-        st = self._state(grad)
-        ce = float(self.model.conv_energy)
+        u_i = a ⊙ Σ_{pairs of centre i} dG_p · (ΔF_neighbour - ΔF_i).
+
+        ``keep``: remember the state and residuals so that :meth:`_full_grad` can add the
+        gradient later without a second forward pass (the step computes the loss at a trial
+        point and the gradient only once the point is accepted)."""
+        st = self._state(True)
         L = 0.0
-        gw = torch.zeros(self.n_w, dtype=torch.float64) if grad else None
+        dE = dF = None
         if self.wE > 0:
             m = self.e_mask
             nE = max(int(m.sum()), 1)
             dE = torch.where(m, (self._energies(st) - self.b.energy) / self.natoms, 0.0)
             L += self.wE * float((dE * dE).sum()) / nE
-            if grad:
-                c = (2.0 * self.wE / nE) * dE / (ce * self.natoms)     # per structure
-                for e in range(self.ne):
-                    if st[e] is None:
-                        continue
-                    ca = c[self.struct[e]][:, None]
-                    parts = []
-                    for l, dl in enumerate(st[e]["deltas"]):
-                        parts.append(((dl * ca).T @ st[e]["hs"][l]).reshape(-1))
-                        parts.append((dl * ca).sum(0))
-                    k0, k1 = self.block[e]
-                    gw[k0:k1] += torch.cat(parts)
         if self.wF > 0:
             m = self.f_mask_atoms
             nF = max(3 * int(m.sum()), 1)
             dF = torch.where(m[:, None], self._all_forces(st) - self.b.forces, 0.0)
             L += self.wF * float((dF * dF).sum()) / nF
-            if grad:
-                for e in range(self.ne):
-                    if st[e] is None or self.cpad[e].shape[1] == 0:
-                        continue
-                    w = dF[self.cnb[e]] - dF[self.b.atoms[e]][:, None, :]     # (A_e, Kc, 3)
-                    n = w.shape[0]
-                    u = (w.reshape(n, 1, -1).to(torch.float32) @ self.cpad[e]).reshape(
-                        n, -1).to(torch.float64)
-                    k0, k1 = self.block[e]
-                    gw[k0:k1] += (-2.0 * self.wF / (nF * ce)) * self._tangent_grad(
-                        e, st, u * self.a[e])
         if self.l2 > 0:
             w = self._get_w()
             L += self.l2 * float(w @ w)
-            if grad:
-                gw += 2.0 * self.l2 * w
-        return L, gw
+        ctx = (st, dE, dF)
+        if keep:
+            self._ctx = ctx
+        return L, (self._full_grad(ctx) if grad else None)
+
+    def _full_grad(self, ctx):
+        """Gradient of the full-set loss from a :meth:`full_loss` context."""
+        st, dE, dF = ctx
+        ce = float(self.model.conv_energy)
+        gw = torch.zeros(self.n_w, dtype=torch.float64)
+        if dE is not None:
+            nE = max(int(self.e_mask.sum()), 1)
+            c = (2.0 * self.wE / nE) * dE / (ce * self.natoms)     # per structure
+            for e in range(self.ne):
+                if st[e] is None:
+                    continue
+                ca = c[self.struct[e]][:, None]
+                parts = []
+                for l, dl in enumerate(st[e]["deltas"]):
+                    parts.append(((dl * ca).T @ st[e]["hs"][l]).reshape(-1))
+                    parts.append((dl * ca).sum(0))
+                k0, k1 = self.block[e]
+                gw[k0:k1] += torch.cat(parts)
+        if dF is not None:
+            nF = max(3 * int(self.f_mask_atoms.sum()), 1)
+            for e in range(self.ne):
+                if st[e] is None or self.cpad[e].shape[1] == 0:
+                    continue
+                w = dF[self.cnb[e]] - dF[self.b.atoms[e]][:, None, :]     # (A_e, Kc, 3)
+                n = w.shape[0]
+                u = (w.reshape(n, 1, -1).to(torch.float32) @ self.cpad[e]).reshape(
+                    n, -1).to(torch.float64)
+                k0, k1 = self.block[e]
+                gw[k0:k1] += (-2.0 * self.wF / (nF * ce)) * self._tangent_grad(
+                    e, st, u * self.a[e])
+        if self.l2 > 0:
+            gw += 2.0 * self.l2 * self._get_w()
+        return gw
 
     def full_loss_autograd(self, grad: bool = False):
         """The loss on the whole training set (autograd through the model), and its gradient."""
@@ -477,18 +497,29 @@ class LevenbergMarquardt:
             js = ids[torch.randperm(len(ids), generator=gen)[:n]]
         else:
             js = ids[:0]
+        w0 = self._get_w()
+        # the full-set state, loss and gradient at w0: kept from the previous accepted trial
+        # point when the weights have not changed since (one forward pass per iteration)
+        memo = getattr(self, "_memo", None)
+        if memo is not None and torch.equal(memo[0], w0):
+            loss0, ctx = memo[1], memo[2]
+        else:
+            loss0, _ = self.full_loss(False, keep=True)
+            ctx = self._ctx
+        self._memo = self._ctx = None
+        grad = self._full_grad(ctx)
+        st = ctx[0]
         self._gcache = (js, [self._gather_new(e, js) for e in range(self.ne)])
-        st = self._state(True)
         J = self._jacobian(st, js)
         self._gcache = None
+        del ctx, st
         JtJ = _gram(J)
+        del J
         if self.l2 > 0:
             JtJ.diagonal().add_(self.l2)
         scale = float(JtJ.diagonal().mean())
         tries = 0
-        loss0, grad = self.full_loss(True)
         g = 0.5 * grad
-        w0 = self._get_w()
         loss = loss0
         for _ in range(self.max_tries):
             tries += 1
@@ -502,9 +533,12 @@ class LevenbergMarquardt:
                 continue
             dw = -torch.cholesky_solve(g[:, None], L)[:, 0]
             pred = -float(2.0 * (g @ dw) + dw @ (JtJ @ dw))
-            self._set_w(w0 + dw)
-            loss, _ = self.full_loss(False)
+            w1 = w0 + dw
+            self._set_w(w1)
+            loss, _ = self.full_loss(False, keep=True)
             if loss < loss0:
+                self._memo = (w1, loss, self._ctx)
+                self._ctx = None
                 # Nielsen's damping update from the gain ratio
                 rho = (loss0 - loss) / max(pred, 1e-300)
                 self.mu = min(max(self.mu * max(1 / 3, 1 - (2 * rho - 1) ** 3), self.mu_min),
@@ -513,6 +547,7 @@ class LevenbergMarquardt:
                 break
             self.mu = min(self.mu * self.nu, self.mu_max)
             self.nu *= 2
+            self._ctx = None
             self._set_w(w0)
             loss = loss0
         self.n_iter += 1
