@@ -50,7 +50,7 @@ def main() -> None:
                  "validation_fraction": 0.0},
         "model": {"symmetry_functions": {"input_nn": str(SI / "published-hdnnp.input.nn"),
                                          "length_unit": "bohr"},
-                  "hidden": [24, 24], "activation": "t", "scaling": "scale"},
+                  "hidden": [24, 24], "activation": "t", "scaling": "scale_center"},
         "loss": {"energy": a.energy_weight, "forces": a.force_weight},
         "optimizer": {"name": a.optimizer, "epochs": a.epochs, "lbfgs_iterations": 25,
                       "kalman": {"structures_per_update": a.structures_per_update},
