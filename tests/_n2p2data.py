@@ -1,32 +1,18 @@
-"""Minimal reader of n2p2 input.data for the descriptor tests (positions in the file's units)."""
+"""Readers of the n2p2 reference files used by the descriptor tests (positions in the file's units)."""
 from __future__ import annotations
 
 import numpy as np
 
 
 def read_input_data(path, max_structures=None):
-    out = []
-    cur = None
-    with open(path) as fh:
-        for raw in fh:
-            t = raw.split()
-            if not t:
-                continue
-            k = t[0]
-            if k == "begin":
-                cur = {"lattice": [], "pos": [], "el": []}
-            elif k == "lattice":
-                cur["lattice"].append([float(x) for x in t[1:4]])
-            elif k == "atom":
-                cur["pos"].append([float(x) for x in t[1:4]])
-                cur["el"].append(t[4])
-            elif k == "end":
-                lat = np.array(cur["lattice"]) if cur["lattice"] else np.zeros((3, 3))
-                pbc = np.array([len(cur["lattice"]) == 3] * 3)
-                out.append((np.array(cur["pos"]), cur["el"], lat, pbc))
-                if max_structures is not None and len(out) >= max_structures:
-                    break
-    return out
+    """[(positions, element symbols, lattice, pbc)] in the file's own units (read with hdnnp.io
+    without unit conversion)."""
+    from hdnnp.io import read
+
+    structures = read(path, format="n2p2")
+    if max_structures is not None:
+        structures = structures[:max_structures]
+    return [(s.positions, s.symbols, s.cell, s.pbc) for s in structures]
 
 
 def read_sf_raw(path):
