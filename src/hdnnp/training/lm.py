@@ -69,6 +69,33 @@ def _gram(J: torch.Tensor) -> torch.Tensor:
     return (J.T @ J).to(torch.float64)
 
 
+
+def _tangent_weight_grads(layers, hs, d1, d2, t):
+    """Per layer ``(dW, db)`` of Σ_k ∂(∂y/∂x · t_k)/∂w for an MLP: the derivative w.r.t. the weights of
+    the network's input-gradient projected on tangent directions ``t`` (..., K, n_in), summed over the
+    atom axis K (-2). ``hs``, ``d1``, ``d2``: per-layer inputs, activation first and second derivatives
+    from the forward pass (broadcastable to t's leading dims)."""
+    ts, vs = [t], []
+    for l, (W, _, _) in enumerate(layers):
+        v = t @ W.T
+        t = d1[l] * v
+        vs.append(v)
+        ts.append(t)
+    a = torch.ones_like(t)
+    bvec = None
+    grads = [None] * len(layers)
+    for l in range(len(layers) - 1, -1, -1):
+        W = layers[l][0]
+        A_ = a * d1[l]
+        B_ = a * vs[l] * d2[l]
+        if bvec is not None:
+            B_ = B_ + bvec * d1[l]
+        grads[l] = (A_.transpose(-1, -2) @ ts[l] + B_.transpose(-1, -2) @ hs[l], B_.sum(-2))
+        if l:
+            a = A_ @ W
+            bvec = B_ @ W
+    return grads
+
 class LevenbergMarquardt:
     def __init__(self, model, batch: TorchBatch, *, energy_weight: float, force_weight: float,
                  force_atoms: int, mu0: float = 1e-2, mu_min: float = 1e-10, mu_max: float = 1e6,
@@ -283,29 +310,8 @@ class LevenbergMarquardt:
             d1 = [d.to(dt)[rows][:, None] for d in st[e]["d1"]]
             d2 = [d.to(dt)[rows][:, None] for d in st[e]["d2"]]
             t = (D.to(dt) * self.a[e].to(dt)[None, None, :, None]).permute(0, 3, 1, 2)  # (M,3,K,s)
-            ts, vs = [t], []
-            for l, (W, _, _) in enumerate(layers):
-                v = t @ W.T
-                t = d1[l] * v
-                vs.append(v)
-                ts.append(t)
-            a = torch.ones_like(t)
-            bvec = None
-            grads = [None] * len(layers)
-            for l in range(len(layers) - 1, -1, -1):
-                W = layers[l][0]
-                A_ = a * d1[l]
-                B_ = a * vs[l] * d2[l]
-                if bvec is not None:
-                    B_ = B_ + bvec * d1[l]
-                gW = A_.transpose(-1, -2) @ ts[l]
-                gW += B_.transpose(-1, -2) @ hs[l]
-                gb = B_.sum(2)
-                grads[l] = (gW.reshape(M, 3, -1), gb)
-                if l:
-                    a = A_ @ W
-                    bvec = B_ @ W
-            flat = torch.cat([g for pair in grads for g in pair], -1)
+            grads = _tangent_weight_grads(layers, hs, d1, d2, t)
+            flat = torch.cat([g for gW, gb in grads for g in (gW.reshape(M, 3, -1), gb)], -1)
             k0, k1 = self.block[e]
             J[:, :, k0:k1] = flat * (-1.0 / ce)
         return J
@@ -381,28 +387,8 @@ class LevenbergMarquardt:
         """Σ_atoms ∂(∂y/∂x · d_atom)/∂w of element e's network (flat, element block), with
         tangent directions d (A_e, s) in scaled input coordinates."""
         layers = self._layers(self.elements[e])
-        hs, d1, d2 = st[e]["hs"], st[e]["d1"], st[e]["d2"]
-        t = d
-        ts, vs = [t], []
-        for l, (W, _, _) in enumerate(layers):
-            v = t @ W.T
-            t = d1[l] * v
-            vs.append(v)
-            ts.append(t)
-        a = torch.ones_like(t)
-        bvec = None
-        grads = [None] * len(layers)
-        for l in range(len(layers) - 1, -1, -1):
-            W = layers[l][0]
-            A_ = a * d1[l]
-            B_ = a * vs[l] * d2[l]
-            if bvec is not None:
-                B_ = B_ + bvec * d1[l]
-            grads[l] = ((A_.T @ ts[l] + B_.T @ hs[l]).reshape(-1), B_.sum(0))
-            if l:
-                a = A_ @ W
-                bvec = B_ @ W
-        return torch.cat([g for pair in grads for g in pair])
+        grads = _tangent_weight_grads(layers, st[e]["hs"], st[e]["d1"], st[e]["d2"], d)
+        return torch.cat([g for gW, gb in grads for g in (gW.reshape(-1), gb)])
 
     def full_loss(self, grad: bool = False, keep: bool = False):
         """The loss on the whole training set and (optionally) its gradient, analytically: the
