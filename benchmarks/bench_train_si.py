@@ -35,6 +35,9 @@ def main() -> None:
     ap.add_argument("--force-weight", type=float, default=None)
     ap.add_argument("--lm-iterations", type=int, default=12)
     ap.add_argument("--force-atoms", type=int, default=1000)
+    ap.add_argument("--l2", type=float, default=0.0)
+    ap.add_argument("--stress-weight", type=float, default=0.0)
+    ap.add_argument("--seed", type=int, default=123456)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     from hdnnp.training import config_from_dict, train
@@ -51,11 +54,11 @@ def main() -> None:
         "model": {"symmetry_functions": {"input_nn": str(SI / "published-hdnnp.input.nn"),
                                          "length_unit": "bohr"},
                   "hidden": [24, 24], "activation": "t", "scaling": "scale_center"},
-        "loss": {"energy": a.energy_weight, "forces": a.force_weight},
+        "loss": {"energy": a.energy_weight, "forces": a.force_weight, "stress": a.stress_weight},
         "optimizer": {"name": a.optimizer, "epochs": a.epochs, "lbfgs_iterations": 25,
                       "kalman": {"structures_per_update": a.structures_per_update},
-                      "lm": {"iterations": a.lm_iterations, "force_atoms": a.force_atoms}},
-        "run": {"output": str(Path(out) / "run"), "seed": 123456, "threads": a.threads,
+                      "lm": {"iterations": a.lm_iterations, "force_atoms": a.force_atoms, "l2": a.l2}},
+        "run": {"output": str(Path(out) / "run"), "seed": a.seed, "threads": a.threads,
                 "plots": False, "progress": "log"},
     })
     res = train(cfg)

@@ -15,8 +15,13 @@ converges in tens of iterations. The Jacobians are written out for the MLP (no a
   with ``v_l = W_l t_{l-1}``, ``t_l = φ'(z_l) v_l`` — batched over the (padded) neighbours of the
   selected atoms as matrix products.
 
-Loss (eV units): ``w_E · mean_s((E_s - E_s^ref)/N_s)² + w_F · mean_c(F_c - F_c^ref)²``.
-Each iteration: residuals r and Jacobian J of all energies and ``force_atoms`` random atoms' force
+* stress rows: ``σ_s,ab = 1/(ce·V_s) Σ_i ∂y/∂x(x_i) · T_i,ab`` with the weight-independent per-atom
+  virial tangent ``T_i,ab = a ⊙ Σ_{pairs p of centre i} dG_p[:, a] r_p[b]`` (symmetrised), so a
+  stress row is the same tangent weight-gradient as a force row, summed over a structure's atoms.
+
+Loss (eV units): ``w_E · mean_s((E_s - E_s^ref)/N_s)² + w_F · mean_c(F_c - F_c^ref)²
++ w_S · mean_{s,ab}(100·(σ_s,ab - σ_s,ab^ref))²`` (σ in eV/Å³, all 9 components, as the trainer).
+Each iteration: Jacobian J of all energies, all stresses and ``force_atoms`` random atoms' force
 components; step ``(JᵀJ + μ·m·I) δ = -Jᵀr`` (m = mean diagonal of JᵀJ); accepted when the loss on
 the same sample decreases (μ ← μ/3), else μ ← 4μ and retried.
 
@@ -34,6 +39,9 @@ import torch
 from .data import TorchBatch
 
 SUPPORTED_ACTIVATIONS = "ltsp"
+STRESS_SCALE = 100.0                       # as the trainer's loss: (100 · Δσ[eV/Å³])²
+_VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
+_VOIGT_MULT = (1.0, 1.0, 1.0, 2.0, 2.0, 2.0)   # times each component occurs among the 9
 
 
 def _act(letter, z):
@@ -98,11 +106,11 @@ def _tangent_weight_grads(layers, hs, d1, d2, t):
 
 class LevenbergMarquardt:
     def __init__(self, model, batch: TorchBatch, *, energy_weight: float, force_weight: float,
-                 force_atoms: int, mu0: float = 1e-2, mu_min: float = 1e-10, mu_max: float = 1e6,
+                 force_atoms: int, stress_weight: float = 0.0, mu0: float = 1e-2, mu_min: float = 1e-10, mu_max: float = 1e6,
                  max_tries: int = 6, reuse: int = 1, l2: float = 0.0):
         self.model = model
         self.b = batch
-        self.wE, self.wF = float(energy_weight), float(force_weight)
+        self.wE, self.wF, self.wS = float(energy_weight), float(force_weight), float(stress_weight)
         self.force_atoms = int(force_atoms)
         self.mu, self.mu_min, self.mu_max, self.max_tries = float(mu0), mu_min, mu_max, max_tries
         self.n_iter = 0
@@ -128,6 +136,14 @@ class LevenbergMarquardt:
         self.e_mask = ~torch.isnan(b.energy)
         self.f_mask_atoms = ~torch.isnan(b.forces).any(1)
         self.force_atom_ids = torch.nonzero(self.f_mask_atoms).flatten()
+        vi = torch.tensor([a for a, _ in _VOIGT]), torch.tensor([c for _, c in _VOIGT])
+        self.s_mask = ~torch.isnan(b.stress).any((1, 2)) & (b.volume > 0)
+        self.s_ref = torch.nan_to_num(b.stress[:, vi[0], vi[1]])          # (S, 6) eV/Å³
+        self.s_mult = torch.tensor(_VOIGT_MULT, dtype=torch.float64)
+        self.inv_vol = torch.where(self.s_mask, 1.0 / b.volume.clamp(min=1e-12), 0.0)
+        if not bool(self.s_mask.any()):
+            self.wS = 0.0
+        self.T = []
         self.jdt = torch.float32          # Jacobians (step direction only) in float32
         self.row_of = torch.full((A,), -1, dtype=torch.long)
         self.srows, self.cpad, self.cnb = [], [], []
@@ -190,6 +206,13 @@ class LevenbergMarquardt:
                 cnb = torch.zeros(ne_, 0, dtype=torch.long)
             self.cpad.append(cpad.reshape(ne_, -1, G.shape[1]))
             self.cnb.append(cnb)
+            # per-atom virial tangents T (A_e, 6, s), Voigt order, symmetrised, in raw G units
+            T = torch.zeros(ne_, 6, G.shape[1], dtype=torch.float64)
+            if P and self.wS > 0:
+                full = torch.zeros(ne_, 3, 3, G.shape[1], dtype=torch.float64)
+                full.index_add_(0, pc, torch.einsum("psa,pb->pabs", dG, b.vec[e]))
+                T = 0.5 * (full[:, vi[0], vi[1]] + full[:, vi[1], vi[0]])
+            self.T.append(T)
         self.refresh_scaling()
 
     def refresh_scaling(self):
@@ -258,6 +281,40 @@ class LevenbergMarquardt:
         off = torch.zeros(self.S, dtype=torch.float64).index_add_(
             0, self.b.atom_struct, self.model.atom_energy.detach()[self.b.elem])
         return E + off
+
+    def _stress(self, st):
+        """Stress (S, 6) in eV/Å³, Voigt order; zero where the structure has no stress."""
+        ce = float(self.model.conv_energy)
+        vir = torch.zeros(self.S, 6, dtype=torch.float64)
+        for e in range(self.ne):
+            if st[e] is not None:
+                vir.index_add_(0, self.struct[e],
+                               torch.einsum("is,ivs->iv", st[e]["gx"] * self.a[e], self.T[e]))
+        return vir * (self.inv_vol / ce)[:, None]
+
+    def _stress_jacobian(self, st):
+        """(S_stress, 6, n_w) Jacobian of the stress of the structures that have one."""
+        ce = float(self.model.conv_energy)
+        sel = torch.nonzero(self.s_mask).flatten()
+        dt = self.jdt
+        J = torch.zeros(len(sel), 6, self.n_w, dtype=dt)
+        for e, el in enumerate(self.elements):
+            if st[e] is None:
+                continue
+            sr = self.srows[e][sel]
+            mask = (sr >= 0)
+            rows = sr.clamp(min=0)
+            layers = [(W.to(dt), bb, a) for W, bb, a in self._layers(el)]
+            hs = [h.to(dt)[rows][:, None] for h in st[e]["hs"]]      # (S', 1, n, w)
+            d1 = [d.to(dt)[rows][:, None] for d in st[e]["d1"]]
+            d2 = [d.to(dt)[rows][:, None] for d in st[e]["d2"]]
+            t = (self.T[e][rows] * self.a[e] * mask[:, :, None, None]).to(dt)    # (S', n, 6, s)
+            grads = _tangent_weight_grads(layers, hs, d1, d2, t.transpose(1, 2))
+            M = len(sel)
+            flat = torch.cat([g for gW, gb in grads for g in (gW.reshape(M, 6, -1), gb)], -1)
+            k0, k1 = self.block[e]
+            J[:, :, k0:k1] = flat
+        return J * (self.inv_vol[sel] / ce).to(dt)[:, None, None]
 
     def _gather(self, e, js):
         """Pseudo-samples of atoms js for centre element e: rows (M, K'), dG (M, K', s, 3)."""
@@ -337,17 +394,6 @@ class LevenbergMarquardt:
         return J / (ce * self.natoms[:, None]).to(dt)
 
     # -- the step -------------------------------------------------------------------------------
-    def _residuals(self, st, js):
-        r = []
-        if self.wE > 0:
-            E = self._energies(st)
-            m = self.e_mask
-            r.append(((E - self.b.energy) / self.natoms)[m] * math.sqrt(self.wE / max(int(m.sum()), 1)))
-        if self.wF > 0 and len(js):
-            F = self._forces(st, js)
-            r.append((F - self.b.forces[js]).reshape(-1) * math.sqrt(self.wF / (3 * len(js))))
-        return torch.cat(r)
-
     def _jacobian(self, st, js):
         J = []
         if self.wE > 0:
@@ -356,6 +402,10 @@ class LevenbergMarquardt:
         if self.wF > 0 and len(js):
             J.append(self._force_jacobian(st, js).reshape(-1, self.n_w)
                      * math.sqrt(self.wF / (3 * len(js))))
+        if self.wS > 0:
+            nS = int(self.s_mask.sum())
+            c = (STRESS_SCALE * torch.sqrt(self.wS * self.s_mult / (9 * nS))).to(self.jdt)
+            J.append((self._stress_jacobian(st) * c[None, :, None]).reshape(-1, self.n_w))
         return torch.cat(J)
 
     def _get_w(self):
@@ -411,17 +461,22 @@ class LevenbergMarquardt:
             nF = max(3 * int(m.sum()), 1)
             dF = torch.where(m[:, None], self._all_forces(st) - self.b.forces, 0.0)
             L += self.wF * float((dF * dF).sum()) / nF
+        dS = None
+        if self.wS > 0:
+            nS = int(self.s_mask.sum())
+            dS = torch.where(self.s_mask[:, None], self._stress(st) - self.s_ref, 0.0)
+            L += self.wS * STRESS_SCALE ** 2 * float((dS * dS * self.s_mult).sum()) / (9 * nS)
         if self.l2 > 0:
             w = self._get_w()
             L += self.l2 * float(w @ w)
-        ctx = (st, dE, dF)
+        ctx = (st, dE, dF, dS)
         if keep:
             self._ctx = ctx
         return L, (self._full_grad(ctx) if grad else None)
 
     def _full_grad(self, ctx):
         """Gradient of the full-set loss from a :meth:`full_loss` context."""
-        st, dE, dF = ctx
+        st, dE, dF, dS = ctx
         ce = float(self.model.conv_energy)
         gw = torch.zeros(self.n_w, dtype=torch.float64)
         if dE is not None:
@@ -437,18 +492,26 @@ class LevenbergMarquardt:
                     parts.append((dl * ca).sum(0))
                 k0, k1 = self.block[e]
                 gw[k0:k1] += torch.cat(parts)
-        if dF is not None:
+        if dF is not None or dS is not None:
+            # one tangent pass per element: Σ_i ∂(∂y/∂x_i · u_i)/∂w with u_i collecting the
+            # force adjoint (u_F) and the stress adjoint (u_S = Σ_ab c_ab Δσ_ab T_i,ab / V)
             nF = max(3 * int(self.f_mask_atoms.sum()), 1)
             for e in range(self.ne):
                 if st[e] is None or self.cpad[e].shape[1] == 0:
                     continue
-                w = dF[self.cnb[e]] - dF[self.b.atoms[e]][:, None, :]     # (A_e, Kc, 3)
-                n = w.shape[0]
-                u = (w.reshape(n, 1, -1).to(torch.float32) @ self.cpad[e]).reshape(
-                    n, -1).to(torch.float64)
+                u = torch.zeros_like(self.X[e])
+                if dF is not None:
+                    w = dF[self.cnb[e]] - dF[self.b.atoms[e]][:, None, :]     # (A_e, Kc, 3)
+                    n = w.shape[0]
+                    u += (-2.0 * self.wF / nF) * (w.reshape(n, 1, -1).to(torch.float32)
+                                                  @ self.cpad[e]).reshape(n, -1).to(torch.float64)
+                if dS is not None:
+                    nS = int(self.s_mask.sum())
+                    c = (2.0 * self.wS * STRESS_SCALE ** 2 / (9 * nS)) * dS * self.s_mult \
+                        * self.inv_vol[:, None]                              # (S, 6)
+                    u += torch.einsum("iv,ivs->is", c[self.struct[e]], self.T[e])
                 k0, k1 = self.block[e]
-                gw[k0:k1] += (-2.0 * self.wF / (nF * ce)) * self._tangent_grad(
-                    e, st, u * self.a[e])
+                gw[k0:k1] += self._tangent_grad(e, st, u * self.a[e]) / ce
         if self.l2 > 0:
             gw += 2.0 * self.l2 * self._get_w()
         return gw
@@ -457,7 +520,7 @@ class LevenbergMarquardt:
         """The loss on the whole training set (autograd through the model), and its gradient."""
         b = self.b
         with torch.enable_grad():
-            out = self.model(b, forces=self.wF > 0, create_graph=grad)
+            out = self.model(b, forces=self.wF > 0, stress=self.wS > 0, create_graph=grad)
             L = torch.zeros((), dtype=torch.float64)
             if self.wE > 0:
                 m = self.e_mask
@@ -467,6 +530,10 @@ class LevenbergMarquardt:
                 m = self.f_mask_atoms
                 d = (out["forces"] - b.forces)[m]
                 L = L + self.wF * (d * d).mean()
+            if self.wS > 0:
+                m = self.s_mask
+                d = (out["stress"] - b.stress)[m] * STRESS_SCALE
+                L = L + self.wS * (d * d).mean()
             if self.l2 > 0:
                 L = L + self.l2 * sum((p * p).sum() for p in self.params)
             if not grad:
@@ -539,50 +606,6 @@ class LevenbergMarquardt:
         self.n_iter += 1
         self.tries = tries
         self.loss = loss
-        return loss
-
-    def step_sampled(self, gen: torch.Generator) -> float:
-        """One LM iteration on the sample only (residuals and test on the sample)."""
-        ids = self.force_atom_ids
-        if self.wF > 0 and len(ids):
-            n = min(self.force_atoms, len(ids))
-            js = ids[torch.randperm(len(ids), generator=gen)[:n]]
-        else:
-            js = ids[:0]
-        self._gcache = (js, [self._gather_new(e, js) for e in range(self.ne)])
-        st = self._state(True)
-        r = self._residuals(st, js)
-        J = self._jacobian(st, js)
-        loss0 = float(r @ r)
-        JtJ = (J.T @ J).to(torch.float64)
-        g = (J.T @ r.to(J.dtype)).to(torch.float64)
-        scale = float(JtJ.diagonal().mean())
-        w0 = self._get_w()
-        loss = loss0
-        tries = 0
-        for _ in range(self.max_tries):
-            tries += 1
-            Am = JtJ.clone()
-            Am.diagonal().add_(self.mu * scale)
-            try:
-                L = torch.linalg.cholesky(Am)
-                dw = -torch.cholesky_solve(g[:, None], L)[:, 0]
-            except RuntimeError:
-                self.mu = min(self.mu * 4, self.mu_max)
-                continue
-            self._set_w(w0 + dw)
-            st1 = self._state(False)
-            r1 = self._residuals(st1, js)
-            loss = float(r1 @ r1)
-            if loss < loss0:
-                self.mu = max(self.mu / 3, self.mu_min)
-                break
-            self.mu = min(self.mu * 4, self.mu_max)
-            self._set_w(w0)
-            loss = loss0
-        self._gcache = None
-        self.n_iter += 1
-        self.tries = tries
         return loss
 
     def state_dict(self) -> dict:

@@ -384,7 +384,9 @@ class Trainer:
             self.opt = LevenbergMarquardt(self.model, self.batch("train"),
                                           energy_weight=self.w["energy"],
                                           force_weight=self.w["forces"],
-                                          force_atoms=o.lm.force_atoms, mu0=o.lm.mu0)
+                                          stress_weight=self.w["stress"],
+                                          force_atoms=o.lm.force_atoms, mu0=o.lm.mu0,
+                                          l2=o.lm.l2)
         else:
             k = o.kalman
             self.opt = KalmanFilter(self.params, epsilon=k.epsilon, q0=k.q0, qtau=k.qtau,
