@@ -16,7 +16,7 @@ import yaml
 
 from ..errors import InputError
 
-__all__ = ["DataFile", "DataConfig", "SymmetryFunctionConfig", "ModelConfig", "LossConfig",
+__all__ = ["DataFile", "DataConfig", "SymmetryFunctionConfig", "EmbeddingConfig", "ModelConfig", "LossConfig",
            "KalmanConfig", "LMConfig", "OptimizerConfig", "RunConfig", "TrainConfig", "load_config",
            "config_from_dict", "resolved_dict", "dump_config", "init_config_text"]
 
@@ -71,10 +71,24 @@ class SymmetryFunctionConfig:
 
 
 @dataclass
+class EmbeddingConfig:
+    """Learned element embedding (``model.embedding``; absent = off): the element-resolved SFs
+    that differ only in their neighbour element(s) are mixed into ``channels`` channels per SF
+    shape with learned weights w[e, k] (radial: Σ_e w[e,k] G_e, angular: Σ_{e1≤e2}
+    w[e1,k] w[e2,k] G_e1e2), so the network input length (shapes × channels) does not grow with
+    the number of elements. The SFs must be element-resolved (types 2, 3, 9, 20, 21, 22). The
+    exported n2p2 potential folds the mixing into the first layer (same predictions)."""
+    #: mixed channels per SF shape (K)
+    channels: int = 4
+
+
+@dataclass
 class ModelConfig:
     #: chemical symbols; empty = all elements found in the training data
     elements: list[str] = field(default_factory=list)
     symmetry_functions: SymmetryFunctionConfig = field(default_factory=SymmetryFunctionConfig)
+    #: learned element embedding on the element-resolved SFs (see EmbeddingConfig); null = off
+    embedding: Optional[EmbeddingConfig] = None
     hidden: list[int] = field(default_factory=lambda: [24, 24])
     #: n2p2 activation letter for the hidden layers (t tanh, p softplus, s logistic, ...);
     #: the output layer is linear
@@ -303,6 +317,9 @@ def _check(cfg: TrainConfig, file) -> None:
              "must be > 0 (Å)")
     need(0 <= sf.cutoff_type <= 8, "model.symmetry_functions.cutoff_type",
          "must be one of n2p2's cutoff types 0-8")
+    if cfg.model.embedding is not None:
+        need(cfg.model.embedding.channels >= 1, "model.embedding.channels",
+             "must be an integer >= 1 (mixed channels per symmetry-function shape)")
     need(len(cfg.model.hidden) >= 1 and all(h > 0 for h in cfg.model.hidden), "model.hidden",
          "a non-empty list of positive layer sizes")
     need(len(cfg.model.activation) == 1 and cfg.model.activation in ACTIVATION_LETTERS,

@@ -121,14 +121,19 @@ class LevenbergMarquardt:
         b = batch
         self.elements = model.elements
         self.ne = len(self.elements)
-        # flat parameter offsets of each element network
+        # flat offsets of each element network's (effective) weights; a model whose parameters
+        # are not just the networks' (element embedding) gives effective networks (lm_layers)
+        # and maps derivatives back to its parameters (lm_pullback)
+        self._pull = getattr(model, "lm_pullback", None)
         self.block = []
         k = 0
         for el in self.elements:
-            n = sum(p.numel() for p in model.nets[el].parameters())
+            n = sum(W.numel() + bb.numel() for W, bb, _ in self._layers(el))
             self.block.append((k, k + n))
             k += n
-        assert k == self.n_w, "parameters must be the element networks only"
+        self.n_eff = k
+        assert self._pull is not None or k == self.n_w, \
+            "parameters must be the element networks only"
         A = b.n_atoms
         self.A = A
         self.S = b.n_structures
@@ -237,6 +242,8 @@ class LevenbergMarquardt:
 
     # -- forward pieces -------------------------------------------------------------------------
     def _layers(self, el):
+        if hasattr(self.model, "lm_layers"):
+            return self.model.lm_layers(el)
         net = self.model.nets[el]
         return [(lin.weight.detach(), lin.bias.detach(), a)
                 for lin, a in zip(net.layers, net.activations)]
@@ -297,7 +304,7 @@ class LevenbergMarquardt:
         ce = float(self.model.conv_energy)
         sel = torch.nonzero(self.s_mask).flatten()
         dt = self.jdt
-        J = torch.zeros(len(sel), 6, self.n_w, dtype=dt)
+        J = torch.zeros(len(sel), 6, self.n_eff, dtype=dt)
         for e, el in enumerate(self.elements):
             if st[e] is None:
                 continue
@@ -314,7 +321,8 @@ class LevenbergMarquardt:
             flat = torch.cat([g for gW, gb in grads for g in (gW.reshape(M, 6, -1), gb)], -1)
             k0, k1 = self.block[e]
             J[:, :, k0:k1] = flat
-        return J * (self.inv_vol[sel] / ce).to(dt)[:, None, None]
+        J = J * (self.inv_vol[sel] / ce).to(dt)[:, None, None]
+        return self._to_params(J.reshape(len(sel) * 6, -1)).reshape(len(sel), 6, -1)
 
     def _gather(self, e, js):
         """Pseudo-samples of atoms js for centre element e: rows (M, K'), dG (M, K', s, 3)."""
@@ -357,7 +365,7 @@ class LevenbergMarquardt:
         ce = float(self.model.conv_energy)
         M = len(js)
         dt = self.jdt
-        J = torch.zeros(M, 3, self.n_w, dtype=dt)
+        J = torch.zeros(M, 3, self.n_eff, dtype=dt)
         for e, el in enumerate(self.elements):
             if st[e] is None:
                 continue
@@ -371,12 +379,12 @@ class LevenbergMarquardt:
             flat = torch.cat([g for gW, gb in grads for g in (gW.reshape(M, 3, -1), gb)], -1)
             k0, k1 = self.block[e]
             J[:, :, k0:k1] = flat * (-1.0 / ce)
-        return J
+        return self._to_params(J.reshape(M * 3, -1)).reshape(M, 3, -1)
 
     def _energy_jacobian(self, st):
         ce = float(self.model.conv_energy)
         dt = self.jdt
-        J = torch.zeros(self.S, self.n_w, dtype=dt)
+        J = torch.zeros(self.S, self.n_eff, dtype=dt)
         for e in range(self.ne):
             if st[e] is None:
                 continue
@@ -391,7 +399,12 @@ class LevenbergMarquardt:
                 parts.append(d.sum(1))
             k0, k1 = self.block[e]
             J[:, k0:k1] = torch.cat(parts, 1)
-        return J / (ce * self.natoms[:, None]).to(dt)
+        return self._to_params(J / (ce * self.natoms[:, None]).to(dt))
+
+    def _to_params(self, J):
+        """Rows of effective-weight derivatives -> parameter derivatives (identity unless the
+        model has an embedding)."""
+        return J if self._pull is None else self._pull(J)
 
     # -- the step -------------------------------------------------------------------------------
     def _jacobian(self, st, js):
@@ -478,7 +491,7 @@ class LevenbergMarquardt:
         """Gradient of the full-set loss from a :meth:`full_loss` context."""
         st, dE, dF, dS = ctx
         ce = float(self.model.conv_energy)
-        gw = torch.zeros(self.n_w, dtype=torch.float64)
+        gw = torch.zeros(self.n_eff, dtype=torch.float64)
         if dE is not None:
             nE = max(int(self.e_mask.sum()), 1)
             c = (2.0 * self.wE / nE) * dE / (ce * self.natoms)     # per structure
@@ -512,6 +525,7 @@ class LevenbergMarquardt:
                     u += torch.einsum("iv,ivs->is", c[self.struct[e]], self.T[e])
                 k0, k1 = self.block[e]
                 gw[k0:k1] += self._tangent_grad(e, st, u * self.a[e]) / ce
+        gw = self._to_params(gw[None])[0]
         if self.l2 > 0:
             gw += 2.0 * self.l2 * self._get_w()
         return gw

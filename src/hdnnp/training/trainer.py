@@ -225,9 +225,16 @@ class Trainer:
                                              max_cache_gb=cfg.run.max_cache_gb)
         self.t_descriptors = time.perf_counter() - t0
         n_sf = {el: len(self.sfset.for_element(el)) for el in elements}
-        self.model = HDNNP(elements, n_sf, cfg.model.hidden, cfg.model.activation,
-                           SCALING_MODES[cfg.model.scaling], cfg.model.scale_min,
-                           cfg.model.scale_max).to(self.device)
+        if cfg.model.embedding is not None:
+            from .embedding import EmbeddingHDNNP
+            self.model = EmbeddingHDNNP(elements, self.sfset, cfg.model.embedding.channels,
+                                        cfg.model.hidden, cfg.model.activation,
+                                        SCALING_MODES[cfg.model.scaling], cfg.model.scale_min,
+                                        cfg.model.scale_max).to(self.device)
+        else:
+            self.model = HDNNP(elements, n_sf, cfg.model.hidden, cfg.model.activation,
+                               SCALING_MODES[cfg.model.scaling], cfg.model.scale_min,
+                               cfg.model.scale_max).to(self.device)
         # scaling statistics from the training set only
         tr = self.data["train"]
         Gper = {el: [tr[k].G[e] for k in range(len(tr))] for e, el in enumerate(elements)}
@@ -244,9 +251,11 @@ class Trainer:
         self.model.init_weights(self.gen)
         self.params = [p for p in self.model.parameters()]
         self.has = {k: self._has(k) for k in ENERGY_KEYS}
+        inputs = f" (embedding: network inputs {self.model.n_inputs})" \
+            if cfg.model.embedding is not None else ""
         self.log(f"data: {len(self.sets['train'])} train, {len(self.sets['validation'])} "
                  f"validation, {len(self.sets['test'])} test structures; elements "
-                 f"{' '.join(elements)}; SFs {n_sf}; descriptors "
+                 f"{' '.join(elements)}; SFs {n_sf}{inputs}; descriptors "
                  f"{'cached' if tr.cached else 'on the fly'} "
                  f"({sum(d.nbytes() for d in self.data.values()) / 1e6:.0f} MB) in "
                  f"{self.t_descriptors:.1f} s")
