@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument("--force-atoms", type=int, default=1000)
     ap.add_argument("--l2", type=float, default=0.0)
     ap.add_argument("--stress-weight", type=float, default=0.0)
+    ap.add_argument("--stress-structures", type=int, default=0)
     ap.add_argument("--seed", type=int, default=123456)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
@@ -57,7 +58,8 @@ def main() -> None:
         "loss": {"energy": a.energy_weight, "forces": a.force_weight, "stress": a.stress_weight},
         "optimizer": {"name": a.optimizer, "epochs": a.epochs, "lbfgs_iterations": 25,
                       "kalman": {"structures_per_update": a.structures_per_update},
-                      "lm": {"iterations": a.lm_iterations, "force_atoms": a.force_atoms, "l2": a.l2}},
+                      "lm": {"iterations": a.lm_iterations, "force_atoms": a.force_atoms, "l2": a.l2,
+                             "stress_structures": a.stress_structures}},
         "run": {"output": str(Path(out) / "run"), "seed": a.seed, "threads": a.threads,
                 "plots": False, "progress": "log"},
     })

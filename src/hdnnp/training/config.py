@@ -151,6 +151,8 @@ class LMConfig:
     force_atoms: int = 1000
     #: initial damping μ (relative to the mean diagonal of JᵀJ)
     mu0: float = 0.01
+    #: structures whose stress rows enter each iteration (0 = all that have a stress)
+    stress_structures: int = 0
     #: L2 penalty ``l2 · Σ w²`` on the network weights added to the loss (0 = none)
     l2: float = 0.0
 
@@ -346,6 +348,7 @@ def _check(cfg: TrainConfig, file) -> None:
     need(o.lm.force_atoms >= 1, "optimizer.lm.force_atoms", "must be >= 1")
     need(o.lm.mu0 > 0, "optimizer.lm.mu0", "must be > 0")
     need(o.lm.l2 >= 0, "optimizer.lm.l2", "must be >= 0")
+    need(o.lm.stress_structures >= 0, "optimizer.lm.stress_structures", "must be >= 0")
     if o.name == "lm":
         need(cfg.model.activation in "ltsp", "model.activation",
              "the lm optimiser supports the activations l, t, s and p")

@@ -21,8 +21,8 @@ converges in tens of iterations. The Jacobians are written out for the MLP (no a
 
 Loss (eV units): ``w_E · mean_s((E_s - E_s^ref)/N_s)² + w_F · mean_c(F_c - F_c^ref)²
 + w_S · mean_{s,ab}(100·(σ_s,ab - σ_s,ab^ref))²`` (σ in eV/Å³, all 9 components, as the trainer).
-Each iteration: Jacobian J of all energies, all stresses and ``force_atoms`` random atoms' force
-components; step ``(JᵀJ + μ·m·I) δ = -Jᵀr`` (m = mean diagonal of JᵀJ); accepted when the loss on
+Each iteration: Jacobian J of all energies, the stresses of ``stress_structures`` random
+structures (0 = all) and the force components of ``force_atoms`` random atoms; step ``(JᵀJ + μ·m·I) δ = -Jᵀr`` (m = mean diagonal of JᵀJ); accepted when the loss on
 the same sample decreases (μ ← μ/3), else μ ← 4μ and retried.
 
 The full-set loss is evaluated once per trial point; the state and residuals of an accepted point
@@ -66,16 +66,16 @@ def _act(letter, z):
 
 
 def _gram(J: torch.Tensor) -> torch.Tensor:
-    """JᵀJ in float64 (BLAS syrk on the CPU: half the work of a matrix product)."""
+    """JᵀJ in float64, **lower triangle only** (the upper one is undefined): all the step needs
+    for a Cholesky factorisation. BLAS syrk on the CPU (half the work of a matrix product, and
+    no symmetrising copy)."""
     if J.device.type == "cpu" and J.dtype in (torch.float32, torch.float64) and J.shape[0] > 0:
         from scipy.linalg import blas
         a = J.detach().contiguous().numpy().T                  # (n_w, m), Fortran order
         syrk = blas.ssyrk if J.dtype == torch.float32 else blas.dsyrk
         c = syrk(1.0, a, lower=1)                               # lower triangle of a aᵀ
-        c = torch.from_numpy(np.asarray(c, dtype=np.float64))
-        return torch.tril(c) + torch.tril(c, -1).T
+        return torch.from_numpy(np.asarray(c, dtype=np.float64))
     return (J.T @ J).to(torch.float64)
-
 
 
 def _tangent_weight_grads(layers, hs, d1, d2, t):
@@ -106,12 +106,14 @@ def _tangent_weight_grads(layers, hs, d1, d2, t):
 
 class LevenbergMarquardt:
     def __init__(self, model, batch: TorchBatch, *, energy_weight: float, force_weight: float,
-                 force_atoms: int, stress_weight: float = 0.0, mu0: float = 1e-2, mu_min: float = 1e-10, mu_max: float = 1e6,
+                 force_atoms: int, stress_weight: float = 0.0, stress_structures: int = 0,
+                 mu0: float = 1e-2, mu_min: float = 1e-10, mu_max: float = 1e6,
                  max_tries: int = 6, reuse: int = 1, l2: float = 0.0):
         self.model = model
         self.b = batch
         self.wE, self.wF, self.wS = float(energy_weight), float(force_weight), float(stress_weight)
         self.force_atoms = int(force_atoms)
+        self.stress_structures = int(stress_structures)
         self.mu, self.mu_min, self.mu_max, self.max_tries = float(mu0), mu_min, mu_max, max_tries
         self.n_iter = 0
         self.reuse, self.l2 = int(reuse), float(l2)
@@ -299,10 +301,12 @@ class LevenbergMarquardt:
                                torch.einsum("is,ivs->iv", st[e]["gx"] * self.a[e], self.T[e]))
         return vir * (self.inv_vol / ce)[:, None]
 
-    def _stress_jacobian(self, st):
-        """(S_stress, 6, n_w) Jacobian of the stress of the structures that have one."""
+    def _stress_jacobian(self, st, sel=None):
+        """(len(sel), 6, n_w) Jacobian of the stress of structures ``sel`` (default: all that
+        have a stress)."""
         ce = float(self.model.conv_energy)
-        sel = torch.nonzero(self.s_mask).flatten()
+        if sel is None:
+            sel = torch.nonzero(self.s_mask).flatten()
         dt = self.jdt
         J = torch.zeros(len(sel), 6, self.n_eff, dtype=dt)
         for e, el in enumerate(self.elements):
@@ -407,7 +411,7 @@ class LevenbergMarquardt:
         return J if self._pull is None else self._pull(J)
 
     # -- the step -------------------------------------------------------------------------------
-    def _jacobian(self, st, js):
+    def _jacobian(self, st, js, ss=None):
         J = []
         if self.wE > 0:
             m = self.e_mask
@@ -416,9 +420,9 @@ class LevenbergMarquardt:
             J.append(self._force_jacobian(st, js).reshape(-1, self.n_w)
                      * math.sqrt(self.wF / (3 * len(js))))
         if self.wS > 0:
-            nS = int(self.s_mask.sum())
-            c = (STRESS_SCALE * torch.sqrt(self.wS * self.s_mult / (9 * nS))).to(self.jdt)
-            J.append((self._stress_jacobian(st) * c[None, :, None]).reshape(-1, self.n_w))
+            ss = torch.nonzero(self.s_mask).flatten() if ss is None else ss
+            c = (STRESS_SCALE * torch.sqrt(self.wS * self.s_mult / (9 * len(ss)))).to(self.jdt)
+            J.append((self._stress_jacobian(st, ss) * c[None, :, None]).reshape(-1, self.n_w))
         return torch.cat(J)
 
     def _get_w(self):
@@ -564,6 +568,11 @@ class LevenbergMarquardt:
             js = ids[torch.randperm(len(ids), generator=gen)[:n]]
         else:
             js = ids[:0]
+        ss = None
+        if self.wS > 0 and self.stress_structures > 0:
+            sids = torch.nonzero(self.s_mask).flatten()
+            if self.stress_structures < len(sids):
+                ss = sids[torch.randperm(len(sids), generator=gen)[:self.stress_structures]]
         w0 = self._get_w()
         # the full-set state, loss and gradient at w0: kept from the previous accepted trial
         # point when the weights have not changed since (one forward pass per iteration)
@@ -577,11 +586,10 @@ class LevenbergMarquardt:
         grad = self._full_grad(ctx)
         st = ctx[0]
         self._gcache = (js, [self._gather_new(e, js) for e in range(self.ne)])
-        J = self._jacobian(st, js)
+        J = self._jacobian(st, js, ss)
         self._gcache = None
         del ctx, st
-        JtJ = _gram(J)
-        del J
+        JtJ = _gram(J)                                  # lower triangle only
         if self.l2 > 0:
             JtJ.diagonal().add_(self.l2)
         scale = float(JtJ.diagonal().mean())
@@ -599,7 +607,9 @@ class LevenbergMarquardt:
                 self.nu *= 2
                 continue
             dw = -torch.cholesky_solve(g[:, None], L)[:, 0]
-            pred = -float(2.0 * (g @ dw) + dw @ (JtJ @ dw))
+            Jdw = J @ dw.to(J.dtype)
+            quad = float(Jdw @ Jdw) + self.l2 * float(dw @ dw)
+            pred = -(2.0 * float(g @ dw) + quad)
             w1 = w0 + dw
             self._set_w(w1)
             loss, _ = self.full_loss(False, keep=True)
