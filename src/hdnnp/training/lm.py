@@ -153,7 +153,7 @@ class LevenbergMarquardt:
         self.T = []
         self.jdt = torch.float32          # Jacobians (step direction only) in float32
         self.row_of = torch.full((A,), -1, dtype=torch.long)
-        self.srows, self.cpad, self.cnb = [], [], []
+        self.srows, self.cpad, self.cnb, self.nbr_count = [], [], [], []
         self.X, self.a, self.struct, self.nbr, self.pc, self.dG, self.self_dG = \
             [], [], [], [], [], [], []
         for e, el in enumerate(self.elements):
@@ -196,6 +196,7 @@ class LevenbergMarquardt:
             else:
                 nbr = torch.full((A, 0), -1, dtype=torch.long)
             self.nbr.append(nbr)
+            self.nbr_count.append((nbr >= 0).sum(1))
             # centre-padded float32 copy for the full-set forces and gradient:
             # cpad (A_e, Kc·3, s) with the pairs of each centre row, cnb (A_e, Kc) neighbours
             ne_ = G.shape[0]
@@ -241,6 +242,10 @@ class LevenbergMarquardt:
                 else:
                     x = G
             self.X.append(x.to(torch.float64))
+        # float32 copies of dG and the self terms times a, for the force Jacobian
+        self.dGa32 = [(d * a[None, :, None]).to(torch.float32) for d, a in zip(self.dG, self.a)]
+        self.self_dGa32 = [(d * a[None, :, None]).to(torch.float32)
+                           for d, a in zip(self.self_dG, self.a)]
 
     # -- forward pieces -------------------------------------------------------------------------
     def _layers(self, el):
@@ -328,26 +333,29 @@ class LevenbergMarquardt:
         J = J * (self.inv_vol[sel] / ce).to(dt)[:, None, None]
         return self._to_params(J.reshape(len(sel) * 6, -1)).reshape(len(sel), 6, -1)
 
-    def _gather(self, e, js):
-        """Pseudo-samples of atoms js for centre element e: rows (M, K'), dG (M, K', s, 3)."""
-        c = getattr(self, "_gcache", None)
-        if c is not None and c[0] is js:
-            return c[1][e]
-        return self._gather_new(e, js)
-
-    def _gather_new(self, e, js):
-        nbr = self.nbr[e][js]
+    def _gather(self, e, js, dtype=torch.float64, scaled=False):
+        """Pseudo-samples of atoms js for centre element e: rows (M, K'), dG (M, K', s, 3) with
+        K' the largest neighbour count among js (+1 for the self term); ``scaled``: times the
+        input scaling factors a (dE_int/dx · D = dE_int/dG · dG)."""
+        cnt = self.nbr_count[e][js]
+        K = int(cnt.max()) if len(js) else 0
+        nbr = self.nbr[e][js, :K]
         mask = nbr >= 0
         idx = nbr.clamp(min=0)
-        if self.dG[e].shape[0]:
+        if scaled and dtype == torch.float32:
+            src, sd = self.dGa32[e], self.self_dGa32[e]
+        else:
+            f = self.a[e][None, :, None] if scaled else 1.0
+            src, sd = (self.dG[e] * f).to(dtype), (self.self_dG[e] * f).to(dtype)
+        if src.shape[0]:
             rows = self.pc[e][idx]
-            D = self.dG[e][idx] * mask[:, :, None, None]
+            D = src[idx] * mask[:, :, None, None]
         else:
             rows = torch.zeros(nbr.shape, dtype=torch.long)
-            D = torch.zeros(nbr.shape + tuple(self.self_dG[e].shape[1:]), dtype=torch.float64)
+            D = torch.zeros(nbr.shape + tuple(sd.shape[1:]), dtype=dtype)
         own = self.b.elem[js] == e
         srow = torch.where(own, self.row_of[js], torch.zeros_like(js))
-        sD = self.self_dG[e][srow] * own[:, None, None]
+        sD = sd[srow] * own[:, None, None]
         rows = torch.cat([rows, srow[:, None]], 1)
         D = torch.cat([D, sD[:, None]], 1)
         return rows, D
@@ -364,25 +372,34 @@ class LevenbergMarquardt:
             F -= torch.einsum("mks,mksc->mc", g, D) / ce
         return F
 
-    def _force_jacobian(self, st, js):
-        """(M, 3, n_w) Jacobian of the forces on atoms js."""
+    def _force_jacobian(self, st, js, chunk: int = 256):
+        """(M, 3, n_w) Jacobian of the forces on atoms js. Atoms are taken in chunks of similar
+        neighbour count so that the padded neighbour axis stays short."""
         ce = float(self.model.conv_energy)
         M = len(js)
         dt = self.jdt
         J = torch.zeros(M, 3, self.n_eff, dtype=dt)
+        order = torch.argsort(sum(c[js] for c in self.nbr_count))
         for e, el in enumerate(self.elements):
             if st[e] is None:
                 continue
-            rows, D = self._gather(e, js)
             layers = [(W.to(dt), bb, a) for W, bb, a in self._layers(el)]
-            hs = [h.to(dt)[rows][:, None] for h in st[e]["hs"]]     # (M, 1, K, w)
-            d1 = [d.to(dt)[rows][:, None] for d in st[e]["d1"]]
-            d2 = [d.to(dt)[rows][:, None] for d in st[e]["d2"]]
-            t = (D.to(dt) * self.a[e].to(dt)[None, None, :, None]).permute(0, 3, 1, 2)  # (M,3,K,s)
-            grads = _tangent_weight_grads(layers, hs, d1, d2, t)
-            flat = torch.cat([g for gW, gb in grads for g in (gW.reshape(M, 3, -1), gb)], -1)
             k0, k1 = self.block[e]
-            J[:, :, k0:k1] = flat * (-1.0 / ce)
+            hs_e = [h.to(dt) for h in st[e]["hs"]]
+            d1_e = [d.to(dt) for d in st[e]["d1"]]
+            d2_e = [d.to(dt) for d in st[e]["d2"]]
+            for c0 in range(0, M, chunk):
+                pos = order[c0:c0 + chunk]
+                rows, D = self._gather(e, js[pos], dtype=dt, scaled=True)
+                hs = [h[rows][:, None] for h in hs_e]                  # (m, 1, K, w)
+                d1 = [d[rows][:, None] for d in d1_e]
+                d2 = [d[rows][:, None] for d in d2_e]
+                t = D.permute(0, 3, 1, 2)                               # (m, 3, K, s)
+                grads = _tangent_weight_grads(layers, hs, d1, d2, t)
+                m = len(pos)
+                J[pos, :, k0:k1] = torch.cat([g for gW, gb in grads
+                                              for g in (gW.reshape(m, 3, -1), gb)], -1)
+        J *= -1.0 / ce
         return self._to_params(J.reshape(M * 3, -1)).reshape(M, 3, -1)
 
     def _energy_jacobian(self, st):
@@ -585,9 +602,7 @@ class LevenbergMarquardt:
         self._memo = self._ctx = None
         grad = self._full_grad(ctx)
         st = ctx[0]
-        self._gcache = (js, [self._gather_new(e, js) for e in range(self.ne)])
         J = self._jacobian(st, js, ss)
-        self._gcache = None
         del ctx, st
         JtJ = _gram(J)                                  # lower triangle only
         if self.l2 > 0:
