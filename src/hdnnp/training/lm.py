@@ -153,7 +153,7 @@ class LevenbergMarquardt:
         self.T = []
         self.jdt = torch.float32          # Jacobians (step direction only) in float32
         self.row_of = torch.full((A,), -1, dtype=torch.long)
-        self.srows, self.cpad, self.cnb, self.nbr_count = [], [], [], []
+        self.srows, self.cpad, self.nbr_count = [], [], []
         self.X, self.a, self.struct, self.nbr, self.pc, self.dG, self.self_dG = \
             [], [], [], [], [], [], []
         for e, el in enumerate(self.elements):
@@ -197,23 +197,32 @@ class LevenbergMarquardt:
                 nbr = torch.full((A, 0), -1, dtype=torch.long)
             self.nbr.append(nbr)
             self.nbr_count.append((nbr >= 0).sum(1))
-            # centre-padded float32 copy for the full-set forces and gradient:
-            # cpad (A_e, Kc·3, s) with the pairs of each centre row, cnb (A_e, Kc) neighbours
+            # centre-padded float32 copies for the full-set forces and gradient, in buckets of
+            # centre rows with similar pair counts (short padded axis): per bucket the rows r,
+            # cpad (n_b, Kc·3, s) with the dG of each centre's pairs and cnb (n_b, Kc) neighbours
             ne_ = G.shape[0]
+            buckets = []
             if P:
                 cnt = torch.bincount(pc, minlength=ne_)
                 start = torch.cumsum(cnt, 0) - cnt
                 pos = torch.arange(P) - start[pc]          # pairs are grouped by centre
-                Kc = int(cnt.max())
-                cpad = torch.zeros(ne_, Kc, 3, dG.shape[1], dtype=torch.float32)
-                cpad[pc, pos] = dG.permute(0, 2, 1).to(torch.float32)
-                cnb = torch.zeros(ne_, Kc, dtype=torch.long)
-                cnb[pc, pos] = pj
-            else:
-                cpad = torch.zeros(ne_, 0, 3, G.shape[1], dtype=torch.float32)
-                cnb = torch.zeros(ne_, 0, dtype=torch.long)
-            self.cpad.append(cpad.reshape(ne_, -1, G.shape[1]))
-            self.cnb.append(cnb)
+                by_count = torch.argsort(cnt, stable=True)
+                slot = torch.empty_like(by_count)
+                nb = max(1, min(4, ne_ // 16))
+                for rows in torch.tensor_split(by_count, nb):
+                    if len(rows) == 0:
+                        continue
+                    Kc = max(int(cnt[rows].max()), 1)
+                    slot[rows] = torch.arange(len(rows))
+                    inb = torch.zeros(ne_, dtype=torch.bool)
+                    inb[rows] = True
+                    pm = inb[pc]
+                    cpad = torch.zeros(len(rows), Kc, 3, dG.shape[1], dtype=torch.float32)
+                    cpad[slot[pc[pm]], pos[pm]] = dG[pm].permute(0, 2, 1).to(torch.float32)
+                    cnb = torch.zeros(len(rows), Kc, dtype=torch.long)
+                    cnb[slot[pc[pm]], pos[pm]] = pj[pm]
+                    buckets.append((rows, cpad.reshape(len(rows), -1, G.shape[1]), cnb))
+            self.cpad.append(buckets)
             # per-atom virial tangents T (A_e, 6, s), Voigt order, symmetrised, in raw G units
             T = torch.zeros(ne_, 6, G.shape[1], dtype=torch.float64)
             if P and self.wS > 0:
@@ -458,13 +467,14 @@ class LevenbergMarquardt:
         ce = float(self.model.conv_energy)
         dEdr = torch.zeros(self.A, 3, dtype=torch.float64)
         for e in range(self.ne):
-            if st[e] is None or self.cpad[e].shape[1] == 0:
+            if st[e] is None:
                 continue
             g = (st[e]["gx"] * self.a[e]).to(torch.float32)
-            n = g.shape[0]
-            v = (self.cpad[e] @ g[:, :, None]).reshape(n, -1, 3).to(torch.float64)
-            dEdr.index_add_(0, self.cnb[e].reshape(-1), v.reshape(-1, 3))
-            dEdr.index_add_(0, self.b.atoms[e], -v.sum(1))
+            atoms = self.b.atoms[e]
+            for rows, cpad, cnb in self.cpad[e]:
+                v = (cpad @ g[rows][:, :, None]).reshape(len(rows), -1, 3).to(torch.float64)
+                dEdr.index_add_(0, cnb.reshape(-1), v.reshape(-1, 3))
+                dEdr.index_add_(0, atoms[rows], -v.sum(1))
         return dEdr * (-1.0 / ce)
 
     def _tangent_grad(self, e, st, d):
@@ -531,14 +541,17 @@ class LevenbergMarquardt:
             # force adjoint (u_F) and the stress adjoint (u_S = Σ_ab c_ab Δσ_ab T_i,ab / V)
             nF = max(3 * int(self.f_mask_atoms.sum()), 1)
             for e in range(self.ne):
-                if st[e] is None or self.cpad[e].shape[1] == 0:
+                if st[e] is None:
                     continue
                 u = torch.zeros_like(self.X[e])
                 if dF is not None:
-                    w = dF[self.cnb[e]] - dF[self.b.atoms[e]][:, None, :]     # (A_e, Kc, 3)
-                    n = w.shape[0]
-                    u += (-2.0 * self.wF / nF) * (w.reshape(n, 1, -1).to(torch.float32)
-                                                  @ self.cpad[e]).reshape(n, -1).to(torch.float64)
+                    atoms = self.b.atoms[e]
+                    for rows, cpad, cnb in self.cpad[e]:
+                        w = dF[cnb] - dF[atoms[rows]][:, None, :]          # (n_b, Kc, 3)
+                        n = len(rows)
+                        u[rows] = (-2.0 * self.wF / nF) * (
+                            w.reshape(n, 1, -1).to(torch.float32) @ cpad).reshape(n, -1).to(
+                                torch.float64)
                 if dS is not None:
                     nS = int(self.s_mask.sum())
                     c = (2.0 * self.wS * STRESS_SCALE ** 2 / (9 * nS)) * dS * self.s_mult \
