@@ -153,6 +153,9 @@ class LMConfig:
     mu0: float = 0.01
     #: structures whose stress rows enter each iteration (0 = all that have a stress)
     stress_structures: int = 0
+    #: keep only each element network's block of the Gauss–Newton matrix (cheaper with several
+    #: elements or wide networks: cost ∝ Σ_el n_el³ instead of (Σ_el n_el)³)
+    block_diagonal: bool = False
     #: L2 penalty ``l2 · Σ w²`` on the network weights added to the loss (0 = none)
     l2: float = 0.0
 

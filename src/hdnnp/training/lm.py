@@ -22,7 +22,9 @@ converges in tens of iterations. The Jacobians are written out for the MLP (no a
 Loss (eV units): ``w_E · mean_s((E_s - E_s^ref)/N_s)² + w_F · mean_c(F_c - F_c^ref)²
 + w_S · mean_{s,ab}(100·(σ_s,ab - σ_s,ab^ref))²`` (σ in eV/Å³, all 9 components, as the trainer).
 Each iteration: Jacobian J of all energies, the stresses of ``stress_structures`` random
-structures (0 = all) and the force components of ``force_atoms`` random atoms; step ``(JᵀJ + μ·m·I) δ = -Jᵀr`` (m = mean diagonal of JᵀJ); accepted when the loss on
+structures (0 = all) and the force components of ``force_atoms`` random atoms; step
+``(JᵀJ + μ·m·I) δ = -Jᵀr`` (m = mean diagonal of JᵀJ; with ``block_diagonal`` only the blocks of
+each element network are kept, which makes many-element fits far cheaper); accepted when the loss on
 the same sample decreases (μ ← μ/3), else μ ← 4μ and retried.
 
 The full-set loss is evaluated once per trial point; the state and residuals of an accepted point
@@ -107,13 +109,14 @@ def _tangent_weight_grads(layers, hs, d1, d2, t):
 class LevenbergMarquardt:
     def __init__(self, model, batch: TorchBatch, *, energy_weight: float, force_weight: float,
                  force_atoms: int, stress_weight: float = 0.0, stress_structures: int = 0,
-                 mu0: float = 1e-2, mu_min: float = 1e-10, mu_max: float = 1e6,
+                 block_diagonal: bool = False, mu0: float = 1e-2, mu_min: float = 1e-10, mu_max: float = 1e6,
                  max_tries: int = 6, reuse: int = 1, l2: float = 0.0):
         self.model = model
         self.b = batch
         self.wE, self.wF, self.wS = float(energy_weight), float(force_weight), float(stress_weight)
         self.force_atoms = int(force_atoms)
         self.stress_structures = int(stress_structures)
+        self.block_diagonal = bool(block_diagonal)
         self.mu, self.mu_min, self.mu_max, self.max_tries = float(mu0), mu_min, mu_max, max_tries
         self.n_iter = 0
         self.reuse, self.l2 = int(reuse), float(l2)
@@ -617,24 +620,29 @@ class LevenbergMarquardt:
         st = ctx[0]
         J = self._jacobian(st, js, ss)
         del ctx, st
-        JtJ = _gram(J)                                  # lower triangle only
+        # Gauss–Newton matrix (lower triangle): whole, or one block per element network
+        blocks = self.block if (self.block_diagonal and self._pull is None) else [(0, self.n_w)]
+        JtJ = [_gram(J[:, k0:k1]) for k0, k1 in blocks]
         if self.l2 > 0:
-            JtJ.diagonal().add_(self.l2)
-        scale = float(JtJ.diagonal().mean())
+            for A_ in JtJ:
+                A_.diagonal().add_(self.l2)
+        scale = float(torch.cat([A_.diagonal() for A_ in JtJ]).mean())
         tries = 0
         g = 0.5 * grad
         loss = loss0
         for _ in range(self.max_tries):
             tries += 1
-            Am = JtJ.clone()
-            Am.diagonal().add_(self.mu * scale)
+            dw = torch.empty_like(g)
             try:
-                L = torch.linalg.cholesky(Am)
+                for (k0, k1), A_ in zip(blocks, JtJ):
+                    Am = A_.clone()
+                    Am.diagonal().add_(self.mu * scale)
+                    L = torch.linalg.cholesky(Am)
+                    dw[k0:k1] = -torch.cholesky_solve(g[k0:k1, None], L)[:, 0]
             except RuntimeError:
                 self.mu = min(self.mu * self.nu, self.mu_max)
                 self.nu *= 2
                 continue
-            dw = -torch.cholesky_solve(g[:, None], L)[:, 0]
             Jdw = J @ dw.to(J.dtype)
             quad = float(Jdw @ Jdw) + self.l2 * float(dw @ dw)
             pred = -(2.0 * float(g @ dw) + quad)

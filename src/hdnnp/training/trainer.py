@@ -414,6 +414,7 @@ class Trainer:
                                           force_weight=self.w["forces"],
                                           stress_weight=self.w["stress"],
                                           stress_structures=o.lm.stress_structures,
+                                          block_diagonal=o.lm.block_diagonal,
                                           force_atoms=o.lm.force_atoms, mu0=o.lm.mu0,
                                           l2=o.lm.l2)
         else:
