@@ -154,3 +154,16 @@ def test_training_lowers_loss_and_export_is_exact(alloy, tmp_path, name):
         assert abs(p.energy - pred["energy"][i]) <= 1e-9 * max(1, abs(p.energy))
         np.testing.assert_allclose(p.forces, pred["forces"][k:k + s.natoms], atol=1e-9, rtol=0)
         k += s.natoms
+
+
+def test_lm_block_diagonal_trains_a_multi_element_model(alloy, tmp_path):
+    """optimizer.lm.block_diagonal: one Gauss–Newton block per element network (no embedding)."""
+    d = cfg_dict(alloy, tmp_path / "run", "lm", epochs=3)
+    del d["model"]["embedding"]
+    d["optimizer"]["lm"]["block_diagonal"] = True
+    t = Trainer(config_from_dict(d), log=quiet)
+    t.run()
+    assert t.opt.block_diagonal and len(t.opt.block) == 3
+    with open(tmp_path / "run" / "metrics.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert float(rows[-1]["loss_train"]) < 0.5 * float(rows[0]["loss_train"])
