@@ -8,13 +8,15 @@ fractions), Vegard lattice constants from the EMT fcc ones, ±4 % volumetric and
 and Gaussian rattles of 0.02-0.12 Å; energies (eV) and forces (eV/Å) from ``ase.calculators.emt``.
 ``--structures`` per set, the last ``--test`` of them the fixed test set (no validation set).
 
-Every run uses the same SF shapes (Gaussian, r_c 5 Å, cutoff type 6, 6 shifted radial functions on
-[2, 5] Å, angular η = 0, ζ = 1, 4, λ = ±1), the same network (``--hidden``, tanh) and the same
-optimiser budget (Levenberg–Marquardt, ``--epochs`` × ``--iterations``, loss weights energy 1
+Element-resolved SFs and the embedding use the same SF shapes (Gaussian, r_c 5 Å, cutoff type 6,
+6 shifted radial functions on [2, 5] Å, angular η = 0, ζ = 1, 4, λ = ±1; the embedding mixes them
+into ``--channels`` = 4 channels per shape); the weighted set, whose length does not grow with n,
+has a finer grid (12 radial, 2 angular η: 20 functions; ``--weighted-grid``). All runs use the same
+network (``--hidden``, tanh) and the same optimiser budget (Levenberg–Marquardt, ``--epochs`` × ``--iterations``, loss weights energy 1
 (eV/atom)², forces 0.05 (eV/Å)²), one thread.
 
 ``<kind>_len`` is per element: the input length of one element network (the same for every
-element): resolved 6n + 4n(n+1)/2 (quadratic in n), weighted 10 and embedding 10·K (constant).
+element): resolved 6n + 4n(n+1)/2 (quadratic in n), weighted 20 and embedding 10·K (constant).
 ``<kind>_total_len`` sums it over the n element networks (n × per element: cubic, linear, linear).
 Errors are test-set RMSEs: energy in meV/atom, force components in meV/Å. One line per n:
 
@@ -69,9 +71,15 @@ def make_alloys(elements: list[str], n: int, seed: int) -> list:
     return out
 
 
+#: (radial, angular η) grid sizes: element-resolved shapes, and the weighted set (which may be
+#: larger: its length does not grow with the number of elements)
+GRID = {"resolved": (6, 1), "weighted": (12, 2)}
+
+
 def sf_lines(elements, weighted: bool) -> list[str]:
     from hdnnp.descriptors.generate import generate_lines
-    return generate_lines(elements, 5.0, 6, 1, rule="gastegger2018", r_min=2.0, zetas=(1, 4),
+    nr, na = GRID["weighted" if weighted else "resolved"]
+    return generate_lines(elements, 5.0, nr, na, rule="gastegger2018", r_min=2.0, zetas=(1, 4),
                           weighted=weighted)
 
 
@@ -117,12 +125,15 @@ def main() -> None:
     ap.add_argument("--test", type=int, default=60)
     ap.add_argument("--hidden", type=int, nargs="+", default=[8, 8])
     ap.add_argument("--channels", type=int, default=4)
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--iterations", type=int, default=10)
     ap.add_argument("--force-atoms", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--weighted-grid", type=int, nargs=2, default=list(GRID["weighted"]),
+                    metavar=("N_RADIAL", "N_ANGULAR_ETA"))
     ap.add_argument("--verbose", action="store_true", help="print the training logs")
     a = ap.parse_args()
+    GRID["weighted"] = tuple(a.weighted_grid)
     import torch
     torch.set_num_threads(1)
     worst = {}
