@@ -54,6 +54,11 @@ class AutoSymmetryFunctions:
     cutoff: Optional[float] = None
     kind: Literal["gaussian", "compact"] = "gaussian"
     method: Literal["cur", "fps"] = "cur"
+    #: candidates: ``adaptive`` (Gaussian grids placed where the training data have neighbours) or
+    #: ``systematic`` (Imbalzano grids, or the compact grids for kind compact)
+    grid: Literal["adaptive", "systematic"] = "adaptive"
+    #: column scaling before ranking: ``range`` (min-max, as the network sees them) or ``std``
+    scaling: Literal["range", "std"] = "range"
 
 
 @dataclass
