@@ -45,3 +45,16 @@ def test_auto_budget_and_errors(tiny, tmp_path):  # noqa: F811
     d["model"]["symmetry_functions"] = {"auto": {"budget": 100000}}
     with pytest.raises(InputError):
         train(config_from_dict(d), log=quiet)
+
+
+def test_auto_grid_and_scaling_keys(tiny, tmp_path):  # noqa: F811
+    d = cfg_dict(tiny, tmp_path / "run", "adam", epochs=0)
+    d["model"]["symmetry_functions"] = {"auto": {"grid": "systematic", "scaling": "std", "budget": 6}}
+    a = config_from_dict(d).model.symmetry_functions.auto
+    assert (a.grid, a.scaling) == ("systematic", "std")
+    assert config_from_dict({**d, "model": {**d["model"], "symmetry_functions": "auto"}}
+                            ).model.symmetry_functions.auto.grid == "adaptive"
+    for key, bad in (("grid", "random"), ("scaling", "minmax")):
+        d["model"]["symmetry_functions"] = {"auto": {key: bad}}
+        with pytest.raises(InputError, match=f"symmetry_functions.auto.{key}"):
+            config_from_dict(d)
