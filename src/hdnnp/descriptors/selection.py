@@ -7,7 +7,10 @@ computed on a seeded subsample of the data's atoms. In order:
 2. **mostly zero** columns: |G| <= ``zero_tol`` for more than ``max_zero_fraction`` of the atoms;
 3. **duplicates**: |Pearson correlation| > ``max_correlation`` with a function kept before it (candidates
    are visited in n2p2's order, so of two duplicates the earlier, usually the smoother, stays);
-4. the rest is **ranked** on the standardised columns Z = (G - mean) / std, either by
+4. the rest is **ranked** on the scaled columns Z = (G - mean) / std (``scaling="std"``, the default of
+   :func:`select_columns`) or Z = (G - mean) / (max - min) (``scaling="range"``, the default of the
+   automatic set: the network's min-max scaled inputs, so spread that comes from a few outlying atoms
+   counts little), either by
 
    * ``method="cur"``: Imbalzano et al., J. Chem. Phys. 148, 241730 (2018), deterministic iterative CUR:
      pick the column with the largest leverage on the leading singular vector of the residual
