@@ -149,6 +149,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="few epochs (smoke test)")
     ap.add_argument("--sides", nargs="+", default=["hand", "auto"])
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--seed", type=int, default=None,
+                    help="run.seed for every data set (network initialisation and the selection's subsample; "
+                         "default: the per-data-set seeds below; the TiO2 split seed stays fixed)")
     ap.add_argument("--auto", nargs="*", default=[], metavar="KEY=VALUE",
                     help="extra model.symmetry_functions.auto settings (e.g. grid=systematic scaling=std)")
     ap.add_argument("--out", default=None)
@@ -158,6 +161,8 @@ def main() -> None:
     ok_all = True
     for name in a.datasets:
         sp = spec(name, a.quick)
+        if a.seed is not None:
+            sp["seed"] = a.seed
         total, per = hand_length(sp)
         budget = max(per.values())
         assert all(v == budget for v in per.values()), "hand sets here have equal lengths per element"
