@@ -170,7 +170,7 @@ def main() -> None:
         if "hand" in a.sides:
             r["hand"] = train_one(name, sp, sp["hand"], out / name / "hand", a.threads, log)
         if "auto" in a.sides:
-            extra = {k: (float(v) if k == "cutoff" else v) for k, v in (x.split("=", 1) for x in a.auto)}
+            extra = {k: (float(v) if k in ("cutoff", "min_radial") else int(v) if v.isdigit() else v) for k, v in (x.split("=", 1) for x in a.auto)}
             r["auto"] = train_one(name, sp, {"auto": {"budget": budget, **extra}}, out / name / "auto",
                                   a.threads, log)
         g = lambda side, k, fmt: (fmt.format(r[side][k]) if side in r else "nan")  # noqa: E731

@@ -271,11 +271,26 @@ def test_range_scaling_ranks_outlier_columns_last():
         select_columns(G, 2, scaling="minmax")
 
 
+def test_reserve_keeps_a_share_of_the_masked_columns():
+    G = _synthetic()
+    free = select_columns(G, 4, "cur")
+    mask = np.zeros(G.shape[1], dtype=bool)
+    mask[[9, 10, 11]] = True                           # combinations: ranked late once the base is in
+    res = select_columns(G, 4, "cur", reserve=(mask, 3))
+    assert sum(mask[j] for j in res["kept"]) >= 3 and len(res["kept"]) == 4
+    assert res["order"] == free["order"]               # the ranking itself is unchanged
+    assert res["kept"] == [j for j in res["order"] if j in set(res["kept"])]
+    assert len(res["kept"]) + len(res["dropped"]) == G.shape[1]
+    assert select_columns(G, 4, "cur", reserve=(mask, 0))["kept"] == free["kept"]
+
+
 def test_auto_adaptive_grid_on_si(si_slice):
     d, nn = pair_distances(si_slice, ["Si"], 6.0)
     assert 2.0 < nn["Si"] < 2.6 and d[("Si", "Si")].max() < 6.0
     sel, rep = auto_symmetry_functions(si_slice, ["Si"], budget=12, seed=0, max_atoms=500)
     assert rep["generate"]["grid"] == "adaptive" and rep["selection"]["scaling"] == "range"
+    assert rep["selection"]["min_radial"] == 0.5
+    assert sum(1 for ln in rep["lines"] if ln.split()[1] == "2") >= 6     # at least half radial
     r_lo = rep["generate"]["shortest_distance"]["Si-Si"]
     assert r_lo == pytest.approx(d[("Si", "Si")].min())
     for sf in sel.functions:

@@ -54,7 +54,8 @@ def test_auto_grid_and_scaling_keys(tiny, tmp_path):  # noqa: F811
     assert (a.grid, a.scaling) == ("systematic", "std")
     assert config_from_dict({**d, "model": {**d["model"], "symmetry_functions": "auto"}}
                             ).model.symmetry_functions.auto.grid == "adaptive"
-    for key, bad in (("grid", "random"), ("scaling", "minmax")):
+    assert a.min_radial == 0.5
+    for key, bad in (("grid", "random"), ("scaling", "minmax"), ("min_radial", 1.5)):
         d["model"]["symmetry_functions"] = {"auto": {key: bad}}
         with pytest.raises(InputError, match=f"symmetry_functions.auto.{key}"):
             config_from_dict(d)

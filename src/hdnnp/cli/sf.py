@@ -76,6 +76,8 @@ def register(subparsers) -> None:
     a.add_argument("--scaling", choices=["range", "std"], default="range",
                    help="column scaling before ranking: range (min-max, as the network sees them; default) "
                         "or std")
+    a.add_argument("--min-radial", type=float, default=0.5,
+                   help="at least this fraction of the kept functions per element is radial (default 0.5)")
     a.add_argument("--seed", type=int, default=0)
     _data_args(a)
     _out_args(a, report=True)
@@ -250,7 +252,7 @@ def run_auto(args) -> int:
     sel, report = auto_symmetry_functions(structures, args.elements, args.cutoff, args.budget, args.seed,
                                           kind=args.kind, method=args.method,
                                           grid=args.grid or ("systematic" if args.kind == "compact" else "adaptive"),
-                                          scaling=args.scaling)
+                                          scaling=args.scaling, min_radial=args.min_radial)
     ci = report["cutoff_info"]
     print(f"cutoff {report['cutoff']} Å" + (f" from the data ({ci['rule']})" if ci.get("from") == "data" else ""))
     print(format_table(report))

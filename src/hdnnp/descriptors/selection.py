@@ -45,6 +45,7 @@ __all__ = ["select_columns", "descriptor_matrices", "select_symmetry_functions",
 
 METHODS = ("cur", "fps")
 SCALINGS = ("std", "range")
+RADIAL_TYPES = (2, 12, 20, 23)
 GRIDS = ("adaptive", "systematic")
 
 
@@ -127,7 +128,8 @@ def _information_curve(Zs: np.ndarray, Zt: np.ndarray) -> np.ndarray:
 
 def select_columns(G: np.ndarray, n_keep: int | None = None, method: str = "cur", *,
                    max_correlation: float = 0.999, max_zero_fraction: float = 0.95, zero_tol: float = 1e-6,
-                   min_explained: float = 0.999, scaling: str = "std") -> dict:
+                   min_explained: float = 0.999, scaling: str = "std",
+                   reserve: tuple[Sequence[bool], int] | None = None) -> dict:
     """Select columns of G (atoms × candidate functions). Returns a dict (plain Python types):
 
     ``kept``: column indices in selection order; ``dropped``: [(index, reason, detail)] with reason
@@ -137,7 +139,9 @@ def select_columns(G: np.ndarray, n_keep: int | None = None, method: str = "cur"
     ``min_explained``. ``scaling``: how the columns are made comparable before ranking (see
     :data:`SCALINGS`): ``"std"`` divides each centred column by its standard deviation, ``"range"`` by
     its range max - min (what the network sees with n2p2's min-max scaling: a column whose spread
-    comes from a few outlying atoms keeps little variance and ranks low).
+    comes from a few outlying atoms keeps little variance and ranks low). ``reserve`` = (mask over the
+    columns, k): at least k of the kept columns come from the masked ones (the best-ranked of them
+    replace the worst-ranked others), as far as the ranking has them.
     """
     if method not in METHODS:
         raise InputError(f"selection method must be one of {METHODS}, got {method!r}")
@@ -207,9 +211,20 @@ def select_columns(G: np.ndarray, n_keep: int | None = None, method: str = "cur"
         n_keep = int(hit[0]) + 1 if len(hit) else len(order)
     n_keep = int(min(max(n_keep, 0), len(order)))
     kept = order[:n_keep]
+    if reserve is not None:
+        mask, k_min = np.asarray(reserve[0], dtype=bool), int(reserve[1])
+        k_min = min(k_min, n_keep, sum(1 for j in order if mask[j]))
+        have = sum(1 for j in kept if mask[j])
+        if have < k_min:
+            res_ = [j for j in order if mask[j]][:k_min]
+            rest = [j for j in order if not mask[j]][:n_keep - k_min]
+            chosen = set(res_) | set(rest)
+            kept = [j for j in order if j in chosen]
     name = "CUR" if method == "cur" else "FPS"
-    for r, j in enumerate(order[n_keep:], start=n_keep + 1):
-        dropped.append((j, "not selected", f"{name} rank {r}"))
+    kept_set = set(kept)
+    for r, j in enumerate(order, start=1):
+        if j not in kept_set:
+            dropped.append((j, "not selected", f"{name} rank {r}"))
     out.update(kept=kept, dropped=sorted(dropped), order=order,
                explained_variance=[float(x) for x in expl],
                reconstruction_error=[float(math.sqrt(max(0.0, 1.0 - x))) for x in expl],
@@ -272,7 +287,8 @@ def select_symmetry_functions(sfset: SymmetryFunctionSet, structures, n_keep: in
                               max_zero_fraction: float = 0.95, zero_tol: float = 1e-6,
                               min_explained: float = 0.999, max_atoms: int = 2000,
                               max_structures: int | None = 500, min_atoms: int = 10,
-                              seed: int = 0, scaling: str = "std") -> tuple[SymmetryFunctionSet, dict]:
+                              seed: int = 0, scaling: str = "std", min_radial: float = 0.0
+                              ) -> tuple[SymmetryFunctionSet, dict]:
     """Reduce ``sfset`` on ``structures`` (eV/Å :class:`hdnnp.Structure` list), per central element.
 
     ``n_keep``: functions to keep per element (an int for all, or {element: int}); None = the fewest
@@ -280,7 +296,9 @@ def select_symmetry_functions(sfset: SymmetryFunctionSet, structures, n_keep: in
     :class:`SymmetryFunction` objects, unchanged) and a report (plain dict, JSON/YAML-ready): per element
     ``n_atoms``, ``n_candidates``, ``n_kept``, ``kept`` (lines in selection order), ``dropped``
     ([{line, reason, detail}]), ``counts`` (per reason) and ``curve`` (n, explained_variance,
-    reconstruction_error, pca_variance); ``scaling``: see :func:`select_columns`. Raises InputError
+    reconstruction_error, pca_variance); ``scaling``: see :func:`select_columns`; ``min_radial``: at
+    least this fraction of each element's kept functions (rounded up) are radial (types 2, 12, 20, 23)
+    where the ranking has enough of them. Raises InputError
     when an element has fewer than
     max(``min_atoms``, n_keep) atoms in the data or the data contain elements outside the set.
     """
@@ -290,7 +308,8 @@ def select_symmetry_functions(sfset: SymmetryFunctionSet, structures, n_keep: in
         raise InputError(f"selection scaling must be one of {SCALINGS}, got {scaling!r}")
     mats, available = descriptor_matrices(sfset, structures, max_atoms=max_atoms,
                                           max_structures=max_structures, seed=seed)
-    report = {"method": method, "scaling": scaling, "seed": seed, "n_structures": len(structures),
+    report = {"method": method, "scaling": scaling, "min_radial": min_radial, "seed": seed,
+              "n_structures": len(structures),
               "settings": {"max_correlation": max_correlation, "max_zero_fraction": max_zero_fraction,
                            "zero_tol": zero_tol, "min_explained": min_explained, "max_atoms": max_atoms,
                            "max_structures": max_structures},
@@ -306,7 +325,9 @@ def select_symmetry_functions(sfset: SymmetryFunctionSet, structures, n_keep: in
                              "atoms (give more structures, or keep fewer functions)")
         res = select_columns(mats[el], nk, method, max_correlation=max_correlation,
                              max_zero_fraction=max_zero_fraction, zero_tol=zero_tol, min_explained=min_explained,
-                             scaling=scaling)
+                             scaling=scaling,
+                             reserve=([f.type in RADIAL_TYPES for f in funcs], math.ceil(min_radial * (nk or 0)))
+                             if min_radial > 0 and nk else None)
         line = [f.to_n2p2_line().split(None, 1)[1] for f in funcs]
         counts = {"constant": 0, "mostly zero": 0, "duplicate": 0, "not selected": 0}
         for _, reason, _ in res["dropped"]:
@@ -407,7 +428,7 @@ def auto_symmetry_functions(structures, elements: Sequence[str] | None = None, c
                             budget: int = 32, seed: int = 0, *, kind: str = "gaussian",
                             method: str = "cur", candidates: int | None = None, cutoff_type: int = 6,
                             max_atoms: int = 2000, max_structures: int | None = 300,
-                            grid: str = "adaptive", scaling: str = "range",
+                            grid: str = "adaptive", scaling: str = "range", min_radial: float = 0.5,
                             **select_kw) -> tuple[SymmetryFunctionSet, dict]:
     """Generate a large candidate set on ``structures`` and select ``budget`` functions per element.
 
@@ -428,7 +449,8 @@ def auto_symmetry_functions(structures, elements: Sequence[str] | None = None, c
       polynomial grids instead.
 
     Selection: :func:`select_symmetry_functions` with ``method`` and ``scaling`` (default ``"range"``:
-    CUR on the columns min-max scaled as the network will see them). Returns the selected set and a
+    CUR on the columns min-max scaled as the network will see them) and ``min_radial`` (default 0.5:
+    at least half of each element's functions radial). Returns the selected set and a
     report (plain dict: cutoff and where it came from, the generation settings, the selection
     report, and ``lines``/``cutoff_type`` to put in a training config).
     """
@@ -438,6 +460,8 @@ def auto_symmetry_functions(structures, elements: Sequence[str] | None = None, c
         raise InputError("symmetry_functions: auto needs training structures")
     if grid not in GRIDS:
         raise InputError(f"candidate grid must be one of {GRIDS}, got {grid!r}")
+    if not 0.0 <= min_radial <= 1.0:
+        raise InputError(f"min_radial must be a fraction in [0, 1], got {min_radial}")
     if grid == "adaptive" and kind != "gaussian":
         raise InputError("grid 'adaptive' makes Gaussian functions; use grid 'systematic' for kind 'compact'")
     present = sorted({int(z) for s in structures for z in np.asarray(s.numbers).tolist()})
@@ -501,7 +525,7 @@ def auto_symmetry_functions(structures, elements: Sequence[str] | None = None, c
     n_keep = {e: min(budget, len(cand.for_element(e))) for e in elements}
     sel, rep = select_symmetry_functions(cand, structures, n_keep, method, max_atoms=max_atoms,
                                          max_structures=max_structures, min_atoms=min_atoms, seed=seed,
-                                         scaling=scaling, **select_kw)
+                                         scaling=scaling, min_radial=min_radial, **select_kw)
     ct = cutoff_type
     report = {"cutoff": float(cutoff), "cutoff_info": cinfo, "budget": budget,
               "generate": {k: (list(v) if isinstance(v, tuple) else v) for k, v in gen.items()}

@@ -59,6 +59,8 @@ class AutoSymmetryFunctions:
     grid: Literal["adaptive", "systematic"] = "adaptive"
     #: column scaling before ranking: ``range`` (min-max, as the network sees them) or ``std``
     scaling: Literal["range", "std"] = "range"
+    #: at least this fraction of the kept functions per element is radial
+    min_radial: float = 0.5
 
 
 @dataclass
@@ -301,6 +303,8 @@ def _check(cfg: TrainConfig, file) -> None:
          "'auto' (chosen on the training data)")
     if sf.auto is not None:
         need(sf.auto.budget >= 1, "model.symmetry_functions.auto.budget", "must be >= 1")
+        need(0.0 <= sf.auto.min_radial <= 1.0, "model.symmetry_functions.auto.min_radial",
+             "must be a fraction in [0, 1]")
         need(sf.auto.cutoff is None or sf.auto.cutoff > 0, "model.symmetry_functions.auto.cutoff",
              "must be > 0 (Å)")
     need(0 <= sf.cutoff_type <= 8, "model.symmetry_functions.cutoff_type",

@@ -132,7 +132,7 @@ def choose_symmetry_functions(cfg: C.TrainConfig, elements: list[str], train: li
                                             seed=cfg.run.seed, kind=a.kind, method=a.method,
                                             cutoff_type=sfc.cutoff_type,
                                             grid="systematic" if a.kind == "compact" else a.grid,
-                                            scaling=a.scaling)
+                                            scaling=a.scaling, min_radial=a.min_radial)
     out.mkdir(parents=True, exist_ok=True)
     report = dict(report, requested={"budget": a.budget, "cutoff": a.cutoff, "kind": a.kind,
                                      "method": a.method, "grid": a.grid, "scaling": a.scaling})
