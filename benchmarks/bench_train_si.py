@@ -3,8 +3,10 @@
 
 Published potential: 6.93 meV/atom, 170 meV/Å; n2p2's trainer (Kalman, 24 epochs, 2 MPI ranks):
 6.35 meV/atom, 154 meV/Å after 264 s. Default optimiser: Levenberg–Marquardt (``lm``, 18 epochs of
-12 iterations, loss energy 1 (eV/atom)², forces 0.05 (eV/Å)², 1000 random atoms' force components in
-the Gauss–Newton matrix per iteration); ``--optimizer kalman`` runs n2p2's scheme. Last line:
+12 iterations, loss energy 1 (eV/atom)², forces 0.05 (eV/Å)², stress 0.0005 (100·eV/Å³)²; per
+iteration the Gauss–Newton matrix takes all energies, 1000 random atoms' force components and 96
+random structures' stresses); ``--optimizer kalman`` runs n2p2's scheme (no stress: n2p2 cannot
+train on it). Last line:
 test_energy_rmse_mev_per_atom=<x> test_force_rmse_mev_per_A=<y> wall_s=<z>
 """
 from __future__ import annotations
@@ -35,6 +37,10 @@ def main() -> None:
     ap.add_argument("--force-weight", type=float, default=None)
     ap.add_argument("--lm-iterations", type=int, default=12)
     ap.add_argument("--force-atoms", type=int, default=1000)
+    ap.add_argument("--l2", type=float, default=0.0)
+    ap.add_argument("--stress-weight", type=float, default=None)
+    ap.add_argument("--stress-structures", type=int, default=96)
+    ap.add_argument("--seed", type=int, default=123456)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     from hdnnp.training import config_from_dict, train
@@ -42,6 +48,8 @@ def main() -> None:
         a.energy_weight = 1.0 if a.optimizer == "lm" else 100.0
     if a.force_weight is None:
         a.force_weight = 0.05 if a.optimizer == "lm" else 1.0
+    if a.stress_weight is None:
+        a.stress_weight = 0.0005 if a.optimizer == "lm" else 0.0
     if a.epochs is None:
         a.epochs = 18 if a.optimizer == "lm" else 6
     out = a.out or tempfile.mkdtemp(prefix="bench_train_si_")
@@ -51,11 +59,12 @@ def main() -> None:
         "model": {"symmetry_functions": {"input_nn": str(SI / "published-hdnnp.input.nn"),
                                          "length_unit": "bohr"},
                   "hidden": [24, 24], "activation": "t", "scaling": "scale_center"},
-        "loss": {"energy": a.energy_weight, "forces": a.force_weight},
+        "loss": {"energy": a.energy_weight, "forces": a.force_weight, "stress": a.stress_weight},
         "optimizer": {"name": a.optimizer, "epochs": a.epochs, "lbfgs_iterations": 25,
                       "kalman": {"structures_per_update": a.structures_per_update},
-                      "lm": {"iterations": a.lm_iterations, "force_atoms": a.force_atoms}},
-        "run": {"output": str(Path(out) / "run"), "seed": 123456, "threads": a.threads,
+                      "lm": {"iterations": a.lm_iterations, "force_atoms": a.force_atoms, "l2": a.l2,
+                             "stress_structures": a.stress_structures}},
+        "run": {"output": str(Path(out) / "run"), "seed": a.seed, "threads": a.threads,
                 "plots": False, "progress": "log"},
     })
     res = train(cfg)

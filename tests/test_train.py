@@ -169,32 +169,12 @@ def test_cli_init_and_train(tiny, tmp_path, capsys):
 
 @pytest.mark.parametrize("act", ["t", "s", "p"])
 def test_lm_analytic_jacobians_match_autograd(tiny, tmp_path, act):
-    from hdnnp.training.lm import LevenbergMarquardt
-    from hdnnp.training.optimizers import flat_grad
+    from _lm_check import assert_lm_matches_autograd
     d = cfg_dict(tiny, tmp_path / "run", "lm")
     d["model"]["hidden"] = [5, 4]
     d["model"]["activation"] = act
     t = Trainer(config_from_dict(d), log=quiet)
     t.prepare()
     b = t.batch("train")
-    lm = LevenbergMarquardt(t.model, b, energy_weight=1.0, force_weight=1.0, force_atoms=4)
-    lm.jdt = torch.float64
-    out = t.model(b, forces=True, create_graph=True)
-    st = lm._state(True)
-    assert torch.allclose(lm._energies(st), out["energy"], atol=1e-10)
-    js = torch.tensor([0, 3, b.n_atoms - 1])
-    assert torch.allclose(lm._forces(st, js), out["forces"][js], atol=1e-12)
-    JF = lm._force_jacobian(st, js).reshape(-1, lm.n_w)
-    y = out["forces"][js].reshape(-1)
-    ref = torch.stack([flat_grad(y[i], lm.params) for i in range(len(y))])
-    assert torch.allclose(JF, ref, atol=1e-10)
-    JE = lm._energy_jacobian(st)
-    ye = out["energy"] / b.natoms
-    ref = torch.stack([flat_grad(ye[i], lm.params) for i in range(b.n_structures)])
-    assert torch.allclose(JE, ref, atol=1e-10)
-    # full-set loss and gradient (adjoint trick) against autograd through the model
-    lm.wE, lm.wF = 1.3, 0.07
-    L1, g1 = lm.full_loss(True)
-    L2, g2 = lm.full_loss_autograd(True)
-    assert abs(L1 - L2) <= 1e-6 * abs(L2)
-    assert torch.allclose(g1, g2, atol=1e-6 * float(g2.abs().max()))
+    assert bool((~torch.isnan(b.stress).any((1, 2))).any())      # the stress rows are checked too
+    assert_lm_matches_autograd(t.model, b)

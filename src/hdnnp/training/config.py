@@ -16,7 +16,7 @@ import yaml
 
 from ..errors import InputError
 
-__all__ = ["DataFile", "DataConfig", "SymmetryFunctionConfig", "ModelConfig", "LossConfig",
+__all__ = ["DataFile", "DataConfig", "SymmetryFunctionConfig", "EmbeddingConfig", "ModelConfig", "LossConfig",
            "KalmanConfig", "LMConfig", "OptimizerConfig", "RunConfig", "TrainConfig", "load_config",
            "config_from_dict", "resolved_dict", "dump_config", "init_config_text"]
 
@@ -78,10 +78,24 @@ class SymmetryFunctionConfig:
 
 
 @dataclass
+class EmbeddingConfig:
+    """Learned element embedding (``model.embedding``; absent = off): the element-resolved SFs
+    that differ only in their neighbour element(s) are mixed into ``channels`` channels per SF
+    shape with learned weights w[e, k] (radial: Σ_e w[e,k] G_e, angular: Σ_{e1≤e2}
+    w[e1,k] w[e2,k] G_e1e2), so the network input length (shapes × channels) does not grow with
+    the number of elements. The SFs must be element-resolved (types 2, 3, 9, 20, 21, 22). The
+    exported n2p2 potential folds the mixing into the first layer (same predictions)."""
+    #: mixed channels per SF shape (K)
+    channels: int = 4
+
+
+@dataclass
 class ModelConfig:
     #: chemical symbols; empty = all elements found in the training data
     elements: list[str] = field(default_factory=list)
     symmetry_functions: SymmetryFunctionConfig = field(default_factory=SymmetryFunctionConfig)
+    #: learned element embedding on the element-resolved SFs (see EmbeddingConfig); null = off
+    embedding: Optional[EmbeddingConfig] = None
     hidden: list[int] = field(default_factory=lambda: [24, 24])
     #: n2p2 activation letter for the hidden layers (t tanh, p softplus, s logistic, ...);
     #: the output layer is linear
@@ -96,7 +110,8 @@ class ModelConfig:
 @dataclass
 class LossConfig:
     """Weights of the target terms. Energies enter per atom (eV/atom), forces per component
-    (eV/Å), stress per component (eV/Å³ × stress_scale; only where the data has stress)."""
+    (eV/Å), stress per component as 100·σ (σ in eV/Å³; only structures that have a stress and are
+    periodic in 3D). With ``lm``, energy 1, forces 0.05, stress 0.0005 balance mlearn Si well."""
     energy: float = 1.0
     forces: float = 1.0
     stress: float = 0.0
@@ -143,6 +158,13 @@ class LMConfig:
     force_atoms: int = 1000
     #: initial damping μ (relative to the mean diagonal of JᵀJ)
     mu0: float = 0.01
+    #: structures whose stress rows enter each iteration (0 = all that have a stress)
+    stress_structures: int = 0
+    #: keep only each element network's block of the Gauss–Newton matrix (cheaper with several
+    #: elements or wide networks: cost ∝ Σ_el n_el³ instead of (Σ_el n_el)³)
+    block_diagonal: bool = False
+    #: L2 penalty ``l2 · Σ w²`` on the network weights added to the loss (0 = none)
+    l2: float = 0.0
 
 
 @dataclass
@@ -309,6 +331,9 @@ def _check(cfg: TrainConfig, file) -> None:
              "must be > 0 (Å)")
     need(0 <= sf.cutoff_type <= 8, "model.symmetry_functions.cutoff_type",
          "must be one of n2p2's cutoff types 0-8")
+    if cfg.model.embedding is not None:
+        need(cfg.model.embedding.channels >= 1, "model.embedding.channels",
+             "must be an integer >= 1 (mixed channels per symmetry-function shape)")
     need(len(cfg.model.hidden) >= 1 and all(h > 0 for h in cfg.model.hidden), "model.hidden",
          "a non-empty list of positive layer sizes")
     need(len(cfg.model.activation) == 1 and cfg.model.activation in ACTIVATION_LETTERS,
@@ -334,6 +359,8 @@ def _check(cfg: TrainConfig, file) -> None:
     need(o.lm.iterations >= 1, "optimizer.lm.iterations", "must be >= 1")
     need(o.lm.force_atoms >= 1, "optimizer.lm.force_atoms", "must be >= 1")
     need(o.lm.mu0 > 0, "optimizer.lm.mu0", "must be > 0")
+    need(o.lm.l2 >= 0, "optimizer.lm.l2", "must be >= 0")
+    need(o.lm.stress_structures >= 0, "optimizer.lm.stress_structures", "must be >= 0")
     if o.name == "lm":
         need(cfg.model.activation in "ltsp", "model.activation",
              "the lm optimiser supports the activations l, t, s and p")
@@ -423,7 +450,7 @@ model:
 loss:                       # weights of the target terms
   energy: 1.0               # per-atom energy, eV/atom
   forces: {0.05 if has_forces else 0.0}              # force components, (eV/Å)²; 0.05 suits lm
-  stress: {0.1 if has_stress else 0.0}               # stress components (only where the data has it)
+  stress: {0.0005 if has_stress else 0.0}            # stress components, (100·eV/Å³)² (only where the data has it)
 optimizer:
   name: lm                  # lm (Levenberg–Marquardt, fastest for n2p2-size networks),
                             # adam, lbfgs or kalman (n2p2's global extended Kalman filter)

@@ -15,9 +15,16 @@ converges in tens of iterations. The Jacobians are written out for the MLP (no a
   with ``v_l = W_l t_{l-1}``, ``t_l = φ'(z_l) v_l`` — batched over the (padded) neighbours of the
   selected atoms as matrix products.
 
-Loss (eV units): ``w_E · mean_s((E_s - E_s^ref)/N_s)² + w_F · mean_c(F_c - F_c^ref)²``.
-Each iteration: residuals r and Jacobian J of all energies and ``force_atoms`` random atoms' force
-components; step ``(JᵀJ + μ·m·I) δ = -Jᵀr`` (m = mean diagonal of JᵀJ); accepted when the loss on
+* stress rows: ``σ_s,ab = 1/(ce·V_s) Σ_i ∂y/∂x(x_i) · T_i,ab`` with the weight-independent per-atom
+  virial tangent ``T_i,ab = a ⊙ Σ_{pairs p of centre i} dG_p[:, a] r_p[b]`` (symmetrised), so a
+  stress row is the same tangent weight-gradient as a force row, summed over a structure's atoms.
+
+Loss (eV units): ``w_E · mean_s((E_s - E_s^ref)/N_s)² + w_F · mean_c(F_c - F_c^ref)²
++ w_S · mean_{s,ab}(100·(σ_s,ab - σ_s,ab^ref))²`` (σ in eV/Å³, all 9 components, as the trainer).
+Each iteration: Jacobian J of all energies, the stresses of ``stress_structures`` random
+structures (0 = all) and the force components of ``force_atoms`` random atoms; step
+``(JᵀJ + μ·m·I) δ = -Jᵀr`` (m = mean diagonal of JᵀJ; with ``block_diagonal`` only the blocks of
+each element network are kept, which makes many-element fits far cheaper); accepted when the loss on
 the same sample decreases (μ ← μ/3), else μ ← 4μ and retried.
 
 The full-set loss is evaluated once per trial point; the state and residuals of an accepted point
@@ -34,6 +41,9 @@ import torch
 from .data import TorchBatch
 
 SUPPORTED_ACTIVATIONS = "ltsp"
+STRESS_SCALE = 100.0                       # as the trainer's loss: (100 · Δσ[eV/Å³])²
+_VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
+_VOIGT_MULT = (1.0, 1.0, 1.0, 2.0, 2.0, 2.0)   # times each component occurs among the 9
 
 
 def _act(letter, z):
@@ -58,16 +68,16 @@ def _act(letter, z):
 
 
 def _gram(J: torch.Tensor) -> torch.Tensor:
-    """JᵀJ in float64 (BLAS syrk on the CPU: half the work of a matrix product)."""
+    """JᵀJ in float64, **lower triangle only** (the upper one is undefined): all the step needs
+    for a Cholesky factorisation. BLAS syrk on the CPU (half the work of a matrix product, and
+    no symmetrising copy)."""
     if J.device.type == "cpu" and J.dtype in (torch.float32, torch.float64) and J.shape[0] > 0:
         from scipy.linalg import blas
         a = J.detach().contiguous().numpy().T                  # (n_w, m), Fortran order
         syrk = blas.ssyrk if J.dtype == torch.float32 else blas.dsyrk
         c = syrk(1.0, a, lower=1)                               # lower triangle of a aᵀ
-        c = torch.from_numpy(np.asarray(c, dtype=np.float64))
-        return torch.tril(c) + torch.tril(c, -1).T
+        return torch.from_numpy(np.asarray(c, dtype=np.float64))
     return (J.T @ J).to(torch.float64)
-
 
 
 def _tangent_weight_grads(layers, hs, d1, d2, t):
@@ -98,12 +108,15 @@ def _tangent_weight_grads(layers, hs, d1, d2, t):
 
 class LevenbergMarquardt:
     def __init__(self, model, batch: TorchBatch, *, energy_weight: float, force_weight: float,
-                 force_atoms: int, mu0: float = 1e-2, mu_min: float = 1e-10, mu_max: float = 1e6,
+                 force_atoms: int, stress_weight: float = 0.0, stress_structures: int = 0,
+                 block_diagonal: bool = False, mu0: float = 1e-2, mu_min: float = 1e-10, mu_max: float = 1e6,
                  max_tries: int = 6, reuse: int = 1, l2: float = 0.0):
         self.model = model
         self.b = batch
-        self.wE, self.wF = float(energy_weight), float(force_weight)
+        self.wE, self.wF, self.wS = float(energy_weight), float(force_weight), float(stress_weight)
         self.force_atoms = int(force_atoms)
+        self.stress_structures = int(stress_structures)
+        self.block_diagonal = bool(block_diagonal)
         self.mu, self.mu_min, self.mu_max, self.max_tries = float(mu0), mu_min, mu_max, max_tries
         self.n_iter = 0
         self.reuse, self.l2 = int(reuse), float(l2)
@@ -113,14 +126,19 @@ class LevenbergMarquardt:
         b = batch
         self.elements = model.elements
         self.ne = len(self.elements)
-        # flat parameter offsets of each element network
+        # flat offsets of each element network's (effective) weights; a model whose parameters
+        # are not just the networks' (element embedding) gives effective networks (lm_layers)
+        # and maps derivatives back to its parameters (lm_pullback)
+        self._pull = getattr(model, "lm_pullback", None)
         self.block = []
         k = 0
         for el in self.elements:
-            n = sum(p.numel() for p in model.nets[el].parameters())
+            n = sum(W.numel() + bb.numel() for W, bb, _ in self._layers(el))
             self.block.append((k, k + n))
             k += n
-        assert k == self.n_w, "parameters must be the element networks only"
+        self.n_eff = k
+        assert self._pull is not None or k == self.n_w, \
+            "parameters must be the element networks only"
         A = b.n_atoms
         self.A = A
         self.S = b.n_structures
@@ -128,9 +146,17 @@ class LevenbergMarquardt:
         self.e_mask = ~torch.isnan(b.energy)
         self.f_mask_atoms = ~torch.isnan(b.forces).any(1)
         self.force_atom_ids = torch.nonzero(self.f_mask_atoms).flatten()
+        vi = torch.tensor([a for a, _ in _VOIGT]), torch.tensor([c for _, c in _VOIGT])
+        self.s_mask = ~torch.isnan(b.stress).any((1, 2)) & (b.volume > 0)
+        self.s_ref = torch.nan_to_num(b.stress[:, vi[0], vi[1]])          # (S, 6) eV/Å³
+        self.s_mult = torch.tensor(_VOIGT_MULT, dtype=torch.float64)
+        self.inv_vol = torch.where(self.s_mask, 1.0 / b.volume.clamp(min=1e-12), 0.0)
+        if not bool(self.s_mask.any()):
+            self.wS = 0.0
+        self.T = []
         self.jdt = torch.float32          # Jacobians (step direction only) in float32
         self.row_of = torch.full((A,), -1, dtype=torch.long)
-        self.srows, self.cpad, self.cnb = [], [], []
+        self.srows, self.cpad, self.nbr_count = [], [], []
         self.X, self.a, self.struct, self.nbr, self.pc, self.dG, self.self_dG = \
             [], [], [], [], [], [], []
         for e, el in enumerate(self.elements):
@@ -173,23 +199,40 @@ class LevenbergMarquardt:
             else:
                 nbr = torch.full((A, 0), -1, dtype=torch.long)
             self.nbr.append(nbr)
-            # centre-padded float32 copy for the full-set forces and gradient:
-            # cpad (A_e, Kc·3, s) with the pairs of each centre row, cnb (A_e, Kc) neighbours
+            self.nbr_count.append((nbr >= 0).sum(1))
+            # centre-padded float32 copies for the full-set forces and gradient, in buckets of
+            # centre rows with similar pair counts (short padded axis): per bucket the rows r,
+            # cpad (n_b, Kc·3, s) with the dG of each centre's pairs and cnb (n_b, Kc) neighbours
             ne_ = G.shape[0]
+            buckets = []
             if P:
                 cnt = torch.bincount(pc, minlength=ne_)
                 start = torch.cumsum(cnt, 0) - cnt
                 pos = torch.arange(P) - start[pc]          # pairs are grouped by centre
-                Kc = int(cnt.max())
-                cpad = torch.zeros(ne_, Kc, 3, dG.shape[1], dtype=torch.float32)
-                cpad[pc, pos] = dG.permute(0, 2, 1).to(torch.float32)
-                cnb = torch.zeros(ne_, Kc, dtype=torch.long)
-                cnb[pc, pos] = pj
-            else:
-                cpad = torch.zeros(ne_, 0, 3, G.shape[1], dtype=torch.float32)
-                cnb = torch.zeros(ne_, 0, dtype=torch.long)
-            self.cpad.append(cpad.reshape(ne_, -1, G.shape[1]))
-            self.cnb.append(cnb)
+                by_count = torch.argsort(cnt, stable=True)
+                slot = torch.empty_like(by_count)
+                nb = max(1, min(4, ne_ // 16))
+                for rows in torch.tensor_split(by_count, nb):
+                    if len(rows) == 0:
+                        continue
+                    Kc = max(int(cnt[rows].max()), 1)
+                    slot[rows] = torch.arange(len(rows))
+                    inb = torch.zeros(ne_, dtype=torch.bool)
+                    inb[rows] = True
+                    pm = inb[pc]
+                    cpad = torch.zeros(len(rows), Kc, 3, dG.shape[1], dtype=torch.float32)
+                    cpad[slot[pc[pm]], pos[pm]] = dG[pm].permute(0, 2, 1).to(torch.float32)
+                    cnb = torch.zeros(len(rows), Kc, dtype=torch.long)
+                    cnb[slot[pc[pm]], pos[pm]] = pj[pm]
+                    buckets.append((rows, cpad.reshape(len(rows), -1, G.shape[1]), cnb))
+            self.cpad.append(buckets)
+            # per-atom virial tangents T (A_e, 6, s), Voigt order, symmetrised, in raw G units
+            T = torch.zeros(ne_, 6, G.shape[1], dtype=torch.float64)
+            if P and self.wS > 0:
+                full = torch.zeros(ne_, 3, 3, G.shape[1], dtype=torch.float64)
+                full.index_add_(0, pc, torch.einsum("psa,pb->pabs", dG, b.vec[e]))
+                T = 0.5 * (full[:, vi[0], vi[1]] + full[:, vi[1], vi[0]])
+            self.T.append(T)
         self.refresh_scaling()
 
     def refresh_scaling(self):
@@ -211,9 +254,15 @@ class LevenbergMarquardt:
                 else:
                     x = G
             self.X.append(x.to(torch.float64))
+        # float32 copies of dG and the self terms times a, for the force Jacobian
+        self.dGa32 = [(d * a[None, :, None]).to(torch.float32) for d, a in zip(self.dG, self.a)]
+        self.self_dGa32 = [(d * a[None, :, None]).to(torch.float32)
+                           for d, a in zip(self.self_dG, self.a)]
 
     # -- forward pieces -------------------------------------------------------------------------
     def _layers(self, el):
+        if hasattr(self.model, "lm_layers"):
+            return self.model.lm_layers(el)
         net = self.model.nets[el]
         return [(lin.weight.detach(), lin.bias.detach(), a)
                 for lin, a in zip(net.layers, net.activations)]
@@ -259,26 +308,66 @@ class LevenbergMarquardt:
             0, self.b.atom_struct, self.model.atom_energy.detach()[self.b.elem])
         return E + off
 
-    def _gather(self, e, js):
-        """Pseudo-samples of atoms js for centre element e: rows (M, K'), dG (M, K', s, 3)."""
-        c = getattr(self, "_gcache", None)
-        if c is not None and c[0] is js:
-            return c[1][e]
-        return self._gather_new(e, js)
+    def _stress(self, st):
+        """Stress (S, 6) in eV/Å³, Voigt order; zero where the structure has no stress."""
+        ce = float(self.model.conv_energy)
+        vir = torch.zeros(self.S, 6, dtype=torch.float64)
+        for e in range(self.ne):
+            if st[e] is not None:
+                vir.index_add_(0, self.struct[e],
+                               torch.einsum("is,ivs->iv", st[e]["gx"] * self.a[e], self.T[e]))
+        return vir * (self.inv_vol / ce)[:, None]
 
-    def _gather_new(self, e, js):
-        nbr = self.nbr[e][js]
+    def _stress_jacobian(self, st, sel=None):
+        """(len(sel), 6, n_w) Jacobian of the stress of structures ``sel`` (default: all that
+        have a stress)."""
+        ce = float(self.model.conv_energy)
+        if sel is None:
+            sel = torch.nonzero(self.s_mask).flatten()
+        dt = self.jdt
+        J = torch.zeros(len(sel), 6, self.n_eff, dtype=dt)
+        for e, el in enumerate(self.elements):
+            if st[e] is None:
+                continue
+            sr = self.srows[e][sel]
+            mask = (sr >= 0)
+            rows = sr.clamp(min=0)
+            layers = [(W.to(dt), bb, a) for W, bb, a in self._layers(el)]
+            hs = [h.to(dt)[rows][:, None] for h in st[e]["hs"]]      # (S', 1, n, w)
+            d1 = [d.to(dt)[rows][:, None] for d in st[e]["d1"]]
+            d2 = [d.to(dt)[rows][:, None] for d in st[e]["d2"]]
+            t = (self.T[e][rows] * self.a[e] * mask[:, :, None, None]).to(dt)    # (S', n, 6, s)
+            grads = _tangent_weight_grads(layers, hs, d1, d2, t.transpose(1, 2))
+            M = len(sel)
+            flat = torch.cat([g for gW, gb in grads for g in (gW.reshape(M, 6, -1), gb)], -1)
+            k0, k1 = self.block[e]
+            J[:, :, k0:k1] = flat
+        J = J * (self.inv_vol[sel] / ce).to(dt)[:, None, None]
+        return self._to_params(J.reshape(len(sel) * 6, -1)).reshape(len(sel), 6, -1)
+
+    def _gather(self, e, js, dtype=torch.float64, scaled=False):
+        """Pseudo-samples of atoms js for centre element e: rows (M, K'), dG (M, K', s, 3) with
+        K' the largest neighbour count among js (+1 for the self term); ``scaled``: times the
+        input scaling factors a (dE_int/dx · D = dE_int/dG · dG)."""
+        cnt = self.nbr_count[e][js]
+        K = int(cnt.max()) if len(js) else 0
+        nbr = self.nbr[e][js, :K]
         mask = nbr >= 0
         idx = nbr.clamp(min=0)
-        if self.dG[e].shape[0]:
+        if scaled and dtype == torch.float32:
+            src, sd = self.dGa32[e], self.self_dGa32[e]
+        else:
+            f = self.a[e][None, :, None] if scaled else 1.0
+            src, sd = (self.dG[e] * f).to(dtype), (self.self_dG[e] * f).to(dtype)
+        if src.shape[0]:
             rows = self.pc[e][idx]
-            D = self.dG[e][idx] * mask[:, :, None, None]
+            D = src[idx] * mask[:, :, None, None]
         else:
             rows = torch.zeros(nbr.shape, dtype=torch.long)
-            D = torch.zeros(nbr.shape + tuple(self.self_dG[e].shape[1:]), dtype=torch.float64)
+            D = torch.zeros(nbr.shape + tuple(sd.shape[1:]), dtype=dtype)
         own = self.b.elem[js] == e
         srow = torch.where(own, self.row_of[js], torch.zeros_like(js))
-        sD = self.self_dG[e][srow] * own[:, None, None]
+        sD = sd[srow] * own[:, None, None]
         rows = torch.cat([rows, srow[:, None]], 1)
         D = torch.cat([D, sD[:, None]], 1)
         return rows, D
@@ -295,31 +384,40 @@ class LevenbergMarquardt:
             F -= torch.einsum("mks,mksc->mc", g, D) / ce
         return F
 
-    def _force_jacobian(self, st, js):
-        """(M, 3, n_w) Jacobian of the forces on atoms js."""
+    def _force_jacobian(self, st, js, chunk: int = 256):
+        """(M, 3, n_w) Jacobian of the forces on atoms js. Atoms are taken in chunks of similar
+        neighbour count so that the padded neighbour axis stays short."""
         ce = float(self.model.conv_energy)
         M = len(js)
         dt = self.jdt
-        J = torch.zeros(M, 3, self.n_w, dtype=dt)
+        J = torch.zeros(M, 3, self.n_eff, dtype=dt)
+        order = torch.argsort(sum(c[js] for c in self.nbr_count))
         for e, el in enumerate(self.elements):
             if st[e] is None:
                 continue
-            rows, D = self._gather(e, js)
             layers = [(W.to(dt), bb, a) for W, bb, a in self._layers(el)]
-            hs = [h.to(dt)[rows][:, None] for h in st[e]["hs"]]     # (M, 1, K, w)
-            d1 = [d.to(dt)[rows][:, None] for d in st[e]["d1"]]
-            d2 = [d.to(dt)[rows][:, None] for d in st[e]["d2"]]
-            t = (D.to(dt) * self.a[e].to(dt)[None, None, :, None]).permute(0, 3, 1, 2)  # (M,3,K,s)
-            grads = _tangent_weight_grads(layers, hs, d1, d2, t)
-            flat = torch.cat([g for gW, gb in grads for g in (gW.reshape(M, 3, -1), gb)], -1)
             k0, k1 = self.block[e]
-            J[:, :, k0:k1] = flat * (-1.0 / ce)
-        return J
+            hs_e = [h.to(dt) for h in st[e]["hs"]]
+            d1_e = [d.to(dt) for d in st[e]["d1"]]
+            d2_e = [d.to(dt) for d in st[e]["d2"]]
+            for c0 in range(0, M, chunk):
+                pos = order[c0:c0 + chunk]
+                rows, D = self._gather(e, js[pos], dtype=dt, scaled=True)
+                hs = [h[rows][:, None] for h in hs_e]                  # (m, 1, K, w)
+                d1 = [d[rows][:, None] for d in d1_e]
+                d2 = [d[rows][:, None] for d in d2_e]
+                t = D.permute(0, 3, 1, 2)                               # (m, 3, K, s)
+                grads = _tangent_weight_grads(layers, hs, d1, d2, t)
+                m = len(pos)
+                J[pos, :, k0:k1] = torch.cat([g for gW, gb in grads
+                                              for g in (gW.reshape(m, 3, -1), gb)], -1)
+        J *= -1.0 / ce
+        return self._to_params(J.reshape(M * 3, -1)).reshape(M, 3, -1)
 
     def _energy_jacobian(self, st):
         ce = float(self.model.conv_energy)
         dt = self.jdt
-        J = torch.zeros(self.S, self.n_w, dtype=dt)
+        J = torch.zeros(self.S, self.n_eff, dtype=dt)
         for e in range(self.ne):
             if st[e] is None:
                 continue
@@ -334,21 +432,15 @@ class LevenbergMarquardt:
                 parts.append(d.sum(1))
             k0, k1 = self.block[e]
             J[:, k0:k1] = torch.cat(parts, 1)
-        return J / (ce * self.natoms[:, None]).to(dt)
+        return self._to_params(J / (ce * self.natoms[:, None]).to(dt))
+
+    def _to_params(self, J):
+        """Rows of effective-weight derivatives -> parameter derivatives (identity unless the
+        model has an embedding)."""
+        return J if self._pull is None else self._pull(J)
 
     # -- the step -------------------------------------------------------------------------------
-    def _residuals(self, st, js):
-        r = []
-        if self.wE > 0:
-            E = self._energies(st)
-            m = self.e_mask
-            r.append(((E - self.b.energy) / self.natoms)[m] * math.sqrt(self.wE / max(int(m.sum()), 1)))
-        if self.wF > 0 and len(js):
-            F = self._forces(st, js)
-            r.append((F - self.b.forces[js]).reshape(-1) * math.sqrt(self.wF / (3 * len(js))))
-        return torch.cat(r)
-
-    def _jacobian(self, st, js):
+    def _jacobian(self, st, js, ss=None):
         J = []
         if self.wE > 0:
             m = self.e_mask
@@ -356,6 +448,10 @@ class LevenbergMarquardt:
         if self.wF > 0 and len(js):
             J.append(self._force_jacobian(st, js).reshape(-1, self.n_w)
                      * math.sqrt(self.wF / (3 * len(js))))
+        if self.wS > 0:
+            ss = torch.nonzero(self.s_mask).flatten() if ss is None else ss
+            c = (STRESS_SCALE * torch.sqrt(self.wS * self.s_mult / (9 * len(ss)))).to(self.jdt)
+            J.append((self._stress_jacobian(st, ss) * c[None, :, None]).reshape(-1, self.n_w))
         return torch.cat(J)
 
     def _get_w(self):
@@ -374,13 +470,14 @@ class LevenbergMarquardt:
         ce = float(self.model.conv_energy)
         dEdr = torch.zeros(self.A, 3, dtype=torch.float64)
         for e in range(self.ne):
-            if st[e] is None or self.cpad[e].shape[1] == 0:
+            if st[e] is None:
                 continue
             g = (st[e]["gx"] * self.a[e]).to(torch.float32)
-            n = g.shape[0]
-            v = (self.cpad[e] @ g[:, :, None]).reshape(n, -1, 3).to(torch.float64)
-            dEdr.index_add_(0, self.cnb[e].reshape(-1), v.reshape(-1, 3))
-            dEdr.index_add_(0, self.b.atoms[e], -v.sum(1))
+            atoms = self.b.atoms[e]
+            for rows, cpad, cnb in self.cpad[e]:
+                v = (cpad @ g[rows][:, :, None]).reshape(len(rows), -1, 3).to(torch.float64)
+                dEdr.index_add_(0, cnb.reshape(-1), v.reshape(-1, 3))
+                dEdr.index_add_(0, atoms[rows], -v.sum(1))
         return dEdr * (-1.0 / ce)
 
     def _tangent_grad(self, e, st, d):
@@ -411,19 +508,24 @@ class LevenbergMarquardt:
             nF = max(3 * int(m.sum()), 1)
             dF = torch.where(m[:, None], self._all_forces(st) - self.b.forces, 0.0)
             L += self.wF * float((dF * dF).sum()) / nF
+        dS = None
+        if self.wS > 0:
+            nS = int(self.s_mask.sum())
+            dS = torch.where(self.s_mask[:, None], self._stress(st) - self.s_ref, 0.0)
+            L += self.wS * STRESS_SCALE ** 2 * float((dS * dS * self.s_mult).sum()) / (9 * nS)
         if self.l2 > 0:
             w = self._get_w()
             L += self.l2 * float(w @ w)
-        ctx = (st, dE, dF)
+        ctx = (st, dE, dF, dS)
         if keep:
             self._ctx = ctx
         return L, (self._full_grad(ctx) if grad else None)
 
     def _full_grad(self, ctx):
         """Gradient of the full-set loss from a :meth:`full_loss` context."""
-        st, dE, dF = ctx
+        st, dE, dF, dS = ctx
         ce = float(self.model.conv_energy)
-        gw = torch.zeros(self.n_w, dtype=torch.float64)
+        gw = torch.zeros(self.n_eff, dtype=torch.float64)
         if dE is not None:
             nE = max(int(self.e_mask.sum()), 1)
             c = (2.0 * self.wE / nE) * dE / (ce * self.natoms)     # per structure
@@ -437,18 +539,30 @@ class LevenbergMarquardt:
                     parts.append((dl * ca).sum(0))
                 k0, k1 = self.block[e]
                 gw[k0:k1] += torch.cat(parts)
-        if dF is not None:
+        if dF is not None or dS is not None:
+            # one tangent pass per element: Σ_i ∂(∂y/∂x_i · u_i)/∂w with u_i collecting the
+            # force adjoint (u_F) and the stress adjoint (u_S = Σ_ab c_ab Δσ_ab T_i,ab / V)
             nF = max(3 * int(self.f_mask_atoms.sum()), 1)
             for e in range(self.ne):
-                if st[e] is None or self.cpad[e].shape[1] == 0:
+                if st[e] is None:
                     continue
-                w = dF[self.cnb[e]] - dF[self.b.atoms[e]][:, None, :]     # (A_e, Kc, 3)
-                n = w.shape[0]
-                u = (w.reshape(n, 1, -1).to(torch.float32) @ self.cpad[e]).reshape(
-                    n, -1).to(torch.float64)
+                u = torch.zeros_like(self.X[e])
+                if dF is not None:
+                    atoms = self.b.atoms[e]
+                    for rows, cpad, cnb in self.cpad[e]:
+                        w = dF[cnb] - dF[atoms[rows]][:, None, :]          # (n_b, Kc, 3)
+                        n = len(rows)
+                        u[rows] = (-2.0 * self.wF / nF) * (
+                            w.reshape(n, 1, -1).to(torch.float32) @ cpad).reshape(n, -1).to(
+                                torch.float64)
+                if dS is not None:
+                    nS = int(self.s_mask.sum())
+                    c = (2.0 * self.wS * STRESS_SCALE ** 2 / (9 * nS)) * dS * self.s_mult \
+                        * self.inv_vol[:, None]                              # (S, 6)
+                    u += torch.einsum("iv,ivs->is", c[self.struct[e]], self.T[e])
                 k0, k1 = self.block[e]
-                gw[k0:k1] += (-2.0 * self.wF / (nF * ce)) * self._tangent_grad(
-                    e, st, u * self.a[e])
+                gw[k0:k1] += self._tangent_grad(e, st, u * self.a[e]) / ce
+        gw = self._to_params(gw[None])[0]
         if self.l2 > 0:
             gw += 2.0 * self.l2 * self._get_w()
         return gw
@@ -457,7 +571,7 @@ class LevenbergMarquardt:
         """The loss on the whole training set (autograd through the model), and its gradient."""
         b = self.b
         with torch.enable_grad():
-            out = self.model(b, forces=self.wF > 0, create_graph=grad)
+            out = self.model(b, forces=self.wF > 0, stress=self.wS > 0, create_graph=grad)
             L = torch.zeros((), dtype=torch.float64)
             if self.wE > 0:
                 m = self.e_mask
@@ -467,6 +581,10 @@ class LevenbergMarquardt:
                 m = self.f_mask_atoms
                 d = (out["forces"] - b.forces)[m]
                 L = L + self.wF * (d * d).mean()
+            if self.wS > 0:
+                m = self.s_mask
+                d = (out["stress"] - b.stress)[m] * STRESS_SCALE
+                L = L + self.wS * (d * d).mean()
             if self.l2 > 0:
                 L = L + self.l2 * sum((p * p).sum() for p in self.params)
             if not grad:
@@ -483,6 +601,11 @@ class LevenbergMarquardt:
             js = ids[torch.randperm(len(ids), generator=gen)[:n]]
         else:
             js = ids[:0]
+        ss = None
+        if self.wS > 0 and self.stress_structures > 0:
+            sids = torch.nonzero(self.s_mask).flatten()
+            if self.stress_structures < len(sids):
+                ss = sids[torch.randperm(len(sids), generator=gen)[:self.stress_structures]]
         w0 = self._get_w()
         # the full-set state, loss and gradient at w0: kept from the previous accepted trial
         # point when the weights have not changed since (one forward pass per iteration)
@@ -495,30 +618,34 @@ class LevenbergMarquardt:
         self._memo = self._ctx = None
         grad = self._full_grad(ctx)
         st = ctx[0]
-        self._gcache = (js, [self._gather_new(e, js) for e in range(self.ne)])
-        J = self._jacobian(st, js)
-        self._gcache = None
+        J = self._jacobian(st, js, ss)
         del ctx, st
-        JtJ = _gram(J)
-        del J
+        # Gauss–Newton matrix (lower triangle): whole, or one block per element network
+        blocks = self.block if (self.block_diagonal and self._pull is None) else [(0, self.n_w)]
+        JtJ = [_gram(J[:, k0:k1]) for k0, k1 in blocks]
         if self.l2 > 0:
-            JtJ.diagonal().add_(self.l2)
-        scale = float(JtJ.diagonal().mean())
+            for A_ in JtJ:
+                A_.diagonal().add_(self.l2)
+        scale = float(torch.cat([A_.diagonal() for A_ in JtJ]).mean())
         tries = 0
         g = 0.5 * grad
         loss = loss0
         for _ in range(self.max_tries):
             tries += 1
-            Am = JtJ.clone()
-            Am.diagonal().add_(self.mu * scale)
+            dw = torch.empty_like(g)
             try:
-                L = torch.linalg.cholesky(Am)
+                for (k0, k1), A_ in zip(blocks, JtJ):
+                    Am = A_.clone()
+                    Am.diagonal().add_(self.mu * scale)
+                    L = torch.linalg.cholesky(Am)
+                    dw[k0:k1] = -torch.cholesky_solve(g[k0:k1, None], L)[:, 0]
             except RuntimeError:
                 self.mu = min(self.mu * self.nu, self.mu_max)
                 self.nu *= 2
                 continue
-            dw = -torch.cholesky_solve(g[:, None], L)[:, 0]
-            pred = -float(2.0 * (g @ dw) + dw @ (JtJ @ dw))
+            Jdw = J @ dw.to(J.dtype)
+            quad = float(Jdw @ Jdw) + self.l2 * float(dw @ dw)
+            pred = -(2.0 * float(g @ dw) + quad)
             w1 = w0 + dw
             self._set_w(w1)
             loss, _ = self.full_loss(False, keep=True)
@@ -539,50 +666,6 @@ class LevenbergMarquardt:
         self.n_iter += 1
         self.tries = tries
         self.loss = loss
-        return loss
-
-    def step_sampled(self, gen: torch.Generator) -> float:
-        """One LM iteration on the sample only (residuals and test on the sample)."""
-        ids = self.force_atom_ids
-        if self.wF > 0 and len(ids):
-            n = min(self.force_atoms, len(ids))
-            js = ids[torch.randperm(len(ids), generator=gen)[:n]]
-        else:
-            js = ids[:0]
-        self._gcache = (js, [self._gather_new(e, js) for e in range(self.ne)])
-        st = self._state(True)
-        r = self._residuals(st, js)
-        J = self._jacobian(st, js)
-        loss0 = float(r @ r)
-        JtJ = (J.T @ J).to(torch.float64)
-        g = (J.T @ r.to(J.dtype)).to(torch.float64)
-        scale = float(JtJ.diagonal().mean())
-        w0 = self._get_w()
-        loss = loss0
-        tries = 0
-        for _ in range(self.max_tries):
-            tries += 1
-            Am = JtJ.clone()
-            Am.diagonal().add_(self.mu * scale)
-            try:
-                L = torch.linalg.cholesky(Am)
-                dw = -torch.cholesky_solve(g[:, None], L)[:, 0]
-            except RuntimeError:
-                self.mu = min(self.mu * 4, self.mu_max)
-                continue
-            self._set_w(w0 + dw)
-            st1 = self._state(False)
-            r1 = self._residuals(st1, js)
-            loss = float(r1 @ r1)
-            if loss < loss0:
-                self.mu = max(self.mu / 3, self.mu_min)
-                break
-            self.mu = min(self.mu * 4, self.mu_max)
-            self._set_w(w0)
-            loss = loss0
-        self._gcache = None
-        self.n_iter += 1
-        self.tries = tries
         return loss
 
     def state_dict(self) -> dict:

@@ -149,7 +149,11 @@ class HDNNP(nn.Module):
     # -- evaluation -----------------------------------------------------------------------------
     def atomic(self, el: str, G: torch.Tensor) -> torch.Tensor:
         """Internal per-atom energies of element ``el`` from raw G."""
-        a, b = getattr(self, f"scale_a_{el}"), getattr(self, f"scale_b_{el}")
+        return self.nets[el](self.scaled_input(el, G))
+
+    def scaled_input(self, el: str, G: torch.Tensor) -> torch.Tensor:
+        """The scaled SFs of element ``el`` (n2p2 scaling of the raw G)."""
+        a = getattr(self, f"scale_a_{el}")
         m = self.scaling_mode
         if m in (SCALING_SCALE, SCALING_SCALE_CENTER, SCALING_SCALE_SIGMA):
             # n2p2 order of operations: Smin + f * (G - c)
@@ -159,7 +163,7 @@ class HDNNP(nn.Module):
             x = G - getattr(self, f"gmean_{el}")
         else:
             x = G
-        return self.nets[el](x)
+        return x
 
     def forward(self, batch: TorchBatch, forces: bool = True, stress: bool = False,
                 create_graph: bool = True) -> dict:
@@ -208,8 +212,7 @@ class HDNNP(nn.Module):
     def to_potential(self, sf_lines: list[str], cutoff_type: int, cutoff_alpha: float) -> Potential:
         """The model as an n2p2 Potential in eV and Å."""
         ce = float(self.conv_energy)
-        nets = {el: ElementNetwork(list(self.nets[el].sizes), self.activations,
-                                   self.nets[el].n2p2_weights()) for el in self.elements}
+        nets = self.export_networks()
         scaling = {el: ElementScaling(*(getattr(self, f"{n}_{el}").detach().cpu().numpy().copy()
                                         for n in ("gmin", "gmax", "gmean", "gsigma")))
                    for el in self.elements}
@@ -224,6 +227,11 @@ class HDNNP(nn.Module):
                          cutoff_type=int(cutoff_type), cutoff_alpha=float(cutoff_alpha),
                          sf_lines=lines, keywords=[], input_nn_text=None,
                          length_unit="angstrom", energy_unit="ev")
+
+    def export_networks(self) -> dict:
+        """Per element the n2p2 network (on the scaled SFs) that ``to_potential`` writes."""
+        return {el: ElementNetwork(list(self.nets[el].sizes), self.activations,
+                                   self.nets[el].n2p2_weights()) for el in self.elements}
 
 
 def scaling_statistics(G_per_element: dict[str, list[np.ndarray]], elements, n_sf) -> dict:

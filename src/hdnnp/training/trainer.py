@@ -227,9 +227,16 @@ class Trainer:
                                              max_cache_gb=cfg.run.max_cache_gb)
         self.t_descriptors = time.perf_counter() - t0
         n_sf = {el: len(self.sfset.for_element(el)) for el in elements}
-        self.model = HDNNP(elements, n_sf, cfg.model.hidden, cfg.model.activation,
-                           SCALING_MODES[cfg.model.scaling], cfg.model.scale_min,
-                           cfg.model.scale_max).to(self.device)
+        if cfg.model.embedding is not None:
+            from .embedding import EmbeddingHDNNP
+            self.model = EmbeddingHDNNP(elements, self.sfset, cfg.model.embedding.channels,
+                                        cfg.model.hidden, cfg.model.activation,
+                                        SCALING_MODES[cfg.model.scaling], cfg.model.scale_min,
+                                        cfg.model.scale_max).to(self.device)
+        else:
+            self.model = HDNNP(elements, n_sf, cfg.model.hidden, cfg.model.activation,
+                               SCALING_MODES[cfg.model.scaling], cfg.model.scale_min,
+                               cfg.model.scale_max).to(self.device)
         # scaling statistics from the training set only
         tr = self.data["train"]
         Gper = {el: [tr[k].G[e] for k in range(len(tr))] for e, el in enumerate(elements)}
@@ -246,9 +253,11 @@ class Trainer:
         self.model.init_weights(self.gen)
         self.params = [p for p in self.model.parameters()]
         self.has = {k: self._has(k) for k in ENERGY_KEYS}
+        inputs = f" (embedding: network inputs {self.model.n_inputs})" \
+            if cfg.model.embedding is not None else ""
         self.log(f"data: {len(self.sets['train'])} train, {len(self.sets['validation'])} "
                  f"validation, {len(self.sets['test'])} test structures; elements "
-                 f"{' '.join(elements)}; SFs {n_sf}; descriptors "
+                 f"{' '.join(elements)}; SFs {n_sf}{inputs}; descriptors "
                  f"{'cached' if tr.cached else 'on the fly'} "
                  f"({sum(d.nbytes() for d in self.data.values()) / 1e6:.0f} MB) in "
                  f"{self.t_descriptors:.1f} s")
@@ -305,7 +314,7 @@ class Trainer:
     def predict(self, name: str, chunk: int = 64) -> dict:
         d = self.data[name]
         res = {"energy": [], "energy_ref": [], "natoms": [], "forces": [], "forces_ref": [],
-               "elem": [], "stress": [], "stress_ref": []}
+               "elem": [], "stress": [], "stress_ref": [], "volume": []}
         if len(d) == 0:
             return res
         parts = [None] if (d.cached and name in ("train", "validation", "test")) else \
@@ -320,10 +329,29 @@ class Trainer:
             res["forces"].append(out["forces"].detach().cpu().numpy())
             res["forces_ref"].append(b.forces.cpu().numpy())
             res["elem"].append(b.elem.cpu().numpy())
+            res["volume"].append(b.volume.cpu().numpy())
             if "stress" in out:
                 res["stress"].append(out["stress"].detach().cpu().numpy())
                 res["stress_ref"].append(b.stress.cpu().numpy())
         return {k: np.concatenate(v) if v else np.zeros(0) for k, v in res.items()}
+
+    def loss_of(self, p: dict) -> float:
+        """The training loss (as :meth:`loss`) from a :meth:`predict` result."""
+        w, ce = self.w, float(self.model.conv_energy)
+        total = 0.0
+        if w["energy"] > 0:
+            d = ((p["energy"] - p["energy_ref"]) / p["natoms"] * ce)
+            d = d[~np.isnan(d)]
+            total += w["energy"] * float(np.mean(d * d)) if d.size else 0.0
+        if w["forces"] > 0:
+            d = ((p["forces"] - p["forces_ref"]) * ce).ravel()
+            d = d[~np.isnan(d)]
+            total += w["forces"] * float(np.mean(d * d)) if d.size else 0.0
+        if w["stress"] > 0 and len(p["stress"]):
+            d = (p["stress"] - p["stress_ref"]) * ce * 100.0
+            d = d[(p["volume"] > 0)[:, None, None] & ~np.isnan(d)]
+            total += w["stress"] * float(np.mean(d * d)) if d.size else 0.0
+        return total
 
     def errors(self, name: str, pred: dict | None = None) -> dict:
         """RMSE/MAE: energy per atom (meV/atom), force components (meV/Å), stress (meV/Å³);
@@ -386,7 +414,11 @@ class Trainer:
             self.opt = LevenbergMarquardt(self.model, self.batch("train"),
                                           energy_weight=self.w["energy"],
                                           force_weight=self.w["forces"],
-                                          force_atoms=o.lm.force_atoms, mu0=o.lm.mu0)
+                                          stress_weight=self.w["stress"],
+                                          stress_structures=o.lm.stress_structures,
+                                          block_diagonal=o.lm.block_diagonal,
+                                          force_atoms=o.lm.force_atoms, mu0=o.lm.mu0,
+                                          l2=o.lm.l2)
         else:
             k = o.kalman
             self.opt = KalmanFilter(self.params, epsilon=k.epsilon, q0=k.q0, qtau=k.qtau,
@@ -609,24 +641,23 @@ class Trainer:
         return self.finish(time.perf_counter() - t_start)
 
     def _evaluate_epoch(self, epoch, rows, fields, csv_path, t_start, bar, has_val, train_step=True):
-        b = self.batch("train")
-        with torch.enable_grad():
-            loss_tr, _ = self.loss(b, create_graph=False)
-        err_tr = self.errors("train")
+        p_tr = self.predict("train")                      # one pass gives the loss and errors
+        loss_tr = self.loss_of(p_tr)
+        err_tr = self.errors("train", p_tr)
         if "force_rmse" in err_tr:
             self._rmse_f_int = err_tr["force_rmse"] / 1000
         row = {"epoch": epoch, "time_s": f"{time.perf_counter() - t_start:.2f}",
-               "loss_train": f"{float(loss_tr.detach()):.6e}"}
+               "loss_train": f"{loss_tr:.6e}"}
         err_va = {}
         if has_val:
-            with torch.enable_grad():
-                loss_va, _ = self.loss(self.batch("validation"), create_graph=False)
-            err_va = self.errors("validation")
-            row["loss_validation"] = f"{float(loss_va.detach()):.6e}"
-            crit = float(loss_va.detach())
+            p_va = self.predict("validation")
+            loss_va = self.loss_of(p_va)
+            err_va = self.errors("validation", p_va)
+            row["loss_validation"] = f"{loss_va:.6e}"
+            crit = loss_va
         else:
             row["loss_validation"] = ""
-            crit = float(loss_tr.detach())
+            crit = loss_tr
         lr = self.opt.param_groups[0]["lr"] if hasattr(self.opt, "param_groups") else \
             getattr(self.opt, "eta", getattr(self.opt, "mu", ""))
         row["lr"] = lr
