@@ -338,23 +338,3 @@ def test_cli_auto(tmp_path, capsys, si_slice):
     assert main(["sf", "auto", str(data), "--budget", "6", "--yaml", str(y)]) == 0
     assert "cutoff 6.0" in capsys.readouterr().out
     assert len(yaml.safe_load(y.read_text())["model"]["symmetry_functions"]["lines"]) == 6
-
-
-def test_default_cutoff_isolated_molecules_capped_at_their_extent(si_slice):
-    from hdnnp.descriptors.selection import default_cutoff
-    from hdnnp.structures import Structure
-    rng = np.random.default_rng(0)
-    # a small bent "molecule" (largest distance ~3.1 Å), jittered
-    base = np.array([[0.0, 0.0, 0.0], [1.1, 0.0, 0.0], [-0.4, 1.0, 0.0], [2.0, 0.9, 0.3], [2.5, -0.6, 0.2]])
-    mols = [Structure(numbers=np.array([6, 1, 1, 8, 1]), positions=base + 0.05 * rng.standard_normal(base.shape))
-            for _ in range(20)]
-    rc, info = default_cutoff(mols)
-    ext = info["largest_distance"]
-    assert 2.5 < ext < 3.6 and rc == np.ceil(2 * ext) / 2 and rc < 6.0
-    assert "isolated" in info["rule"]
-    # periodic data: the usual rule, no cap
-    rc_si, info_si = default_cutoff(si_slice)
-    assert rc_si == 6.0 and "largest_distance" not in info_si
-    # the automatic set uses it
-    _, rep = auto_symmetry_functions(mols, budget=4, seed=0)
-    assert rep["cutoff"] == rc

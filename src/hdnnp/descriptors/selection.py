@@ -361,25 +361,16 @@ def _detail(d: str, line: list[str]) -> str:
 # ---------------------------------------------------------------------- automatic set
 def default_cutoff(structures, max_structures: int = 200, seed: int = 0) -> tuple[float, dict]:
     """Cutoff (Å) from the data: 2.5 × the median nearest-neighbour distance, at least 6 Å, rounded up to
-    0.5 Å; and the statistics it came from (median and minimum nearest-neighbour distance).
-
-    When every structure is **isolated** (no periodic direction: molecules, clusters) the cutoff is
-    at most the largest interatomic distance seen in the sample, rounded up to 0.5 Å: a sphere larger
-    than the whole molecule adds no neighbours, it only spreads the radial grids over empty space and
-    flattens every function (the cutoff function no longer resolves the intramolecular distances)."""
+    0.5 Å; and the statistics it came from (median and minimum nearest-neighbour distance)."""
     from ..neighbours import neighbour_list
     rng = np.random.default_rng(seed)
     idx = np.arange(len(structures))
     if len(idx) > max_structures:
         idx = rng.choice(len(idx), size=max_structures, replace=False)
     nn = []
-    isolated = all(not np.any(np.asarray(s.pbc, dtype=bool)) for s in structures)
-    extent = 0.0
     for k in idx:
         s = structures[k]
         nl = neighbour_list(s.positions, 5.0, s.cell, s.pbc)
-        if isolated:
-            extent = max(extent, _largest_distance(np.asarray(s.positions, dtype=np.float64)))
         if len(nl.distances) == 0:
             continue
         d = np.full(len(s.positions), np.inf)
@@ -391,26 +382,8 @@ def default_cutoff(structures, max_structures: int = 200, seed: int = 0) -> tupl
     allnn = np.concatenate(nn)
     med, mn = float(np.median(allnn)), float(allnn.min())
     rc = max(6.0, math.ceil(2.5 * med * 2.0) / 2.0)
-    rule = "max(6 Å, 2.5 × median nearest-neighbour distance), rounded up to 0.5 Å"
-    info = {"median_nn_distance": med, "min_nn_distance": mn}
-    if isolated:
-        cap = max(math.ceil(extent * 2.0) / 2.0, math.ceil(2.0 * med * 2.0) / 2.0)
-        info["largest_distance"] = extent
-        rule += "; isolated structures: at most the largest interatomic distance, rounded up to 0.5 Å"
-        rc = min(rc, cap)
-    info["rule"] = rule
-    return rc, info
-
-
-def _largest_distance(pos: np.ndarray) -> float:
-    """Largest interatomic distance of one structure (exact up to 3000 atoms, else the bounding-box
-    diagonal, an upper bound)."""
-    if len(pos) < 2:
-        return 0.0
-    if len(pos) > 3000:
-        return float(np.linalg.norm(pos.max(axis=0) - pos.min(axis=0)))
-    from scipy.spatial.distance import pdist
-    return float(pdist(pos).max())
+    return rc, {"median_nn_distance": med, "min_nn_distance": mn,
+                "rule": "max(6 Å, 2.5 × median nearest-neighbour distance), rounded up to 0.5 Å"}
 
 
 def pair_distances(structures, elements: Sequence[str], cutoff: float, max_structures: int = 200, seed: int = 0,
