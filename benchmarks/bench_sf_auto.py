@@ -167,7 +167,8 @@ def main() -> None:
                     help="run.seed for every data set (network initialisation and the selection's subsample; "
                          "default: the per-data-set seeds below; the TiO2 split seed stays fixed)")
     ap.add_argument("--auto", nargs="*", default=[], metavar="KEY=VALUE",
-                    help="extra model.symmetry_functions.auto settings (e.g. grid=systematic scaling=std)")
+                    help="extra model.symmetry_functions.auto settings (e.g. grid=systematic scaling=std "
+                         "zetas=1,2,4)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     out = Path(a.out or tempfile.mkdtemp(prefix="bench_sf_auto_"))
@@ -184,7 +185,9 @@ def main() -> None:
         if "hand" in a.sides:
             r["hand"] = train_one(name, sp, sp["hand"], out / name / "hand", a.threads, log)
         if "auto" in a.sides:
-            extra = {k: (float(v) if k in ("cutoff", "min_radial") else int(v) if v.isdigit() else v) for k, v in (x.split("=", 1) for x in a.auto)}
+            extra = {k: (float(v) if k in ("cutoff", "min_radial") else [float(z) for z in v.split(",")]
+                         if k == "zetas" else int(v) if v.isdigit() else v)
+                     for k, v in (x.split("=", 1) for x in a.auto)}
             r["auto"] = train_one(name, sp, {"auto": {"budget": budget, **extra}}, out / name / "auto",
                                   a.threads, log)
         g = lambda side, k, fmt: (fmt.format(r[side][k]) if side in r else "nan")  # noqa: E731

@@ -338,3 +338,12 @@ def test_cli_auto(tmp_path, capsys, si_slice):
     assert main(["sf", "auto", str(data), "--budget", "6", "--yaml", str(y)]) == 0
     assert "cutoff 6.0" in capsys.readouterr().out
     assert len(yaml.safe_load(y.read_text())["model"]["symmetry_functions"]["lines"]) == 6
+
+
+def test_auto_zetas_option(si_slice):
+    sel, rep = auto_symmetry_functions(si_slice, ["Si"], budget=10, seed=0, max_atoms=300, zetas=[1, 2])
+    assert rep["generate"]["zetas"] == [1.0, 2.0]
+    ang = [ln.split() for ln in rep["lines"] if ln.split()[1] in ("3", "9")]
+    assert ang and all(float(p[6]) in (1.0, 2.0) for p in ang)
+    with pytest.raises(InputError, match="zetas"):
+        auto_symmetry_functions(si_slice, ["Si"], budget=5, zetas=[0.5])

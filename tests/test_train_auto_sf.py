@@ -31,6 +31,8 @@ def test_auto_budget_and_errors(tiny, tmp_path):  # noqa: F811
     d["model"]["symmetry_functions"] = {"auto": {"budget": 0}}
     with pytest.raises(InputError, match="symmetry_functions.auto.budget"):
         config_from_dict(d)
+    d["model"]["symmetry_functions"] = {"auto": {"zetas": [1, 4]}}
+    assert config_from_dict(d).model.symmetry_functions.auto.zetas == [1.0, 4.0]
     d["model"]["symmetry_functions"] = {"auto": {}, "lines": ["Si 2 Si 0.1 0 5"]}
     with pytest.raises(InputError, match="exactly one of"):
         config_from_dict(d)

@@ -429,7 +429,7 @@ def auto_symmetry_functions(structures, elements: Sequence[str] | None = None, c
                             method: str = "cur", candidates: int | None = None, cutoff_type: int = 6,
                             max_atoms: int = 2000, max_structures: int | None = 300,
                             grid: str = "adaptive", scaling: str = "range", min_radial: float = 0.5,
-                            **select_kw) -> tuple[SymmetryFunctionSet, dict]:
+                            zetas: Sequence[float] | None = None, **select_kw) -> tuple[SymmetryFunctionSet, dict]:
     """Generate a large candidate set on ``structures`` and select ``budget`` functions per element.
 
     ``elements``: the model's elements (default: those in the data; an element named here but absent
@@ -447,6 +447,8 @@ def auto_symmetry_functions(structures, elements: Sequence[str] | None = None, c
       wide angular functions (6 η, ζ ∈ {1, 2, 4, 16}, λ = ±1), element-resolved, reduced to at most
       ``candidates`` per element (default max(8 × budget, 200)); ``kind="compact"`` uses the compact
       polynomial grids instead.
+
+    ``zetas``: ζ values of the angular candidates (default: as listed above for each grid).
 
     Selection: :func:`select_symmetry_functions` with ``method`` and ``scaling`` (default ``"range"``:
     CUR on the columns min-max scaled as the network will see them) and ``min_radial`` (default 0.5:
@@ -488,15 +490,20 @@ def auto_symmetry_functions(structures, elements: Sequence[str] | None = None, c
         if not cutoff > 0:
             raise InputError(f"cutoff must be > 0 Å, got {cutoff}")
         cinfo = {"from": "given"}
+    if zetas is not None:
+        zetas = tuple(float(z) for z in zetas)
+        if not zetas or any(not (z >= 1.0 and math.isfinite(z)) for z in zetas):
+            raise InputError(f"zetas must be a non-empty list of numbers >= 1, got {list(zetas)}")
     if grid == "adaptive":
+        zs = zetas or (1, 2, 4, 8, 16)
         dists, nn = pair_distances(structures, elements, float(cutoff), seed=seed)
-        gen = dict(grid="adaptive", n_radial=12, n_angular=5, zetas=(1, 2, 4, 8, 16), angular="both",
+        gen = dict(grid="adaptive", n_radial=12, n_angular=5, zetas=zs, angular="both",
                    cutoff_type=cutoff_type,
                    shortest_distance={f"{a}-{b}": (float(d.min()) if len(d) else None)
                                       for (a, b), d in dists.items()},
                    nearest_neighbour_distance=nn)
         lines = adaptive_lines(elements, float(cutoff), dists, nn, n_radial=12, n_angular=5,
-                               zetas=(1, 2, 4, 8, 16), angular="both")
+                               zetas=zs, angular="both")
         cand = SymmetryFunctionSet.from_n2p2_lines(elements, [(i + 1, ln.split()) for i, ln in enumerate(lines)],
                                                    cutoff_type, 0.0, file="generated")
     else:
@@ -504,7 +511,7 @@ def auto_symmetry_functions(structures, elements: Sequence[str] | None = None, c
         r_min = 0.5
         if cinfo.get("min_nn_distance"):
             r_min = max(0.5, round(0.8 * cinfo["min_nn_distance"], 3))
-        gen = dict(kind=kind, rule="imbalzano2018", mode="both", angular="both", zetas=(1, 2, 4, 16),
+        gen = dict(kind=kind, rule="imbalzano2018", mode="both", angular="both", zetas=zetas or (1, 2, 4, 16),
                    n_radial=12, n_angular=6, r_min=r_min, cutoff_type=cutoff_type)
         if kind == "compact":
             gen.update(mode="both", n_angular=4)
