@@ -347,3 +347,8 @@ def test_auto_zetas_option(si_slice):
     assert ang and all(float(p[6]) in (1.0, 2.0) for p in ang)
     with pytest.raises(InputError, match="zetas"):
         auto_symmetry_functions(si_slice, ["Si"], budget=5, zetas=[0.5])
+
+
+def test_auto_default_zetas_are_broad(si_slice):
+    _, rep = auto_symmetry_functions(si_slice, ["Si"], budget=8, seed=0, max_atoms=300)
+    assert rep["generate"]["zetas"] == [1, 2, 4]

@@ -48,7 +48,7 @@ RULES = ("imbalzano2018", "gastegger2018")
 MODES = ("shift", "center", "both")
 KINDS = ("gaussian", "compact")
 DEFAULT_ZETAS = (1, 2, 4, 16)
-ADAPTIVE_ZETAS = (1, 2, 4, 8, 16)
+ADAPTIVE_ZETAS = (1, 2, 4)
 _ANGULAR = ("narrow", "wide", "both", "none")
 
 

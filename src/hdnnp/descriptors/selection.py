@@ -442,7 +442,8 @@ def auto_symmetry_functions(structures, elements: Sequence[str] | None = None, c
       (:func:`hdnnp.descriptors.generate.adaptive_lines`): per centre/neighbour element pair,
       equidistant shifted, quantile-placed shifted and centred radial Gaussians starting at the
       shortest distance seen for that pair (12 each), narrow + wide angular functions with 5 η tied to
-      the nearest-neighbour distance, ζ ∈ {1, 2, 4, 8, 16}, λ = ±1;
+      the nearest-neighbour distance, ζ ∈ {1, 2, 4} (ζ = 8, 16 respond to a narrow window of angles
+      only; at a fixed budget they displaced broader functions), λ = ±1;
     * ``"systematic"``: both Imbalzano radial grids (shifted and centred, 12 points each) and narrow +
       wide angular functions (6 η, ζ ∈ {1, 2, 4, 16}, λ = ±1), element-resolved, reduced to at most
       ``candidates`` per element (default max(8 × budget, 200)); ``kind="compact"`` uses the compact
@@ -456,7 +457,7 @@ def auto_symmetry_functions(structures, elements: Sequence[str] | None = None, c
     report (plain dict: cutoff and where it came from, the generation settings, the selection
     report, and ``lines``/``cutoff_type`` to put in a training config).
     """
-    from .generate import adaptive_lines, generate_symmetry_functions
+    from .generate import ADAPTIVE_ZETAS, adaptive_lines, generate_symmetry_functions
     structures = list(structures)
     if not structures:
         raise InputError("symmetry_functions: auto needs training structures")
@@ -495,7 +496,7 @@ def auto_symmetry_functions(structures, elements: Sequence[str] | None = None, c
         if not zetas or any(not (z >= 1.0 and math.isfinite(z)) for z in zetas):
             raise InputError(f"zetas must be a non-empty list of numbers >= 1, got {list(zetas)}")
     if grid == "adaptive":
-        zs = zetas or (1, 2, 4, 8, 16)
+        zs = zetas or ADAPTIVE_ZETAS
         dists, nn = pair_distances(structures, elements, float(cutoff), seed=seed)
         gen = dict(grid="adaptive", n_radial=12, n_angular=5, zetas=zs, angular="both",
                    cutoff_type=cutoff_type,

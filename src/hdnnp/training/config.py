@@ -61,7 +61,7 @@ class AutoSymmetryFunctions:
     scaling: Literal["range", "std"] = "range"
     #: at least this fraction of the kept functions per element is radial
     min_radial: float = 0.5
-    #: ζ values of the angular candidates (null: 1, 2, 4, 8, 16 for the adaptive grid)
+    #: ζ values of the angular candidates (null: 1, 2, 4 for the adaptive grid)
     zetas: Optional[list[float]] = None
 
 
