@@ -12,11 +12,11 @@ import yaml
 from hdnnp.cli.main import main
 from hdnnp.data import example_path
 from hdnnp.descriptors import SymmetryFunctionSet
-from hdnnp.descriptors.generate import (angle_windows, count_functions, generate_lines,
+from hdnnp.descriptors.generate import (adaptive_lines, angle_windows, count_functions, generate_lines,
                                         generate_symmetry_functions, radial_grid, to_config_yaml,
                                         to_input_nn)
-from hdnnp.descriptors.selection import (auto_symmetry_functions, format_table, select_columns,
-                                         select_symmetry_functions)
+from hdnnp.descriptors.selection import (auto_symmetry_functions, format_table, pair_distances,
+                                         select_columns, select_symmetry_functions)
 from hdnnp.errors import InputError
 from hdnnp.io import read
 
@@ -228,6 +228,85 @@ def test_auto_errors(si_slice):
         auto_symmetry_functions([], ["Si"])
 
 
+def test_adaptive_lines_follow_the_data():
+    rng = np.random.default_rng(0)
+    dist = {("C", "H"): 1.0 + 0.05 * rng.normal(size=500), ("C", "C"): rng.uniform(1.5, 5.0, 800),
+            ("H", "C"): 1.0 + 0.05 * rng.normal(size=500), ("H", "H"): np.zeros(0)}
+    lines = adaptive_lines(["C", "H"], 5.0, dist, {"C": 1.0, "H": 1.0}, n_radial=6, n_angular=3,
+                           zetas=(1, 4), min_width=0.2)
+    assert len(lines) == len(set(lines))
+    sfs = SymmetryFunctionSet.from_n2p2_lines(["H", "C"], [(i + 1, ln.split()) for i, ln in enumerate(lines)], 1)
+    rad = [ln.split() for ln in lines if ln.split()[1] == "2"]
+    assert not [t for t in rad if t[0] == "H" and t[2] == "H"]          # no H-H pairs seen: no H-H radial
+    for c, e in (("C", "H"), ("C", "C"), ("H", "C")):
+        r_lo = dist[(c, e)].min()
+        mine = [(float(t[3]), float(t[4])) for t in rad if t[0] == c and t[2] == e]
+        assert len(mine) == 18                                          # equidistant, quantile, centred
+        shifted = [(eta, rs) for eta, rs in mine if rs > 0]
+        assert min(rs for _, rs in shifted) == pytest.approx(r_lo, abs=1e-3)   # starts where the data start
+        assert all(eta <= 1 / (2 * 0.2 ** 2) + 1e-6 for eta, _ in shifted)    # σ >= min_width
+    # quantile centres crowd at the C-H bond length; the C-C ones spread over the uniform range
+    ch = sorted(float(t[4]) for t in rad if t[0] == "C" and t[2] == "H" and float(t[4]) > 0)
+    assert sum(0.9 < r < 1.1 for r in ch) >= 6
+    cc = sorted(float(t[4]) for t in rad if t[0] == "C" and t[2] == "C" and float(t[4]) > 0)
+    assert sum(0.9 < r < 1.1 for r in cc) == 0 and cc[-1] == pytest.approx(5.0)
+    ang = [ln.split() for ln in lines if ln.split()[1] in ("3", "9")]
+    assert {float(t[4]) for t in ang} >= {0.0} and len({float(t[4]) for t in ang}) == 3
+    assert len(ang) == 2 * 2 * 3 * 2 * 2 * 3                            # centres × types × η × ζ × λ × pairs
+    assert len(sfs) == len(lines)
+    with pytest.raises(InputError):
+        adaptive_lines(["C"], 5.0, {}, {}, n_radial=1)
+
+
+def test_range_scaling_ranks_outlier_columns_last():
+    rng = np.random.default_rng(3)
+    n = 2000
+    G = rng.normal(size=(n, 4))
+    G[:, 3] = 0.01 * rng.normal(size=n)
+    G[:10, 3] += 5.0                                   # spread from 10 outlying atoms only
+    res = select_columns(G, 4, "cur", scaling="range")
+    assert res["order"][-1] == 3 and res["scaling"] == "range"
+    assert np.all(np.diff(res["explained_variance"]) >= -1e-12)
+    with pytest.raises(InputError, match="scaling"):
+        select_columns(G, 2, scaling="minmax")
+
+
+def test_reserve_keeps_a_share_of_the_masked_columns():
+    G = _synthetic()
+    free = select_columns(G, 4, "cur")
+    mask = np.zeros(G.shape[1], dtype=bool)
+    mask[[9, 10, 11]] = True                           # combinations: ranked late once the base is in
+    res = select_columns(G, 4, "cur", reserve=(mask, 3))
+    assert sum(mask[j] for j in res["kept"]) >= 3 and len(res["kept"]) == 4
+    assert res["order"] == free["order"]               # the ranking itself is unchanged
+    assert res["kept"] == [j for j in res["order"] if j in set(res["kept"])]
+    assert len(res["kept"]) + len(res["dropped"]) == G.shape[1]
+    assert select_columns(G, 4, "cur", reserve=(mask, 0))["kept"] == free["kept"]
+
+
+def test_auto_adaptive_grid_on_si(si_slice):
+    d, nn = pair_distances(si_slice, ["Si"], 6.0)
+    assert 2.0 < nn["Si"] < 2.6 and d[("Si", "Si")].max() < 6.0
+    sel, rep = auto_symmetry_functions(si_slice, ["Si"], budget=12, seed=0, max_atoms=500)
+    assert rep["generate"]["grid"] == "adaptive" and rep["selection"]["scaling"] == "range"
+    assert rep["selection"]["min_radial"] == 0.5
+    assert sum(1 for ln in rep["lines"] if ln.split()[1] == "2") >= 6     # at least half radial
+    r_lo = rep["generate"]["shortest_distance"]["Si-Si"]
+    assert r_lo == pytest.approx(d[("Si", "Si")].min())
+    for sf in sel.functions:
+        t = sf.to_n2p2_line().split()
+        if t[2] == "2" and float(t[5]) > 0:
+            assert float(t[5]) >= r_lo - 1e-3
+    # the previous systematic candidates are still available
+    sel2, rep2 = auto_symmetry_functions(si_slice, ["Si"], budget=12, seed=0, max_atoms=500, grid="systematic",
+                                         scaling="std")
+    assert rep2["generate"]["grid"] == "systematic" and len(sel2.for_element("Si")) == 12
+    with pytest.raises(InputError, match="grid"):
+        auto_symmetry_functions(si_slice, ["Si"], budget=12, grid="other")
+    with pytest.raises(InputError, match="compact"):
+        auto_symmetry_functions(si_slice, ["Si"], budget=12, kind="compact")
+
+
 # ---------------------------------------------------------------------- CLI
 def test_cli_generate_and_select(tmp_path, capsys, si_slice):
     nn, y = tmp_path / "cand.nn", tmp_path / "cand.yaml"
@@ -259,3 +338,17 @@ def test_cli_auto(tmp_path, capsys, si_slice):
     assert main(["sf", "auto", str(data), "--budget", "6", "--yaml", str(y)]) == 0
     assert "cutoff 6.0" in capsys.readouterr().out
     assert len(yaml.safe_load(y.read_text())["model"]["symmetry_functions"]["lines"]) == 6
+
+
+def test_auto_zetas_option(si_slice):
+    sel, rep = auto_symmetry_functions(si_slice, ["Si"], budget=10, seed=0, max_atoms=300, zetas=[1, 2])
+    assert rep["generate"]["zetas"] == [1.0, 2.0]
+    ang = [ln.split() for ln in rep["lines"] if ln.split()[1] in ("3", "9")]
+    assert ang and all(float(p[6]) in (1.0, 2.0) for p in ang)
+    with pytest.raises(InputError, match="zetas"):
+        auto_symmetry_functions(si_slice, ["Si"], budget=5, zetas=[0.5])
+
+
+def test_auto_default_zetas_are_broad(si_slice):
+    _, rep = auto_symmetry_functions(si_slice, ["Si"], budget=8, seed=0, max_atoms=300)
+    assert rep["generate"]["zetas"] == [1, 2, 4]

@@ -31,6 +31,8 @@ def test_auto_budget_and_errors(tiny, tmp_path):  # noqa: F811
     d["model"]["symmetry_functions"] = {"auto": {"budget": 0}}
     with pytest.raises(InputError, match="symmetry_functions.auto.budget"):
         config_from_dict(d)
+    d["model"]["symmetry_functions"] = {"auto": {"zetas": [1, 4]}}
+    assert config_from_dict(d).model.symmetry_functions.auto.zetas == [1.0, 4.0]
     d["model"]["symmetry_functions"] = {"auto": {}, "lines": ["Si 2 Si 0.1 0 5"]}
     with pytest.raises(InputError, match="exactly one of"):
         config_from_dict(d)
@@ -45,3 +47,17 @@ def test_auto_budget_and_errors(tiny, tmp_path):  # noqa: F811
     d["model"]["symmetry_functions"] = {"auto": {"budget": 100000}}
     with pytest.raises(InputError):
         train(config_from_dict(d), log=quiet)
+
+
+def test_auto_grid_and_scaling_keys(tiny, tmp_path):  # noqa: F811
+    d = cfg_dict(tiny, tmp_path / "run", "adam", epochs=0)
+    d["model"]["symmetry_functions"] = {"auto": {"grid": "systematic", "scaling": "std", "budget": 6}}
+    a = config_from_dict(d).model.symmetry_functions.auto
+    assert (a.grid, a.scaling) == ("systematic", "std")
+    assert config_from_dict({**d, "model": {**d["model"], "symmetry_functions": "auto"}}
+                            ).model.symmetry_functions.auto.grid == "adaptive"
+    assert a.min_radial == 0.5
+    for key, bad in (("grid", "random"), ("scaling", "minmax"), ("min_radial", 1.5)):
+        d["model"]["symmetry_functions"] = {"auto": {key: bad}}
+        with pytest.raises(InputError, match=f"symmetry_functions.auto.{key}"):
+            config_from_dict(d)

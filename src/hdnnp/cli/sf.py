@@ -61,7 +61,8 @@ def register(subparsers) -> None:
 
     a = sub.add_parser("auto", help="generate candidates and select a set for training data",
                        description=_wrap("What 'symmetry_functions: auto' does: cutoff from the data (unless "
-                                         "given), a large Gaussian (or compact) candidate set, selection of "
+                                         "given), a large Gaussian candidate set on grids adapted to the "
+                                         "data's pair distances (or systematic/compact grids), selection of "
                                          "--budget functions per element."))
     a.add_argument("data", nargs="+", metavar="DATA")
     a.add_argument("--elements", nargs="+", metavar="EL", help="model elements (default: those in the data)")
@@ -69,6 +70,14 @@ def register(subparsers) -> None:
     a.add_argument("--budget", type=int, default=32, help="functions per element (default 32)")
     a.add_argument("--kind", choices=["gaussian", "compact"], default="gaussian")
     a.add_argument("--method", choices=["cur", "fps"], default="cur")
+    a.add_argument("--grid", choices=["adaptive", "systematic"], default=None,
+                   help="candidates: adaptive (default for gaussian; radial grids from the data's pair "
+                        "distances) or systematic (Imbalzano grids; the only choice for compact)")
+    a.add_argument("--scaling", choices=["range", "std"], default="range",
+                   help="column scaling before ranking: range (min-max, as the network sees them; default) "
+                        "or std")
+    a.add_argument("--min-radial", type=float, default=0.5,
+                   help="at least this fraction of the kept functions per element is radial (default 0.5)")
     a.add_argument("--seed", type=int, default=0)
     _data_args(a)
     _out_args(a, report=True)
@@ -241,7 +250,9 @@ def run_auto(args) -> int:
     from ..descriptors.selection import auto_symmetry_functions, format_table
     structures = _read_all(args)
     sel, report = auto_symmetry_functions(structures, args.elements, args.cutoff, args.budget, args.seed,
-                                          kind=args.kind, method=args.method)
+                                          kind=args.kind, method=args.method,
+                                          grid=args.grid or ("systematic" if args.kind == "compact" else "adaptive"),
+                                          scaling=args.scaling, min_radial=args.min_radial)
     ci = report["cutoff_info"]
     print(f"cutoff {report['cutoff']} Å" + (f" from the data ({ci['rule']})" if ci.get("from") == "data" else ""))
     print(format_table(report))

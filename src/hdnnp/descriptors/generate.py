@@ -41,12 +41,14 @@ from ..errors import InputError
 from .symmetry_functions import ATOMIC_NUMBERS, SymmetryFunctionSet
 
 __all__ = ["radial_grid", "angle_windows", "generate_symmetry_functions", "generate_lines", "count_functions",
-           "to_input_nn", "to_config_yaml", "RULES", "MODES", "KINDS", "DEFAULT_ZETAS"]
+           "adaptive_lines", "to_input_nn", "to_config_yaml", "RULES", "MODES", "KINDS", "DEFAULT_ZETAS",
+           "ADAPTIVE_ZETAS"]
 
 RULES = ("imbalzano2018", "gastegger2018")
 MODES = ("shift", "center", "both")
 KINDS = ("gaussian", "compact")
 DEFAULT_ZETAS = (1, 2, 4, 16)
+ADAPTIVE_ZETAS = (1, 2, 4)
 _ANGULAR = ("narrow", "wide", "both", "none")
 
 
@@ -269,6 +271,85 @@ def fit_budget(elements, cutoff, n_radial, n_angular, budget, **kw) -> tuple[int
                 raise InputError(f"budget {budget} is too small: the smallest grid has {n} functions per "
                                  "element (use fewer zetas, angular='none', or weighted functions)")
         nr -= 1
+
+
+# ---------------------------------------------------------------------- data-adapted grids
+def _weighted_quantiles(d: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Quantiles of the distances ``d`` weighted by 1/r² (the pair density per unit volume, i.e. the
+    radial distribution function rather than the raw pair count, which grows as r² in a solid)."""
+    d = np.sort(np.asarray(d, dtype=np.float64))
+    w = 1.0 / d ** 2
+    cw = np.cumsum(w)
+    cw = (cw - 0.5 * w) / cw[-1]
+    return np.interp(q, cw, d)
+
+
+def adaptive_lines(elements: Sequence[str], cutoff: float, pair_distances, nn_distance, *, n_radial: int = 12,
+                   n_angular: int = 5, zetas: Iterable[float] = ADAPTIVE_ZETAS, angular: str = "both",
+                   min_width: float = 0.2) -> list[str]:
+    """Element-resolved Gaussian candidates on grids adapted to the data (``symfunction_short``
+    argument strings, Å units).
+
+    ``pair_distances``: {(centre, neighbour): 1-D array of the centre–neighbour distances below
+    ``cutoff`` seen in the data}; ``nn_distance``: {centre: typical (median) nearest-neighbour
+    distance}. Per (centre, neighbour) pair with data, r_lo = the shortest distance seen:
+
+    * shifted Gaussians (type 2) on an equidistant grid of ``n_radial`` centres in [r_lo, r_c], width
+      σ = grid spacing (η = 1/(2σ²)), Gastegger-style but starting where the data start;
+    * shifted Gaussians at the ``n_radial`` quantiles (k + ½)/n of the pair distances weighted by
+      1/r² (dense at the coordination shells / bond lengths), σ = half the gap to the farther
+      neighbouring centre (at least ``min_width``);
+    * centred Gaussians (r_s = 0) with η = 1/(2r²) for ``n_radial`` radii r equidistant in [r_lo, r_c].
+
+    Pairs without any distance below r_c get no radial function (it would be zero everywhere).
+    Angular functions per unordered neighbour pair: narrow (3) and/or wide (9) with η = 0 and
+    η = 1/(2r²) for ``n_angular`` - 1 radii r geometrically spaced in [nearest-neighbour distance, r_c],
+    λ = ±1 and ζ from ``zetas``. Duplicate lines are removed.
+    """
+    els = _norm_elements(elements)
+    if angular not in _ANGULAR:
+        raise InputError(f"angular must be one of {_ANGULAR}, got {angular!r}")
+    if not (isinstance(cutoff, (int, float)) and math.isfinite(cutoff) and cutoff > 0):
+        raise InputError(f"cutoff must be a positive number of Å, got {cutoff!r}")
+    if n_radial < 2 or n_angular < 0:
+        raise InputError("adaptive grids need n_radial >= 2 and n_angular >= 0")
+    rc = float(cutoff)
+    zetas = [float(z) for z in zetas]
+    pairs = list(itertools.combinations_with_replacement(els, 2))
+    ang_types = {"narrow": [3], "wide": [9], "both": [3, 9], "none": []}[angular]
+    lines: list[str] = []
+    for c in els:
+        for e in els:
+            d = np.asarray(pair_distances.get((c, e), ()), dtype=np.float64)
+            d = d[(d > 0) & (d < rc)]
+            if len(d) == 0:
+                continue
+            r_lo = float(d.min())
+            if r_lo >= rc - 1e-6:
+                continue
+            grid = np.linspace(r_lo, rc, n_radial)
+            dr = float(grid[1] - grid[0])
+            rad = [(1.0 / (2.0 * dr * dr), float(r)) for r in grid]
+            q = _weighted_quantiles(d, (np.arange(n_radial) + 0.5) / n_radial)
+            ext = np.concatenate([[r_lo], q, [rc]])
+            for k in range(n_radial):
+                sig = max(ext[k + 2] - ext[k + 1], ext[k + 1] - ext[k], min_width)
+                rad.append((1.0 / (2.0 * sig * sig), float(q[k])))
+            rad += [(1.0 / (2.0 * r * r), 0.0) for r in grid]
+            lines += [f"{c} 2 {e} {_fmt(round(eta, 6))} {_fmt(round(rs, 4))} {_fmt(rc)}" for eta, rs in rad]
+        if not ang_types or n_angular < 1:
+            continue
+        r_nn = float(nn_distance.get(c) or rc / 4)
+        r_nn = min(max(r_nn, 0.5), rc / 2)
+        etas = [0.0] + ([1.0 / (2.0 * r * r) for r in np.geomspace(r_nn, rc, n_angular - 1)]
+                        if n_angular > 1 else [])
+        for t in ang_types:
+            for eta in etas:
+                for z in zetas:
+                    for lam in (-1.0, 1.0):
+                        lines += [f"{c} {t} {a} {b} {_fmt(round(eta, 6))} {_fmt(lam)} {_fmt(z)} {_fmt(rc)}"
+                                  for a, b in pairs]
+    return list(dict.fromkeys(lines))
 
 
 # ---------------------------------------------------------------------- output

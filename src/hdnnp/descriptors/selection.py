@@ -7,7 +7,10 @@ computed on a seeded subsample of the data's atoms. In order:
 2. **mostly zero** columns: |G| <= ``zero_tol`` for more than ``max_zero_fraction`` of the atoms;
 3. **duplicates**: |Pearson correlation| > ``max_correlation`` with a function kept before it (candidates
    are visited in n2p2's order, so of two duplicates the earlier, usually the smoother, stays);
-4. the rest is **ranked** on the standardised columns Z = (G - mean) / std, either by
+4. the rest is **ranked** on the scaled columns Z = (G - mean) / std (``scaling="std"``, the default of
+   :func:`select_columns`) or Z = (G - mean) / (max - min) (``scaling="range"``, the default of the
+   automatic set: the network's min-max scaled inputs, so spread that comes from a few outlying atoms
+   counts little), either by
 
    * ``method="cur"``: Imbalzano et al., J. Chem. Phys. 148, 241730 (2018), deterministic iterative CUR:
      pick the column with the largest leverage on the leading singular vector of the residual
@@ -37,9 +40,13 @@ from ..errors import InputError
 from .symmetry_functions import ATOMIC_NUMBERS, SymmetryFunctionSet, compute_descriptors
 
 __all__ = ["select_columns", "descriptor_matrices", "select_symmetry_functions", "auto_symmetry_functions",
-           "format_table", "plot_selection", "write_report", "default_cutoff", "METHODS"]
+           "format_table", "plot_selection", "write_report", "default_cutoff", "pair_distances", "METHODS",
+           "SCALINGS", "GRIDS"]
 
 METHODS = ("cur", "fps")
+SCALINGS = ("std", "range")
+RADIAL_TYPES = (2, 12, 20, 23)
+GRIDS = ("adaptive", "systematic")
 
 
 # ---------------------------------------------------------------------- column selection (pure numpy)
@@ -121,17 +128,25 @@ def _information_curve(Zs: np.ndarray, Zt: np.ndarray) -> np.ndarray:
 
 def select_columns(G: np.ndarray, n_keep: int | None = None, method: str = "cur", *,
                    max_correlation: float = 0.999, max_zero_fraction: float = 0.95, zero_tol: float = 1e-6,
-                   min_explained: float = 0.999) -> dict:
+                   min_explained: float = 0.999, scaling: str = "std",
+                   reserve: tuple[Sequence[bool], int] | None = None) -> dict:
     """Select columns of G (atoms × candidate functions). Returns a dict (plain Python types):
 
     ``kept``: column indices in selection order; ``dropped``: [(index, reason, detail)] with reason
     ``constant``, ``mostly zero``, ``duplicate`` or ``not selected``; ``order``: the full ranking of the
     columns that passed the filters; ``explained_variance``/``reconstruction_error``/``pca_variance``:
     lists over k = 1..len(order). ``n_keep`` None: the smallest k with explained variance >=
-    ``min_explained``.
+    ``min_explained``. ``scaling``: how the columns are made comparable before ranking (see
+    :data:`SCALINGS`): ``"std"`` divides each centred column by its standard deviation, ``"range"`` by
+    its range max - min (what the network sees with n2p2's min-max scaling: a column whose spread
+    comes from a few outlying atoms keeps little variance and ranks low). ``reserve`` = (mask over the
+    columns, k): at least k of the kept columns come from the masked ones (the best-ranked of them
+    replace the worst-ranked others), as far as the ranking has them.
     """
     if method not in METHODS:
         raise InputError(f"selection method must be one of {METHODS}, got {method!r}")
+    if scaling not in SCALINGS:
+        raise InputError(f"selection scaling must be one of {SCALINGS}, got {scaling!r}")
     G = np.asarray(G, dtype=np.float64)
     if G.ndim != 2:
         raise ValueError("G must be a 2-D array (atoms × functions)")
@@ -148,8 +163,14 @@ def select_columns(G: np.ndarray, n_keep: int | None = None, method: str = "cur"
     for j in np.nonzero(constant)[0]:
         dropped.append((int(j), "constant", f"value {mean[j]:.6g} on all {n} atoms"))
     target = np.nonzero(~constant)[0]
-    Z = np.zeros_like(G)
-    Z[:, target] = (G[:, target] - mean[target]) / std[target]
+    S = np.zeros_like(G)      # standardised: correlations (duplicates, FPS distances)
+    S[:, target] = (G[:, target] - mean[target]) / std[target]
+    if scaling == "range":
+        Z = np.zeros_like(G)  # what CUR ranks and the information curve measures
+        span = G.max(axis=0) - G.min(axis=0)
+        Z[:, target] = (G[:, target] - mean[target]) / span[target]
+    else:
+        Z = S
     pool = []
     for j in target:
         if zero_frac[j] > max_zero_fraction:
@@ -159,7 +180,7 @@ def select_columns(G: np.ndarray, n_keep: int | None = None, method: str = "cur"
     # near-duplicates (candidate order)
     kept_dup: list[int] = []
     if pool:
-        R = (Z[:, pool].T @ Z[:, pool]) / n
+        R = (S[:, pool].T @ S[:, pool]) / n
         keep_mask = np.zeros(len(pool), dtype=bool)
         for a in range(len(pool)):
             if keep_mask.any():
@@ -171,13 +192,13 @@ def select_columns(G: np.ndarray, n_keep: int | None = None, method: str = "cur"
                     continue
             keep_mask[a] = True
         kept_dup = [p for p, k in zip(pool, keep_mask) if k]
-    out = {"n_atoms": n, "n_candidates": m, "method": method, "kept": [], "dropped": [], "order": [],
+    out = {"n_atoms": n, "n_candidates": m, "method": method, "scaling": scaling, "kept": [], "dropped": [], "order": [],
            "explained_variance": [], "reconstruction_error": [], "pca_variance": []}
     if not kept_dup:
         out["dropped"] = sorted(dropped)
         return out
     Zp = Z[:, kept_dup]
-    local = _rank_cur(Zp) if method == "cur" else _rank_fps(Zp)
+    local = _rank_cur(Zp) if method == "cur" else _rank_fps(S[:, kept_dup])
     order = [kept_dup[i] for i in local]
     Zt = Z[:, target]
     expl = _information_curve(Z[:, order], Zt)
@@ -190,9 +211,20 @@ def select_columns(G: np.ndarray, n_keep: int | None = None, method: str = "cur"
         n_keep = int(hit[0]) + 1 if len(hit) else len(order)
     n_keep = int(min(max(n_keep, 0), len(order)))
     kept = order[:n_keep]
+    if reserve is not None:
+        mask, k_min = np.asarray(reserve[0], dtype=bool), int(reserve[1])
+        k_min = min(k_min, n_keep, sum(1 for j in order if mask[j]))
+        have = sum(1 for j in kept if mask[j])
+        if have < k_min:
+            res_ = [j for j in order if mask[j]][:k_min]
+            rest = [j for j in order if not mask[j]][:n_keep - k_min]
+            chosen = set(res_) | set(rest)
+            kept = [j for j in order if j in chosen]
     name = "CUR" if method == "cur" else "FPS"
-    for r, j in enumerate(order[n_keep:], start=n_keep + 1):
-        dropped.append((j, "not selected", f"{name} rank {r}"))
+    kept_set = set(kept)
+    for r, j in enumerate(order, start=1):
+        if j not in kept_set:
+            dropped.append((j, "not selected", f"{name} rank {r}"))
     out.update(kept=kept, dropped=sorted(dropped), order=order,
                explained_variance=[float(x) for x in expl],
                reconstruction_error=[float(math.sqrt(max(0.0, 1.0 - x))) for x in expl],
@@ -255,7 +287,8 @@ def select_symmetry_functions(sfset: SymmetryFunctionSet, structures, n_keep: in
                               max_zero_fraction: float = 0.95, zero_tol: float = 1e-6,
                               min_explained: float = 0.999, max_atoms: int = 2000,
                               max_structures: int | None = 500, min_atoms: int = 10,
-                              seed: int = 0) -> tuple[SymmetryFunctionSet, dict]:
+                              seed: int = 0, scaling: str = "std", min_radial: float = 0.0
+                              ) -> tuple[SymmetryFunctionSet, dict]:
     """Reduce ``sfset`` on ``structures`` (eV/Å :class:`hdnnp.Structure` list), per central element.
 
     ``n_keep``: functions to keep per element (an int for all, or {element: int}); None = the fewest
@@ -263,14 +296,20 @@ def select_symmetry_functions(sfset: SymmetryFunctionSet, structures, n_keep: in
     :class:`SymmetryFunction` objects, unchanged) and a report (plain dict, JSON/YAML-ready): per element
     ``n_atoms``, ``n_candidates``, ``n_kept``, ``kept`` (lines in selection order), ``dropped``
     ([{line, reason, detail}]), ``counts`` (per reason) and ``curve`` (n, explained_variance,
-    reconstruction_error, pca_variance). Raises InputError when an element has fewer than
+    reconstruction_error, pca_variance); ``scaling``: see :func:`select_columns`; ``min_radial``: at
+    least this fraction of each element's kept functions (rounded up) are radial (types 2, 12, 20, 23)
+    where the ranking has enough of them. Raises InputError
+    when an element has fewer than
     max(``min_atoms``, n_keep) atoms in the data or the data contain elements outside the set.
     """
     if method not in METHODS:
         raise InputError(f"selection method must be one of {METHODS}, got {method!r}")
+    if scaling not in SCALINGS:
+        raise InputError(f"selection scaling must be one of {SCALINGS}, got {scaling!r}")
     mats, available = descriptor_matrices(sfset, structures, max_atoms=max_atoms,
                                           max_structures=max_structures, seed=seed)
-    report = {"method": method, "seed": seed, "n_structures": len(structures),
+    report = {"method": method, "scaling": scaling, "min_radial": min_radial, "seed": seed,
+              "n_structures": len(structures),
               "settings": {"max_correlation": max_correlation, "max_zero_fraction": max_zero_fraction,
                            "zero_tol": zero_tol, "min_explained": min_explained, "max_atoms": max_atoms,
                            "max_structures": max_structures},
@@ -285,7 +324,10 @@ def select_symmetry_functions(sfset: SymmetryFunctionSet, structures, n_keep: in
                              f"{nk if nk is not None else 'symmetry functions'} for it needs at least {need} "
                              "atoms (give more structures, or keep fewer functions)")
         res = select_columns(mats[el], nk, method, max_correlation=max_correlation,
-                             max_zero_fraction=max_zero_fraction, zero_tol=zero_tol, min_explained=min_explained)
+                             max_zero_fraction=max_zero_fraction, zero_tol=zero_tol, min_explained=min_explained,
+                             scaling=scaling,
+                             reserve=([f.type in RADIAL_TYPES for f in funcs], math.ceil(min_radial * (nk or 0)))
+                             if min_radial > 0 and nk else None)
         line = [f.to_n2p2_line().split(None, 1)[1] for f in funcs]
         counts = {"constant": 0, "mostly zero": 0, "duplicate": 0, "not selected": 0}
         for _, reason, _ in res["dropped"]:
@@ -344,26 +386,87 @@ def default_cutoff(structures, max_structures: int = 200, seed: int = 0) -> tupl
                 "rule": "max(6 Å, 2.5 × median nearest-neighbour distance), rounded up to 0.5 Å"}
 
 
+def pair_distances(structures, elements: Sequence[str], cutoff: float, max_structures: int = 200, seed: int = 0,
+                   max_pairs: int = 50000) -> tuple[dict, dict]:
+    """Distances seen in the data on a seeded subsample of structures: {(centre, neighbour): distances
+    below ``cutoff`` (at most ``max_pairs``, randomly thinned)} and {centre: median nearest-neighbour
+    distance} (Å)."""
+    from ..neighbours import neighbour_list
+    rng = np.random.default_rng(seed)
+    idx = np.arange(len(structures))
+    if len(idx) > max_structures:
+        idx = np.sort(rng.choice(len(idx), size=max_structures, replace=False))
+    zs = [ATOMIC_NUMBERS[e] for e in elements]
+    acc: dict = {(a, b): [] for a in elements for b in elements}
+    nn: dict = {a: [] for a in elements}
+    for k in idx:
+        s = structures[k]
+        num = np.asarray(s.numbers)
+        nl = neighbour_list(s.positions, cutoff, s.cell, s.pbc)
+        if len(nl.distances) == 0:
+            continue
+        zi, zj = num[nl.i], num[nl.j]
+        d_nn = np.full(len(num), np.inf)
+        np.minimum.at(d_nn, nl.i, nl.distances)
+        for a, za in zip(elements, zs):
+            ok = np.isfinite(d_nn) & (num == za)
+            nn[a].append(d_nn[ok])
+            for b, zb in zip(elements, zs):
+                acc[(a, b)].append(nl.distances[(zi == za) & (zj == zb)])
+    out = {}
+    for key, parts in acc.items():
+        d = np.concatenate(parts) if parts else np.zeros(0)
+        if len(d) > max_pairs:
+            d = np.concatenate([[d.min()], rng.choice(d, size=max_pairs - 1, replace=False)])
+        out[key] = d
+    med = {a: (float(np.median(np.concatenate(v))) if v and sum(len(x) for x in v) else None)
+           for a, v in nn.items()}
+    return out, med
+
+
 def auto_symmetry_functions(structures, elements: Sequence[str] | None = None, cutoff: float | None = None,
                             budget: int = 32, seed: int = 0, *, kind: str = "gaussian",
                             method: str = "cur", candidates: int | None = None, cutoff_type: int = 6,
                             max_atoms: int = 2000, max_structures: int | None = 300,
-                            **select_kw) -> tuple[SymmetryFunctionSet, dict]:
+                            grid: str = "adaptive", scaling: str = "range", min_radial: float = 0.5,
+                            zetas: Sequence[float] | None = None, **select_kw) -> tuple[SymmetryFunctionSet, dict]:
     """Generate a large candidate set on ``structures`` and select ``budget`` functions per element.
 
     ``elements``: the model's elements (default: those in the data; an element named here but absent
     from the data, or present in the data but not named, is an InputError). ``cutoff`` (Å): default from
-    :func:`default_cutoff`. Candidates: both Imbalzano radial grids (shifted and centred, 12 points each)
-    and narrow + wide angular functions (6 η, ζ ∈ {1, 2, 4, 16}, λ = ±1), element-resolved, reduced to
-    at most ``candidates`` per element (default max(8 × budget, 200)); ``kind="compact"`` uses the
-    compact polynomial grids instead. Returns the selected set and a report (plain dict: cutoff and where
-    it came from, the generation settings, the selection report, and ``lines``/``cutoff_type`` to put in
-    a training config).
+    :func:`default_cutoff`.
+
+    Candidates (``grid``):
+
+    * ``"adaptive"`` (default, Gaussian only): grids placed where the training data have neighbours
+      (:func:`hdnnp.descriptors.generate.adaptive_lines`): per centre/neighbour element pair,
+      equidistant shifted, quantile-placed shifted and centred radial Gaussians starting at the
+      shortest distance seen for that pair (12 each), narrow + wide angular functions with 5 η tied to
+      the nearest-neighbour distance, ζ ∈ {1, 2, 4} (ζ = 8, 16 respond to a narrow window of angles
+      only; at a fixed budget they displaced broader functions), λ = ±1;
+    * ``"systematic"``: both Imbalzano radial grids (shifted and centred, 12 points each) and narrow +
+      wide angular functions (6 η, ζ ∈ {1, 2, 4, 16}, λ = ±1), element-resolved, reduced to at most
+      ``candidates`` per element (default max(8 × budget, 200)); ``kind="compact"`` uses the compact
+      polynomial grids instead.
+
+    ``zetas``: ζ values of the angular candidates (default: as listed above for each grid).
+
+    Selection: :func:`select_symmetry_functions` with ``method`` and ``scaling`` (default ``"range"``:
+    CUR on the columns min-max scaled as the network will see them) and ``min_radial`` (default 0.5:
+    at least half of each element's functions radial). Returns the selected set and a
+    report (plain dict: cutoff and where it came from, the generation settings, the selection
+    report, and ``lines``/``cutoff_type`` to put in a training config).
     """
-    from .generate import generate_symmetry_functions
+    from .generate import ADAPTIVE_ZETAS, adaptive_lines, generate_symmetry_functions
     structures = list(structures)
     if not structures:
         raise InputError("symmetry_functions: auto needs training structures")
+    if grid not in GRIDS:
+        raise InputError(f"candidate grid must be one of {GRIDS}, got {grid!r}")
+    if not 0.0 <= min_radial <= 1.0:
+        raise InputError(f"min_radial must be a fraction in [0, 1], got {min_radial}")
+    if grid == "adaptive" and kind != "gaussian":
+        raise InputError("grid 'adaptive' makes Gaussian functions; use grid 'systematic' for kind 'compact'")
     present = sorted({int(z) for s in structures for z in np.asarray(s.numbers).tolist()})
     present_sym = [_symbol(z) for z in present]
     if elements is None or len(elements) == 0:
@@ -388,15 +491,33 @@ def auto_symmetry_functions(structures, elements: Sequence[str] | None = None, c
         if not cutoff > 0:
             raise InputError(f"cutoff must be > 0 Å, got {cutoff}")
         cinfo = {"from": "given"}
-    cand_budget = candidates if candidates is not None else max(8 * budget, 200)
-    r_min = 0.5
-    if cinfo.get("min_nn_distance"):
-        r_min = max(0.5, round(0.8 * cinfo["min_nn_distance"], 3))
-    gen = dict(kind=kind, rule="imbalzano2018", mode="both", angular="both", zetas=(1, 2, 4, 16),
-               n_radial=12, n_angular=6, r_min=r_min, cutoff_type=cutoff_type)
-    if kind == "compact":
-        gen.update(mode="both", n_angular=4)
-    cand = generate_symmetry_functions(elements, cutoff, budget=cand_budget, **gen)
+    if zetas is not None:
+        zetas = tuple(float(z) for z in zetas)
+        if not zetas or any(not (z >= 1.0 and math.isfinite(z)) for z in zetas):
+            raise InputError(f"zetas must be a non-empty list of numbers >= 1, got {list(zetas)}")
+    if grid == "adaptive":
+        zs = zetas or ADAPTIVE_ZETAS
+        dists, nn = pair_distances(structures, elements, float(cutoff), seed=seed)
+        gen = dict(grid="adaptive", n_radial=12, n_angular=5, zetas=zs, angular="both",
+                   cutoff_type=cutoff_type,
+                   shortest_distance={f"{a}-{b}": (float(d.min()) if len(d) else None)
+                                      for (a, b), d in dists.items()},
+                   nearest_neighbour_distance=nn)
+        lines = adaptive_lines(elements, float(cutoff), dists, nn, n_radial=12, n_angular=5,
+                               zetas=zs, angular="both")
+        cand = SymmetryFunctionSet.from_n2p2_lines(elements, [(i + 1, ln.split()) for i, ln in enumerate(lines)],
+                                                   cutoff_type, 0.0, file="generated")
+    else:
+        cand_budget = candidates if candidates is not None else max(8 * budget, 200)
+        r_min = 0.5
+        if cinfo.get("min_nn_distance"):
+            r_min = max(0.5, round(0.8 * cinfo["min_nn_distance"], 3))
+        gen = dict(kind=kind, rule="imbalzano2018", mode="both", angular="both", zetas=zetas or (1, 2, 4, 16),
+                   n_radial=12, n_angular=6, r_min=r_min, cutoff_type=cutoff_type)
+        if kind == "compact":
+            gen.update(mode="both", n_angular=4)
+        cand = generate_symmetry_functions(elements, cutoff, budget=cand_budget, **gen)
+        gen["grid"] = "systematic"
     # atoms per element in the data (cheap check before computing anything)
     counts = {e: 0 for e in elements}
     for s in structures:
@@ -412,7 +533,7 @@ def auto_symmetry_functions(structures, elements: Sequence[str] | None = None, c
     n_keep = {e: min(budget, len(cand.for_element(e))) for e in elements}
     sel, rep = select_symmetry_functions(cand, structures, n_keep, method, max_atoms=max_atoms,
                                          max_structures=max_structures, min_atoms=min_atoms, seed=seed,
-                                         **select_kw)
+                                         scaling=scaling, min_radial=min_radial, **select_kw)
     ct = cutoff_type
     report = {"cutoff": float(cutoff), "cutoff_info": cinfo, "budget": budget,
               "generate": {k: (list(v) if isinstance(v, tuple) else v) for k, v in gen.items()}

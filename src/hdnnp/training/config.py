@@ -54,6 +54,15 @@ class AutoSymmetryFunctions:
     cutoff: Optional[float] = None
     kind: Literal["gaussian", "compact"] = "gaussian"
     method: Literal["cur", "fps"] = "cur"
+    #: candidates: ``adaptive`` (Gaussian grids placed where the training data have neighbours) or
+    #: ``systematic`` (Imbalzano grids, or the compact grids for kind compact)
+    grid: Literal["adaptive", "systematic"] = "adaptive"
+    #: column scaling before ranking: ``range`` (min-max, as the network sees them) or ``std``
+    scaling: Literal["range", "std"] = "range"
+    #: at least this fraction of the kept functions per element is radial
+    min_radial: float = 0.5
+    #: ζ values of the angular candidates (null: 1, 2, 4 for the adaptive grid)
+    zetas: Optional[list[float]] = None
 
 
 @dataclass
@@ -318,6 +327,8 @@ def _check(cfg: TrainConfig, file) -> None:
          "'auto' (chosen on the training data)")
     if sf.auto is not None:
         need(sf.auto.budget >= 1, "model.symmetry_functions.auto.budget", "must be >= 1")
+        need(0.0 <= sf.auto.min_radial <= 1.0, "model.symmetry_functions.auto.min_radial",
+             "must be a fraction in [0, 1]")
         need(sf.auto.cutoff is None or sf.auto.cutoff > 0, "model.symmetry_functions.auto.cutoff",
              "must be > 0 (Å)")
     need(0 <= sf.cutoff_type <= 8, "model.symmetry_functions.cutoff_type",

@@ -130,10 +130,13 @@ def choose_symmetry_functions(cfg: C.TrainConfig, elements: list[str], train: li
     a = sfc.auto
     sfset, report = auto_symmetry_functions(train, elements, cutoff=a.cutoff, budget=a.budget,
                                             seed=cfg.run.seed, kind=a.kind, method=a.method,
-                                            cutoff_type=sfc.cutoff_type)
+                                            cutoff_type=sfc.cutoff_type,
+                                            grid="systematic" if a.kind == "compact" else a.grid,
+                                            scaling=a.scaling, min_radial=a.min_radial, zetas=a.zetas)
     out.mkdir(parents=True, exist_ok=True)
     report = dict(report, requested={"budget": a.budget, "cutoff": a.cutoff, "kind": a.kind,
-                                     "method": a.method})
+                                     "method": a.method, "grid": a.grid, "scaling": a.scaling,
+                                     "zetas": a.zetas})
     write_report(report, out / "sf_selection.yaml")
     if cfg.run.plots:
         (out / "plots").mkdir(exist_ok=True)
