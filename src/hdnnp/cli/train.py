@@ -10,7 +10,7 @@ def example_config(output: str = "hdnnp-example-run", epochs: int | None = None)
     """The embedded mlearn Si example: the symmetry functions (27, converted to Å) and 24-24 tanh
     network of the published mlearn HDNNP, trained with Levenberg–Marquardt (optimizer.name lm) on
     energies, forces and stress of 90 % of the training set (10 % validation picks the best epoch), tested on the test set.
-    About 1.5 min on 2 cores; test errors ≈ 7 meV/atom and ≈ 160 meV/Å (published HDNNP:
+    About 1.5 min on 2 cores; test errors ≈ 6 meV/atom and ≈ 165 meV/Å (published HDNNP:
     6.93 / 170)."""
     from ..data import example_path
     from ..training.config import config_from_dict
