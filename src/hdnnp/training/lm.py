@@ -110,7 +110,7 @@ class LevenbergMarquardt:
     def __init__(self, model, batch: TorchBatch, *, energy_weight: float, force_weight: float,
                  force_atoms: int, stress_weight: float = 0.0, stress_structures: int = 0,
                  block_diagonal: bool = False, mu0: float = 1e-2, mu_min: float = 1e-10, mu_max: float = 1e6,
-                 max_tries: int = 6, reuse: int = 1, l2: float = 0.0):
+                 max_tries: int = 6, l2: float = 0.0):
         self.model = model
         self.b = batch
         self.wE, self.wF, self.wS = float(energy_weight), float(force_weight), float(stress_weight)
@@ -119,7 +119,7 @@ class LevenbergMarquardt:
         self.block_diagonal = bool(block_diagonal)
         self.mu, self.mu_min, self.mu_max, self.max_tries = float(mu0), mu_min, mu_max, max_tries
         self.n_iter = 0
-        self.reuse, self.l2 = int(reuse), float(l2)
+        self.l2 = float(l2)
         self.nu = 2.0
         self.params = list(model.parameters())
         self.n_w = sum(p.numel() for p in self.params)
@@ -326,24 +326,32 @@ class LevenbergMarquardt:
             sel = torch.nonzero(self.s_mask).flatten()
         dt = self.jdt
         J = torch.zeros(len(sel), 6, self.n_eff, dtype=dt)
-        for e, el in enumerate(self.elements):
+        for e in range(self.ne):
             if st[e] is None:
                 continue
             sr = self.srows[e][sel]
-            mask = (sr >= 0)
             rows = sr.clamp(min=0)
-            layers = [(W.to(dt), bb, a) for W, bb, a in self._layers(el)]
-            hs = [h.to(dt)[rows][:, None] for h in st[e]["hs"]]      # (S', 1, n, w)
-            d1 = [d.to(dt)[rows][:, None] for d in st[e]["d1"]]
-            d2 = [d.to(dt)[rows][:, None] for d in st[e]["d2"]]
-            t = (self.T[e][rows] * self.a[e] * mask[:, :, None, None]).to(dt)    # (S', n, 6, s)
-            grads = _tangent_weight_grads(layers, hs, d1, d2, t.transpose(1, 2))
-            M = len(sel)
-            flat = torch.cat([g for gW, gb in grads for g in (gW.reshape(M, 6, -1), gb)], -1)
+            t = (self.T[e][rows] * self.a[e] * (sr >= 0)[:, :, None, None]).to(dt)  # (S', n, 6, s)
             k0, k1 = self.block[e]
-            J[:, :, k0:k1] = flat
+            J[:, :, k0:k1] = self._tangent_rows(self._net_state(e, st, dt), rows,
+                                                t.transpose(1, 2))
         J = J * (self.inv_vol[sel] / ce).to(dt)[:, None, None]
         return self._to_params(J.reshape(len(sel) * 6, -1)).reshape(len(sel), 6, -1)
+
+    def _net_state(self, e, st, dt):
+        """Element e's network layers and per-atom forward state (h, φ', φ'') in dtype dt."""
+        layers = [(W.to(dt), bb, a) for W, bb, a in self._layers(self.elements[e])]
+        return layers, *([x.to(dt) for x in st[e][k]] for k in ("hs", "d1", "d2"))
+
+    @staticmethod
+    def _tangent_rows(net, rows, t):
+        """(m, C, n_block) weight derivatives of Σ_k ∂y/∂x(x_rows[m, k]) · t[m, c, k] for the
+        element network state ``net`` (:meth:`_net_state`); rows (m, K), tangents (m, C, K, s)."""
+        layers, hs, d1, d2 = net
+        hs, d1, d2 = ([x[rows][:, None] for x in xs] for xs in (hs, d1, d2))   # (m, 1, K, w)
+        grads = _tangent_weight_grads(layers, hs, d1, d2, t)
+        m, C = t.shape[:2]
+        return torch.cat([g for gW, gb in grads for g in (gW.reshape(m, C, -1), gb)], -1)
 
     def _gather(self, e, js, dtype=torch.float64, scaled=False):
         """Pseudo-samples of atoms js for centre element e: rows (M, K'), dG (M, K', s, 3) with
@@ -392,25 +400,15 @@ class LevenbergMarquardt:
         dt = self.jdt
         J = torch.zeros(M, 3, self.n_eff, dtype=dt)
         order = torch.argsort(sum(c[js] for c in self.nbr_count))
-        for e, el in enumerate(self.elements):
+        for e in range(self.ne):
             if st[e] is None:
                 continue
-            layers = [(W.to(dt), bb, a) for W, bb, a in self._layers(el)]
+            net = self._net_state(e, st, dt)
             k0, k1 = self.block[e]
-            hs_e = [h.to(dt) for h in st[e]["hs"]]
-            d1_e = [d.to(dt) for d in st[e]["d1"]]
-            d2_e = [d.to(dt) for d in st[e]["d2"]]
             for c0 in range(0, M, chunk):
                 pos = order[c0:c0 + chunk]
                 rows, D = self._gather(e, js[pos], dtype=dt, scaled=True)
-                hs = [h[rows][:, None] for h in hs_e]                  # (m, 1, K, w)
-                d1 = [d[rows][:, None] for d in d1_e]
-                d2 = [d[rows][:, None] for d in d2_e]
-                t = D.permute(0, 3, 1, 2)                               # (m, 3, K, s)
-                grads = _tangent_weight_grads(layers, hs, d1, d2, t)
-                m = len(pos)
-                J[pos, :, k0:k1] = torch.cat([g for gW, gb in grads
-                                              for g in (gW.reshape(m, 3, -1), gb)], -1)
+                J[pos, :, k0:k1] = self._tangent_rows(net, rows, D.permute(0, 3, 1, 2))
         J *= -1.0 / ce
         return self._to_params(J.reshape(M * 3, -1)).reshape(M, 3, -1)
 
