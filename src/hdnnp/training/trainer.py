@@ -22,6 +22,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -289,24 +290,30 @@ class Trainer:
     # -- loss ---------------------------------------------------------------------------------
     def loss(self, b, create_graph=True) -> tuple[torch.Tensor, dict]:
         w = self.w
-        need_f, need_s = w["forces"] > 0, w["stress"] > 0
-        out = self.model(b, forces=need_f, stress=need_s, create_graph=create_graph)
+        out = self.model(b, forces=w["forces"] > 0, stress=w["stress"] > 0,
+                         create_graph=create_graph)
+        return self._loss_terms(out, b)
+
+    def _loss_terms(self, out: dict, ref) -> tuple[torch.Tensor, dict]:
+        """Weighted loss and its terms from predictions ``out`` (energy, forces, stress) and the
+        references of ``ref`` (energy, natoms, forces, stress, volume), in internal units."""
+        w = self.w
         terms = {}
         ce = self.model.conv_energy
-        total = torch.zeros((), dtype=torch.float64, device=b.energy.device)
+        total = torch.zeros((), dtype=torch.float64, device=ref.energy.device)
         if w["energy"] > 0:
-            m = ~torch.isnan(b.energy)
-            d = ((out["energy"] - b.energy) / b.natoms)[m] * ce
+            m = ~torch.isnan(ref.energy)
+            d = ((out["energy"] - ref.energy) / ref.natoms)[m] * ce
             terms["energy"] = (d * d).mean() if d.numel() else total * 0
             total = total + w["energy"] * terms["energy"]
-        if need_f:
-            m = ~torch.isnan(b.forces)
-            d = (out["forces"] - b.forces)[m] * ce
+        if w["forces"] > 0:
+            m = ~torch.isnan(ref.forces)
+            d = (out["forces"] - ref.forces)[m] * ce
             terms["forces"] = (d * d).mean() if d.numel() else total * 0
             total = total + w["forces"] * terms["forces"]
-        if need_s:
-            m = ~torch.isnan(b.stress) & (b.volume > 0)[:, None, None]
-            d = (out["stress"] - b.stress)[m] * ce * 100.0
+        if w["stress"] > 0:
+            m = ~torch.isnan(ref.stress) & (ref.volume > 0)[:, None, None]
+            d = (out["stress"] - ref.stress)[m] * ce * 100.0
             terms["stress"] = (d * d).mean() if d.numel() else total * 0
             total = total + w["stress"] * terms["stress"]
         return total, terms
@@ -338,21 +345,11 @@ class Trainer:
 
     def loss_of(self, p: dict) -> float:
         """The training loss (as :meth:`loss`) from a :meth:`predict` result."""
-        w, ce = self.w, float(self.model.conv_energy)
-        total = 0.0
-        if w["energy"] > 0:
-            d = ((p["energy"] - p["energy_ref"]) / p["natoms"] * ce)
-            d = d[~np.isnan(d)]
-            total += w["energy"] * float(np.mean(d * d)) if d.size else 0.0
-        if w["forces"] > 0:
-            d = ((p["forces"] - p["forces_ref"]) * ce).ravel()
-            d = d[~np.isnan(d)]
-            total += w["forces"] * float(np.mean(d * d)) if d.size else 0.0
-        if w["stress"] > 0 and len(p["stress"]):
-            d = (p["stress"] - p["stress_ref"]) * ce * 100.0
-            d = d[(p["volume"] > 0)[:, None, None] & ~np.isnan(d)]
-            total += w["stress"] * float(np.mean(d * d)) if d.size else 0.0
-        return total
+        t = {k: torch.from_numpy(np.asarray(v)).to(self.model.conv_energy.device)
+             for k, v in p.items()}
+        ref = SimpleNamespace(energy=t["energy_ref"], natoms=t["natoms"], forces=t["forces_ref"],
+                              stress=t["stress_ref"], volume=t["volume"])
+        return float(self._loss_terms(t, ref)[0])
 
     def errors(self, name: str, pred: dict | None = None) -> dict:
         """RMSE/MAE: energy per atom (meV/atom), force components (meV/Å), stress (meV/Å³);
