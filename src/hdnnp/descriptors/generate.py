@@ -134,6 +134,15 @@ def _norm_elements(elements: Sequence[str]) -> list[str]:
     return sorted(els, key=ATOMIC_NUMBERS.__getitem__)
 
 
+def _centre_lines(centre: str, weighted: bool, weighted_type: int, resolved_type: int,
+                  neighbours: list[tuple], tail: str) -> list[str]:
+    """One weighted line for ``centre``, or one element-resolved line per neighbour element
+    (radial) or neighbour pair (angular) in ``neighbours``, each ending in ``tail``."""
+    if weighted:
+        return [f"{centre} {weighted_type} {tail}"]
+    return [f"{centre} {resolved_type} {' '.join(n)} {tail}" for n in neighbours]
+
+
 def generate_lines(elements: Sequence[str], cutoff: float, n_radial: int = 8, n_angular: int = 4, *,
                    kind: str = "gaussian", rule: str = "imbalzano2018", mode: str = "shift",
                    angular: str = "narrow", zetas: Iterable[float] = DEFAULT_ZETAS, weighted: bool = False,
@@ -154,6 +163,7 @@ def generate_lines(elements: Sequence[str], cutoff: float, n_radial: int = 8, n_
         raise InputError(f"zeta values must be >= 1, got {zetas}")
     rc = float(cutoff)
     pairs = list(itertools.combinations_with_replacement(els, 2))
+    singles = [(e,) for e in els]
     ang_types = {"narrow": ["n"], "wide": ["w"], "both": ["n", "w"], "none": []}[angular]
     lines: list[str] = []
     if kind == "gaussian":
@@ -162,21 +172,17 @@ def generate_lines(elements: Sequence[str], cutoff: float, n_radial: int = 8, n_
         etas_a = angular_eta_grid(rc, n_angular, rule, r_min) if ang_types else []
         for c in els:
             for eta, rs in rad:
-                if weighted:
-                    lines.append(f"{c} 12 {_fmt(eta)} {_fmt(rs)} {_fmt(rc)}")
-                else:
-                    lines += [f"{c} 2 {e} {_fmt(eta)} {_fmt(rs)} {_fmt(rc)}" for e in els]
+                lines += _centre_lines(c, weighted, 12, 2, singles, f"{_fmt(eta)} {_fmt(rs)} {_fmt(rc)}")
             for at in ang_types:
+                if weighted and at == "w":  # n2p2 has no weighted wide Gaussian type
+                    continue
                 for eta in etas_a:
                     for z in zetas:
                         for lam in (-1.0, 1.0):
-                            if weighted:
-                                if at == "n":  # n2p2 has no weighted wide Gaussian type
-                                    lines.append(f"{c} 13 {_fmt(eta)} 0.0 {_fmt(lam)} {_fmt(z)} {_fmt(rc)}")
-                            else:
-                                t = 3 if at == "n" else 9
-                                lines += [f"{c} {t} {a} {b} {_fmt(eta)} {_fmt(lam)} {_fmt(z)} {_fmt(rc)}"
-                                          for a, b in pairs]
+                            tail = (f"{_fmt(eta)} 0.0 " if weighted else f"{_fmt(eta)} ") + \
+                                f"{_fmt(lam)} {_fmt(z)} {_fmt(rc)}"
+                            lines += _centre_lines(c, weighted, 13, 3 if at == "n" else 9, pairs,
+                                                   tail)
         if weighted and ang_types == ["w"]:
             raise InputError("weighted Gaussian angular functions exist only as narrow (type 13); "
                              "use angular='narrow' or 'both'")
@@ -199,19 +205,13 @@ def generate_lines(elements: Sequence[str], cutoff: float, n_radial: int = 8, n_
     windows = angle_windows(n_angle_windows)
     for c in els:
         for rl, rr in rad_c:
-            if weighted:
-                lines.append(f"{c} 23 {_fmt(rl)} {_fmt(rr)} p2")
-            else:
-                lines += [f"{c} 20 {e} {_fmt(rl)} {_fmt(rr)} p2" for e in els]
+            lines += _centre_lines(c, weighted, 23, 20, singles, f"{_fmt(rl)} {_fmt(rr)} p2")
         for at in ang_types:
             for r in ang_radii:
                 for al, ar in windows:
                     tail = f"{_fmt(-r)} {_fmt(r)} {_fmt(al)} {_fmt(ar)} p2"
-                    if weighted:
-                        lines.append(f"{c} {24 if at == 'n' else 25} {tail}")
-                    else:
-                        t = 21 if at == "n" else 22
-                        lines += [f"{c} {t} {a} {b} {tail}" for a, b in pairs]
+                    lines += _centre_lines(c, weighted, 24 if at == "n" else 25,
+                                           21 if at == "n" else 22, pairs, tail)
     return lines
 
 
