@@ -388,7 +388,8 @@ class Trainer:
         o = self.cfg.optimizer
         self.sched = None
         if o.name == "adam":
-            self.opt = torch.optim.Adam(self.params, lr=o.lr, weight_decay=o.weight_decay)
+            self.opt = torch.optim.Adam(self.params, lr=o.lr, weight_decay=o.weight_decay,
+                                        foreach=True)
             if o.schedule == "plateau":
                 self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
                     self.opt, factor=o.schedule_factor, patience=o.schedule_patience,
@@ -678,10 +679,12 @@ class Trainer:
                 else:
                     self.sched.step()
             stop = o.early_stopping > 0 and self.bad_epochs >= o.early_stopping
-        msg = (f"epoch {epoch:4d}  E {err_tr.get('energy_rmse', float('nan')):.2f}/"
-               f"{err_va.get('energy_rmse', float('nan')):.2f} meV/atom  F "
-               f"{err_tr.get('force_rmse', float('nan')):.1f}/"
-               f"{err_va.get('force_rmse', float('nan')):.1f} meV/Å (train/val)")
+
+        def pair(key, fmt):
+            tr = format(err_tr.get(key, float("nan")), fmt)
+            return f"{tr}/{format(err_va.get(key, float('nan')), fmt)}" if has_val else tr
+        msg = (f"epoch {epoch:4d}  E {pair('energy_rmse', '.2f')} meV/atom  F "
+               f"{pair('force_rmse', '.1f')} meV/Å ({'train/val' if has_val else 'train'})")
         if bar is not None:
             bar.set_postfix_str(msg[12:])
             if train_step:
