@@ -87,6 +87,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=EPOCHS)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--weight-decay", type=float, default=0.0, help="Adam L2 penalty")
     ap.add_argument("--lm-iterations", type=int, default=10)
     ap.add_argument("--force-atoms", type=int, default=1500)
     ap.add_argument("--hidden", type=int, nargs="+", default=[96, 96, 96])
@@ -114,6 +115,7 @@ def main() -> None:
         "loss": {"energy": a.energy_weight, "forces": a.force_weight},
         "optimizer": {"name": a.optimizer, "epochs": a.epochs, "batch_size": a.batch_size,
                       "lr": a.lr, "schedule": "cosine", "min_lr": 1e-6,
+                      "weight_decay": a.weight_decay,
                       "lm": {"iterations": a.lm_iterations, "force_atoms": a.force_atoms}},
         "run": {"output": str(Path(out) / "run"), "seed": a.seed, "threads": a.threads,
                 "plots": False, "progress": "log"},
