@@ -26,6 +26,9 @@ auto 128, 256-256, fw 0.2                             3.30 / 20.6
 auto 128, 96-96-96, fw 1                              3.17 / 18.6
 auto 128, 128-128-128, fw 1                           3.06 / 18.7
 auto 128, 128-128, fw 1, 1,600 epochs                 2.84 / 18.7
+auto 128, 96-96-96, fw 1, Adam L2 1e-4                3.21 / 18.9
+auto 128 with ζ 1, 2 only, 96-96-96, fw 1             4.07 / 22.2
+auto 128, 96-96-96 softplus, fw 1                     4.80 / 19.2  (train F 15.0 vs 8.0)
 ==================================================  ===============
 
 Standardised inputs (``scaling: scale_sigma``) fitted the training set much better (force MAE 9
