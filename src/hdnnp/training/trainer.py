@@ -229,16 +229,15 @@ class Trainer:
                                              max_cache_gb=cfg.run.max_cache_gb)
         self.t_descriptors = time.perf_counter() - t0
         n_sf = {el: len(self.sfset.for_element(el)) for el in elements}
+        net_args = (cfg.model.hidden, cfg.model.activation, SCALING_MODES[cfg.model.scaling],
+                    cfg.model.scale_min, cfg.model.scale_max)
         if cfg.model.embedding is not None:
             from .embedding import EmbeddingHDNNP
             self.model = EmbeddingHDNNP(elements, self.sfset, cfg.model.embedding.channels,
-                                        cfg.model.hidden, cfg.model.activation,
-                                        SCALING_MODES[cfg.model.scaling], cfg.model.scale_min,
-                                        cfg.model.scale_max).to(self.device)
+                                        *net_args)
         else:
-            self.model = HDNNP(elements, n_sf, cfg.model.hidden, cfg.model.activation,
-                               SCALING_MODES[cfg.model.scaling], cfg.model.scale_min,
-                               cfg.model.scale_max).to(self.device)
+            self.model = HDNNP(elements, n_sf, *net_args)
+        self.model = self.model.to(self.device)
         # scaling statistics from the training set only
         tr = self.data["train"]
         Gper = {el: [tr[k].G[e] for k in range(len(tr))] for e, el in enumerate(elements)}
