@@ -163,7 +163,8 @@ class LMConfig:
     #: structures whose stress rows enter each iteration (0 = all that have a stress)
     stress_structures: int = 0
     #: keep only each element network's block of the Gauss–Newton matrix (cheaper with several
-    #: elements or wide networks: cost ∝ Σ_el n_el³ instead of (Σ_el n_el)³)
+    #: elements or wide networks: cost ∝ Σ_el n_el³ instead of (Σ_el n_el)³). With
+    #: ``model.embedding`` the shared embedding couples the networks and the full matrix is used
     block_diagonal: bool = False
     #: L2 penalty ``l2 · Σ w²`` on the network weights added to the loss (0 = none)
     l2: float = 0.0
