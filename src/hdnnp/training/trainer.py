@@ -387,8 +387,7 @@ class Trainer:
         o = self.cfg.optimizer
         self.sched = None
         if o.name == "adam":
-            self.opt = torch.optim.Adam(self.params, lr=o.lr, weight_decay=o.weight_decay,
-                                        foreach=True)
+            self.opt = torch.optim.Adam(self.params, lr=o.lr, weight_decay=o.weight_decay)
             if o.schedule == "plateau":
                 self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
                     self.opt, factor=o.schedule_factor, patience=o.schedule_patience,
