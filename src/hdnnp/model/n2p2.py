@@ -271,8 +271,7 @@ class Potential:
         return E + off
 
     def copy(self) -> "Potential":
-        p = copy.deepcopy(self)
-        p._models = {}
+        p = copy.deepcopy(self, {id(self._models): {}})   # compiled models are not copied
         return p
 
 

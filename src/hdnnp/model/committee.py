@@ -1,0 +1,105 @@
+"""Committees of HDNNPs that share descriptors, merged into one n2p2 potential.
+
+Members trained on the same training set with the same symmetry functions share everything but
+their network weights (scaling statistics, reference energies and normalisation are fitted on the
+training set). Their mean atomic energy, ``(1/M) Σ_m NN_m(G)``, is then itself a feed-forward
+network: the members' hidden layers side by side (the first layer stacked, deeper layers block
+diagonal, zeros between members) and an output layer holding each member's output weights divided
+by M. :func:`merge_committee` builds that network, so the committee mean runs anywhere an n2p2
+potential does (n2p2, LAMMPS ``pair_style hdnnp``, :class:`hdnnp.calculator.HDNNPCalculator`).
+Deeper layers cost M² times the members' (dense block-diagonal matrices).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .n2p2 import ElementNetwork, Potential
+
+
+def _layers(net: ElementNetwork) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(W[out, in], b[out]) per layer from the flat weights.ZZZ.data order (in-outer)."""
+    s, w, k, out = net.layer_sizes, net.weights, 0, []
+    for i in range(1, len(s)):
+        n_in, n_out = s[i - 1], s[i]
+        W = w[k:k + n_in * n_out].reshape(n_in, n_out).T
+        k += n_in * n_out
+        out.append((W, w[k:k + n_out]))
+        k += n_out
+    return out
+
+
+def _flat(layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    return np.concatenate([np.concatenate([W.T.reshape(-1), b]) for W, b in layers])
+
+
+def _same(a, b) -> bool:
+    return np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def merge_committee(members: list[Potential]) -> Potential:
+    """One n2p2 potential whose energies and forces are the mean of ``members``' (exactly, up to
+    rounding). The members must share elements, symmetry functions, cutoff, scaling statistics
+    and mode, reference energies, normalisation and activations (as members trained on one
+    training set with one SF set do); they may differ in hidden-layer widths, not depth."""
+    if not members:
+        raise ValueError("merge_committee: no members")
+    p0 = members[0]
+    if len(members) == 1:
+        return p0.copy()
+    if p0.normalize_nodes:
+        raise ValueError("merge_committee: normalize_nodes divides by the layer width, which "
+                         "merging changes; members with normalize_nodes cannot be merged")
+    for m, p in enumerate(members[1:], start=2):
+        checks = {
+            "elements": p.elements == p0.elements,
+            "symmetry functions": [t for _, t in p.sf_lines] == [t for _, t in p0.sf_lines],
+            "cutoff": (p.cutoff_type, p.cutoff_alpha) == (p0.cutoff_type, p0.cutoff_alpha),
+            "scaling mode": (p.scaling_mode, p.scale_min, p.scale_max)
+            == (p0.scaling_mode, p0.scale_min, p0.scale_max),
+            "scaling statistics": all(
+                _same(getattr(p.scaling[e], f), getattr(p0.scaling[e], f))
+                for e in p0.elements for f in ("gmin", "gmax", "gmean", "gsigma")),
+            "normalisation": (p.normalized, p.mean_energy, p.conv_energy, p.conv_length)
+            == (p0.normalized, p0.mean_energy, p0.conv_energy, p0.conv_length),
+            "reference energies": all(p.atom_energy.get(e, 0.0) == p0.atom_energy.get(e, 0.0)
+                                      for e in p0.elements),
+            "units": (p.length_unit, p.energy_unit) == (p0.length_unit, p0.energy_unit),
+            "network depth and activations": all(
+                p.networks[e].activations == p0.networks[e].activations
+                and len(p.networks[e].layer_sizes) == len(p0.networks[e].layer_sizes)
+                for e in p0.elements),
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"merge_committee: member {m} differs from member 1 in "
+                             f"{', '.join(bad)}; only members sharing all but their weights merge")
+    M = len(members)
+    nets = {}
+    for e in p0.elements:
+        per = [_layers(p.networks[e]) for p in members]
+        depth = len(per[0])
+        merged = []
+        for i in range(depth):
+            if i == depth - 1:    # the output neuron: the mean of the members' outputs
+                W = np.concatenate([L[i][0] for L in per], axis=1) / M
+                b = np.array([sum(float(L[i][1][0]) for L in per) / M])
+            elif i == 0:          # every member reads the same inputs: stack the rows
+                W = np.concatenate([L[0][0] for L in per], axis=0)
+                b = np.concatenate([L[0][1] for L in per])
+            else:                 # each member's neurons feed only its own next layer
+                shapes = [L[i][0].shape for L in per]
+                W = np.zeros((sum(r for r, _ in shapes), sum(c for _, c in shapes)))
+                r = c = 0
+                for L in per:
+                    w = L[i][0]
+                    W[r:r + w.shape[0], c:c + w.shape[1]] = w
+                    r, c = r + w.shape[0], c + w.shape[1]
+                b = np.concatenate([L[i][1] for L in per])
+            merged.append((W, b))
+        sizes = [p0.networks[e].layer_sizes[0]] + [W.shape[0] for W, _ in merged]
+        nets[e] = ElementNetwork(sizes, p0.networks[e].activations, _flat(merged))
+    out = p0.copy()
+    out.networks = nets
+    out.input_nn_text = None      # the widths changed: input.nn is regenerated on writing
+    out.source = None
+    return out

@@ -1,0 +1,57 @@
+"""Committee merge: the merged n2p2 network gives the members' mean energy, forces and stress,
+survives a write/read round trip, and refuses members that do not share their descriptors."""
+import numpy as np
+import pytest
+
+from hdnnp.model import read_potential, write_potential
+from hdnnp.model.committee import merge_committee
+from hdnnp.model.evaluator import Evaluator
+from test_engine import cluster, make_potential, periodic_structure
+
+
+def _members(n=3):
+    base = make_potential(6, 0.0, structures=[periodic_structure(0), cluster(1)])
+    base.normalized = True      # write mean_energy/conv_energy to input.nn (round trip)
+    out = []
+    rng = np.random.default_rng(5)
+    for m in range(n):
+        p = base.copy()
+        for el, net in p.networks.items():
+            net.weights = rng.normal(0, 0.4, net.n_weights)
+        out.append(p)
+    # members may differ in widths (not depth)
+    out[1].networks["H"].layer_sizes[1] = 4
+    out[1].networks["H"].weights = rng.normal(0, 0.4, out[1].networks["H"].n_weights)
+    return out
+
+
+def test_merged_network_is_the_committee_mean(tmp_path):
+    members = _members()
+    merged = merge_committee(members)
+    assert merged.networks["H"].layer_sizes[1:] == [7 + 4 + 7, 5 * 3, 1]
+    write_potential(merged, tmp_path / "pot")
+    back = read_potential(tmp_path / "pot")
+    for s in (periodic_structure(0), cluster(1)):
+        refs = [Evaluator(p).evaluate(s) for p in members]
+        for pot in (merged, back):
+            r = Evaluator(pot).evaluate(s)
+            assert r.energy == pytest.approx(np.mean([x.energy for x in refs]), abs=1e-10)
+            np.testing.assert_allclose(r.forces, np.mean([x.forces for x in refs], 0), atol=1e-10)
+            np.testing.assert_allclose(r.energies, np.mean([x.energies for x in refs], 0),
+                                       atol=1e-10)
+            if r.stress is not None:
+                np.testing.assert_allclose(r.stress, np.mean([x.stress for x in refs], 0),
+                                           atol=1e-10)
+
+
+def test_members_must_share_descriptors():
+    a, b = _members(2)
+    b.scaling["O"].gmax = b.scaling["O"].gmax + 0.1
+    with pytest.raises(ValueError, match="member 2 differs .*scaling statistics"):
+        merge_committee([a, b])
+    a, b = _members(2)
+    b.atom_energy = dict(b.atom_energy, H=-13.0)
+    with pytest.raises(ValueError, match="reference energies"):
+        merge_committee([a, b])
+    with pytest.raises(ValueError, match="no members"):
+        merge_committee([])
