@@ -178,3 +178,31 @@ def test_lm_analytic_jacobians_match_autograd(tiny, tmp_path, act):
     b = t.batch("train")
     assert bool((~torch.isnan(b.stress).any((1, 2))).any())      # the stress rows are checked too
     assert_lm_matches_autograd(t.model, b)
+
+
+def test_running_train_metrics_match_exact_in_the_limit(tiny, tmp_path):
+    """run.train_metrics only changes what is logged: same weights either way; the running
+    RMSEs are the minibatch means, which equal the exact pass when the weights do not move."""
+    res = {}
+    for mode in ("running", "exact"):
+        d = cfg_dict(tiny, tmp_path / mode, "adam", epochs=2)
+        d["run"]["train_metrics"] = mode
+        train(config_from_dict(d), log=quiet)
+        with open(tmp_path / mode / "metrics.csv") as fh:
+            res[mode] = list(csv.DictReader(fh))
+        w = (tmp_path / mode / "potential" / "weights.014.data").read_text()
+        res[mode + "_w"] = w
+    assert res["running_w"] == res["exact_w"]
+    assert all(float(r["train_force_rmse"]) > 0 for r in res["running"])
+    assert res["running"][0]["train_energy_rmse"] == res["exact"][0]["train_energy_rmse"]
+    # lr ~0: the weights stay put, so the minibatch means are the exact errors
+    for mode in ("running", "exact"):
+        d = cfg_dict(tiny, tmp_path / (mode + "0"), "adam", epochs=1, lr=1e-12, schedule="none")
+        d["run"]["train_metrics"] = mode
+        train(config_from_dict(d), log=quiet)
+        with open(tmp_path / (mode + "0") / "metrics.csv") as fh:
+            res[mode + "0"] = list(csv.DictReader(fh))[-1]
+    for k in ("train_energy_rmse", "train_force_rmse"):
+        assert float(res["running0"][k]) == pytest.approx(float(res["exact0"][k]), rel=1e-3)
+    assert float(res["running0"]["loss_train"]) == pytest.approx(
+        float(res["exact0"]["loss_train"]), rel=0.3)

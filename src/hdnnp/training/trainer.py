@@ -189,6 +189,37 @@ def fit_atom_energies(structures: list[Structure], elements: list[str]) -> np.nd
     return mu
 
 
+class RunningErrors:
+    """Training-set RMSEs accumulated over an epoch's minibatches (``run.train_metrics:
+    running``): energy per atom (meV/atom), force components (meV/Å), stress (meV/Å³), and the
+    structure-weighted mean of the minibatch losses."""
+
+    def __init__(self):
+        self.sq = {"energy": 0.0, "force": 0.0, "stress": 0.0}
+        self.n = {"energy": 0, "force": 0, "stress": 0}
+        self.loss_sum, self.structures = 0.0, 0
+
+    def add(self, out: dict, b, loss: float) -> None:
+        with torch.no_grad():
+            pairs = [("energy", out["energy"] - b.energy) if "energy" in out else None,
+                     ("force", out["forces"] - b.forces) if "forces" in out else None,
+                     ("stress", out["stress"] - b.stress) if "stress" in out else None]
+            for key, d in filter(None, pairs):
+                if key == "energy":
+                    d = d / b.natoms
+                d = d[~torch.isnan(d)]
+                self.sq[key] += float((d * d).sum()) * 1e6
+                self.n[key] += int(d.numel())
+        self.loss_sum += loss * b.n_structures
+        self.structures += b.n_structures
+
+    def loss(self) -> float:
+        return self.loss_sum / max(self.structures, 1)
+
+    def errors(self) -> dict:
+        return {f"{k}_rmse": math.sqrt(self.sq[k] / self.n[k]) for k in self.sq if self.n[k]}
+
+
 # ----------------------------------------------------------------------------------------------
 class Trainer:
     def __init__(self, cfg: C.TrainConfig, *, resume: bool = False, log=print):
@@ -426,12 +457,21 @@ class Trainer:
         n = len(self.data["train"])
         order = torch.randperm(n, generator=self.gen).tolist()
         bs = self.cfg.optimizer.batch_size
+        w = self.w
+        # running means cover only what the loss computes: an unfitted target needs the exact pass
+        running = self.cfg.run.train_metrics == "running" and \
+            all(w[k] > 0 or not self.has[k] for k in ENERGY_KEYS)
+        acc = RunningErrors() if running else None
         for i in range(0, n, bs):
             b = self.batch("train", order[i:i + bs])
             self.opt.zero_grad(set_to_none=True)
-            loss, _ = self.loss(b)
+            out = self.model(b, forces=w["forces"] > 0, stress=w["stress"] > 0)
+            loss, _ = self._loss_terms(out, b)
             loss.backward()
             self.opt.step()
+            if acc is not None:
+                acc.add(out, b, float(loss.detach()))
+        self._running = acc
 
     def epoch_lbfgs(self) -> None:
         b = self.batch("train")
@@ -638,9 +678,13 @@ class Trainer:
         return self.finish(time.perf_counter() - t_start)
 
     def _evaluate_epoch(self, epoch, rows, fields, csv_path, t_start, bar, has_val, train_step=True):
-        p_tr = self.predict("train")                      # one pass gives the loss and errors
-        loss_tr = self.loss_of(p_tr)
-        err_tr = self.errors("train", p_tr)
+        running, self._running = getattr(self, "_running", None), None
+        if train_step and running is not None:        # minibatch means of the epoch just run
+            loss_tr, err_tr = running.loss(), running.errors()
+        else:
+            p_tr = self.predict("train")                  # one pass gives the loss and errors
+            loss_tr = self.loss_of(p_tr)
+            err_tr = self.errors("train", p_tr)
         if "force_rmse" in err_tr:
             self._rmse_f_int = err_tr["force_rmse"] / 1000
         row = {"epoch": epoch, "time_s": f"{time.perf_counter() - t_start:.2f}",
