@@ -55,3 +55,25 @@ def test_members_must_share_descriptors():
         merge_committee([a, b])
     with pytest.raises(ValueError, match="no members"):
         merge_committee([])
+
+
+def test_cli_merge(tmp_path, capsys):
+    from hdnnp.cli.main import main
+    members = _members(2)
+    for k, p in enumerate(members):
+        write_potential(p, tmp_path / f"run{k}" / "potential")    # a run folder and ...
+    write_potential(members[1], tmp_path / "plain")               # ... a potential folder
+    assert main(["committee", "merge", str(tmp_path / "run0"), str(tmp_path / "plain"),
+                 "-o", str(tmp_path / "merged")]) == 0
+    assert "merged 2 members" in capsys.readouterr().out
+    back = read_potential(tmp_path / "merged")
+    s = cluster(1)
+    ref = np.mean([Evaluator(p).evaluate(s).energy for p in members])
+    assert Evaluator(back).evaluate(s).energy == pytest.approx(ref, abs=1e-10)
+    bad = members[1].copy()
+    bad.atom_energy = dict(bad.atom_energy, O=-70.0)
+    write_potential(bad, tmp_path / "bad")
+    assert main(["committee", "merge", str(tmp_path / "run0"), str(tmp_path / "bad"),
+                 "-o", str(tmp_path / "m2")]) == 2
+    assert "reference energies" in capsys.readouterr().err
+    assert main(["committee", "merge", str(tmp_path), "-o", str(tmp_path / "m3")]) == 2

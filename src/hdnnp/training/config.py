@@ -474,4 +474,5 @@ run:
   seed: 1
   device: cpu               # cpu, cuda, auto
   float32_cache: false      # store descriptor derivatives in float32
+  train_metrics: running    # adam: per-epoch training errors as minibatch means (exact: a full pass)
 """

@@ -551,7 +551,9 @@ class Trainer:
                     nc = 3 * na
                     m = max(1, int(math.floor(k.force_fraction * nc + float(u[i]))))
                     trials = max(k.threshold_trials, 1)
-                    cand = torch.randint(0, nc, (m * trials,), generator=self.gen) + 3 * a0
+                    # drawn on the CPU (the generator's stream), used where the batch lives
+                    cand = (torch.randint(0, nc, (m * trials,), generator=self.gen) + 3 * a0
+                            ).to(b.forces.device)
                     if rmse_f is not None and k.force_threshold > 0:
                         F_all = self._kalman_forces(b, gd, cand).detach()
                         err = b.forces.reshape(-1)[cand] * ce - F_all
