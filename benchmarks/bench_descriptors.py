@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
+import _local  # noqa: E402,F401  (hdnnp from src/ or the installed package)
 sys.path.insert(0, str(REPO / "tests"))
 
 from _n2p2data import read_input_data  # noqa: E402

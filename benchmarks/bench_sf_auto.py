@@ -63,7 +63,7 @@ from pathlib import Path
 
 t0 = time.perf_counter()
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+import _local  # noqa: E402,F401  (hdnnp from src/ or the installed package)
 sys.path.insert(0, str(ROOT / "benchmarks"))
 SHARED = Path(os.environ.get("HDNNP_SHARED", ROOT.parent / "shared"))
 if not (SHARED / "data").is_dir():

@@ -30,7 +30,6 @@ the resolved ones and the total wall time.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -39,7 +38,7 @@ import numpy as np
 
 t0 = time.perf_counter()
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+import _local  # noqa: E402,F401  (hdnnp from src/ or the installed package)
 
 METALS = ["Cu", "Ag", "Au", "Ni", "Pd"]
 #: fcc lattice constants (Å) near the EMT minima
