@@ -48,7 +48,7 @@ vs 17 meV/Å) but generalised worse (36.8 vs 30.0). What is left is mostly gener
 training force MAE of one network ends near 6 meV/Å, and averaging independently trained networks
 removes a good part of the rest (each network's own errors partly cancel). Sharp angular functions
 (high ζ) matter for this molecule: CUR picks many of them once they are candidates, and they cut
-the force error by 2.3 meV/Å at equal budget. The test force errors have a heavy tail (RMSE about
+the force error by 2–2.5 meV/Å at equal budget. The test force errors have a heavy tail (RMSE about
 twice the MAE); the ~20 % of test molecules with some symmetry function outside the training range
 have about twice the error of the rest.
 

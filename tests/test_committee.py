@@ -77,3 +77,38 @@ def test_cli_merge(tmp_path, capsys):
                  "-o", str(tmp_path / "m2")]) == 2
     assert "reference energies" in capsys.readouterr().err
     assert main(["committee", "merge", str(tmp_path), "-o", str(tmp_path / "m3")]) == 2
+
+
+def test_merge_edge_cases():
+    a, b = _members(2)
+    b.normalize_nodes = True
+    with pytest.raises(ValueError, match="member 2 uses normalize_nodes"):
+        merge_committee([a, b])
+    a, b = _members(2)
+    b.networks["O"].layer_sizes = b.networks["O"].layer_sizes[:1] + b.networks["O"].layer_sizes[2:]
+    b.networks["O"].activations = b.networks["O"].activations[1:]
+    b.networks["O"].weights = np.zeros(b.networks["O"].n_weights)
+    with pytest.raises(ValueError, match="network depth and activations"):
+        merge_committee([a, b])
+    # a last-bit difference (another process's least squares) still merges
+    a, b = _members(2)
+    b.atom_energy = {k: v * (1 + 1e-15) for k, v in b.atom_energy.items()}
+    merge_committee([a, b])
+    # one member: an unchanged copy
+    s = cluster(1)
+    assert Evaluator(merge_committee([a])).evaluate(s).energy == Evaluator(a).evaluate(s).energy
+
+
+def test_merge_without_hidden_layers():
+    rng = np.random.default_rng(2)
+    members = _members(2)
+    for p in members:
+        for net in p.networks.values():
+            net.layer_sizes, net.activations = [net.layer_sizes[0], 1], "l"
+            net.weights = rng.normal(0, 0.4, net.n_weights)
+    merged = merge_committee(members)
+    s = cluster(1)
+    ref = [Evaluator(p).evaluate(s) for p in members]
+    r = Evaluator(merged).evaluate(s)
+    assert r.energy == pytest.approx(np.mean([x.energy for x in ref]), abs=1e-10)
+    np.testing.assert_allclose(r.forces, np.mean([x.forces for x in ref], 0), atol=1e-10)

@@ -8,9 +8,11 @@ def register(sub):
     p = sub.add_parser(
         "committee",
         help="committees of potentials (merge members into one n2p2 potential)",
-        description="Committees of HDNNPs trained on one training set with one symmetry-function set "
-                    "(e.g. 'hdnnp train' with run.seed 1, 2, 3, ... and the same explicit "
-                    "symmetry_functions lines).",
+        description="Committees of HDNNPs trained on one training set with one symmetry-function set: "
+                    "'hdnnp train' runs that differ only in run.seed, with the same explicit "
+                    "symmetry_functions lines and the same training split (set data.split_seed, "
+                    "which otherwise follows run.seed, or validation_fraction 0 with explicit test "
+                    "files), so that scaling statistics and reference energies agree.",
     )
     cs = p.add_subparsers(dest="committee_command", metavar="ACTION")
     m = cs.add_parser(

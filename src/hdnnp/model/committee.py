@@ -33,7 +33,8 @@ def _flat(layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
 
 
 def _same(a, b) -> bool:
-    return np.array_equal(np.asarray(a), np.asarray(b))
+    """Equal up to the last bits (members fitted in different processes may differ there)."""
+    return bool(np.allclose(np.asarray(a, float), np.asarray(b, float), rtol=1e-12, atol=0.0))
 
 
 def merge_committee(members: list[Potential]) -> Potential:
@@ -46,9 +47,14 @@ def merge_committee(members: list[Potential]) -> Potential:
     p0 = members[0]
     if len(members) == 1:
         return p0.copy()
-    if p0.normalize_nodes:
-        raise ValueError("merge_committee: normalize_nodes divides by the layer width, which "
-                         "merging changes; members with normalize_nodes cannot be merged")
+    for m, p in enumerate(members, start=1):
+        if p.normalize_nodes:
+            raise ValueError(f"merge_committee: member {m} uses normalize_nodes, which divides by "
+                             "the layer width that merging changes; it cannot be merged")
+        for e in p.elements:
+            if not p.networks[e].activations.endswith("l"):
+                raise ValueError(f"merge_committee: member {m}'s {e} network has a non-linear "
+                                 "output; the mean of such outputs is not one network")
     for m, p in enumerate(members[1:], start=2):
         checks = {
             "elements": p.elements == p0.elements,
@@ -59,10 +65,11 @@ def merge_committee(members: list[Potential]) -> Potential:
             "scaling statistics": all(
                 _same(getattr(p.scaling[e], f), getattr(p0.scaling[e], f))
                 for e in p0.elements for f in ("gmin", "gmax", "gmean", "gsigma")),
-            "normalisation": (p.normalized, p.mean_energy, p.conv_energy, p.conv_length)
-            == (p0.normalized, p0.mean_energy, p0.conv_energy, p0.conv_length),
-            "reference energies": all(p.atom_energy.get(e, 0.0) == p0.atom_energy.get(e, 0.0)
-                                      for e in p0.elements),
+            "normalisation": p.normalized == p0.normalized and _same(
+                [p.mean_energy, p.conv_energy, p.conv_length],
+                [p0.mean_energy, p0.conv_energy, p0.conv_length]),
+            "reference energies": _same([p.atom_energy.get(e, 0.0) for e in p0.elements],
+                                        [p0.atom_energy.get(e, 0.0) for e in p0.elements]),
             "units": (p.length_unit, p.energy_unit) == (p0.length_unit, p0.energy_unit),
             "network depth and activations": all(
                 p.networks[e].activations == p0.networks[e].activations
@@ -80,7 +87,10 @@ def merge_committee(members: list[Potential]) -> Potential:
         depth = len(per[0])
         merged = []
         for i in range(depth):
-            if i == depth - 1:    # the output neuron: the mean of the members' outputs
+            if i == depth - 1 == 0:     # no hidden layers: the mean of linear maps
+                W = np.mean([L[0][0] for L in per], axis=0)
+                b = np.array([np.mean([float(L[0][1][0]) for L in per])])
+            elif i == depth - 1:  # the output neuron: the mean of the members' outputs
                 W = np.concatenate([L[i][0] for L in per], axis=1) / M
                 b = np.array([sum(float(L[i][1][0]) for L in per) / M])
             elif i == 0:          # every member reads the same inputs: stack the rows

@@ -207,9 +207,11 @@ class RunConfig:
     checkpoint_every: int = 1
     #: torch CPU threads (0 = torch's default)
     threads: int = 0
-    #: training-set errors per epoch: "running" (Adam: means over the epoch's minibatches while
-    #: the weights move, no extra pass; the other optimisers always use exact) or "exact" (a
-    #: full pass over the training set after every epoch, ~1/4 more time for Adam)
+    #: training-set errors per epoch: "running" (Adam: from the epoch's minibatches while the
+    #: weights move, no extra pass) or "exact" (a full pass over the training set after every
+    #: epoch, ~1/4 more time for Adam). Only the log differs: the other optimisers, and Adam
+    #: runs whose training loss steers them (no validation set with the plateau schedule or
+    #: early stopping), always use the exact pass
     train_metrics: Literal["running", "exact"] = "running"
     #: progress: auto (bar on a terminal, log lines otherwise), bar, log, none
     progress: Literal["auto", "bar", "log", "none"] = "auto"

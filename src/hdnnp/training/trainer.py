@@ -190,34 +190,45 @@ def fit_atom_energies(structures: list[Structure], elements: list[str]) -> np.nd
 
 
 class RunningErrors:
-    """Training-set RMSEs accumulated over an epoch's minibatches (``run.train_metrics:
-    running``): energy per atom (meV/atom), force components (meV/Å), stress (meV/Å³), and the
-    structure-weighted mean of the minibatch losses."""
+    """Training-set errors accumulated over an epoch's minibatches (``run.train_metrics:
+    running``): RMSEs of energy per atom (meV/atom), force components (meV/Å) and stress
+    (meV/Å³), and the training loss of :meth:`Trainer._loss_terms` formed from the same sums
+    (the exact pass's formula, with each minibatch's errors taken before its update).
+    Accumulates on the batches' device; one host transfer per epoch."""
 
-    def __init__(self):
-        self.sq = {"energy": 0.0, "force": 0.0, "stress": 0.0}
+    def __init__(self, weights: dict, conv_energy: float):
+        self.w, self.ce = weights, float(conv_energy)
+        self.sq = {"energy": 0.0, "force": 0.0, "stress": 0.0}       # eV² sums (tensors)
         self.n = {"energy": 0, "force": 0, "stress": 0}
-        self.loss_sum, self.structures = 0.0, 0
 
-    def add(self, out: dict, b, loss: float) -> None:
+    def add(self, out: dict, b) -> None:
         with torch.no_grad():
-            pairs = [("energy", out["energy"] - b.energy) if "energy" in out else None,
-                     ("force", out["forces"] - b.forces) if "forces" in out else None,
-                     ("stress", out["stress"] - b.stress) if "stress" in out else None]
-            for key, d in filter(None, pairs):
-                if key == "energy":
-                    d = d / b.natoms
-                d = d[~torch.isnan(d)]
-                self.sq[key] += float((d * d).sum()) * 1e6
-                self.n[key] += int(d.numel())
-        self.loss_sum += loss * b.n_structures
-        self.structures += b.n_structures
+            if "energy" in out:
+                d = (out["energy"] - b.energy) / b.natoms
+                self._add("energy", d[~torch.isnan(d)])
+            if "forces" in out:
+                d = out["forces"] - b.forces
+                self._add("force", d[~torch.isnan(d)])
+            if "stress" in out:
+                d = out["stress"] - b.stress
+                self._add("stress", d[~torch.isnan(d) & (b.volume > 0)[:, None, None]])
+
+    def _add(self, key: str, d: torch.Tensor) -> None:
+        self.sq[key] = self.sq[key] + (d * d).sum()
+        self.n[key] += int(d.numel())
+
+    def _mse(self) -> dict:
+        return {k: float(self.sq[k]) / self.n[k] for k in self.sq if self.n[k]}
 
     def loss(self) -> float:
-        return self.loss_sum / max(self.structures, 1)
+        m, ce2 = self._mse(), self.ce * self.ce
+        factor = {"energy": ce2, "force": ce2, "stress": ce2 * 1e4}
+        weight = {"energy": self.w["energy"], "force": self.w["forces"],
+                  "stress": self.w["stress"]}
+        return sum(weight[k] * factor[k] * v for k, v in m.items() if weight[k] > 0)
 
     def errors(self) -> dict:
-        return {f"{k}_rmse": math.sqrt(self.sq[k] / self.n[k]) for k in self.sq if self.n[k]}
+        return {f"{k}_rmse": math.sqrt(v) * 1000 for k, v in self._mse().items()}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -458,10 +469,14 @@ class Trainer:
         order = torch.randperm(n, generator=self.gen).tolist()
         bs = self.cfg.optimizer.batch_size
         w = self.w
-        # running means cover only what the loss computes: an unfitted target needs the exact pass
+        o = self.cfg.optimizer
+        # running means cover only what the loss computes (an unfitted target needs the exact
+        # pass), and they must not steer training: without a validation set the training loss
+        # drives the plateau schedule and early stopping, so those keep the exact pass
         running = self.cfg.run.train_metrics == "running" and \
-            all(w[k] > 0 or not self.has[k] for k in ENERGY_KEYS)
-        acc = RunningErrors() if running else None
+            all(w[k] > 0 or not self.has[k] for k in ENERGY_KEYS) and \
+            (len(self.sets["validation"]) > 0 or (o.schedule != "plateau" and o.early_stopping == 0))
+        acc = RunningErrors(w, float(self.model.conv_energy)) if running else None
         for i in range(0, n, bs):
             b = self.batch("train", order[i:i + bs])
             self.opt.zero_grad(set_to_none=True)
@@ -470,7 +485,7 @@ class Trainer:
             loss.backward()
             self.opt.step()
             if acc is not None:
-                acc.add(out, b, float(loss.detach()))
+                acc.add(out, b)
         self._running = acc
 
     def epoch_lbfgs(self) -> None:
