@@ -16,22 +16,6 @@ import numpy as np
 from .n2p2 import ElementNetwork, Potential
 
 
-def _layers(net: ElementNetwork) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(W[out, in], b[out]) per layer from the flat weights.ZZZ.data order (in-outer)."""
-    s, w, k, out = net.layer_sizes, net.weights, 0, []
-    for i in range(1, len(s)):
-        n_in, n_out = s[i - 1], s[i]
-        W = w[k:k + n_in * n_out].reshape(n_in, n_out).T
-        k += n_in * n_out
-        out.append((W, w[k:k + n_out]))
-        k += n_out
-    return out
-
-
-def _flat(layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    return np.concatenate([np.concatenate([W.T.reshape(-1), b]) for W, b in layers])
-
-
 def _same(a, b) -> bool:
     """Equal up to the last bits (members fitted in different processes may differ there)."""
     return bool(np.allclose(np.asarray(a, float), np.asarray(b, float), rtol=1e-12, atol=0.0))
@@ -83,7 +67,7 @@ def merge_committee(members: list[Potential]) -> Potential:
     M = len(members)
     nets = {}
     for e in p0.elements:
-        per = [_layers(p.networks[e]) for p in members]
+        per = [p.networks[e].layers() for p in members]
         depth = len(per[0])
         merged = []
         for i in range(depth):
@@ -107,7 +91,8 @@ def merge_committee(members: list[Potential]) -> Potential:
                 b = np.concatenate([L[i][1] for L in per])
             merged.append((W, b))
         sizes = [p0.networks[e].layer_sizes[0]] + [W.shape[0] for W, _ in merged]
-        nets[e] = ElementNetwork(sizes, p0.networks[e].activations, _flat(merged))
+        nets[e] = ElementNetwork(sizes, p0.networks[e].activations,
+                                 ElementNetwork.flatten(merged))
     out = p0.copy()
     out.networks = nets
     out.input_nn_text = None      # the widths changed: input.nn is regenerated on writing

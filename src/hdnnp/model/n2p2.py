@@ -164,6 +164,23 @@ class ElementNetwork:
         s = self.layer_sizes
         return sum(s[i - 1] * s[i] + s[i] for i in range(1, len(s)))
 
+    def layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(W[out, in], b[out]) per layer, read from the flat weights.ZZZ.data order."""
+        s, w, k, out = self.layer_sizes, self.weights, 0, []
+        for i in range(1, len(s)):
+            n_in, n_out = s[i - 1], s[i]
+            out.append((w[k:k + n_in * n_out].reshape(n_in, n_out).T, w[k + n_in * n_out:
+                                                                       k + n_in * n_out + n_out]))
+            k += n_in * n_out + n_out
+        return out
+
+    @staticmethod
+    def flatten(layers) -> np.ndarray:
+        """The flat weights.ZZZ.data order of (W[out, in], b[out]) per layer: per layer the
+        weights with the previous-layer neuron as outer loop, then the biases."""
+        return np.concatenate([np.concatenate([np.asarray(W, np.float64).T.reshape(-1),
+                                               np.asarray(b, np.float64)]) for W, b in layers])
+
 
 @dataclass
 class ElementScaling:

@@ -62,21 +62,16 @@ class ElementMLP(nn.Module):
 
     def n2p2_weights(self) -> np.ndarray:
         """Flat weights in weights.ZZZ.data order (per layer: W[in -> out] in-outer, then biases)."""
-        out = []
-        for lin in self.layers:
-            out.append(lin.weight.detach().cpu().double().T.reshape(-1).numpy())
-            out.append(lin.bias.detach().cpu().double().numpy())
-        return np.concatenate(out)
+        return ElementNetwork.flatten([(lin.weight.detach().cpu().double().numpy(),
+                                        lin.bias.detach().cpu().double().numpy())
+                                       for lin in self.layers])
 
     def load_n2p2_weights(self, w: np.ndarray) -> None:
-        k = 0
+        net = ElementNetwork(self.sizes, self.activations, np.asarray(w, np.float64))
         with torch.no_grad():
-            for lin in self.layers:
-                n_in, n_out = lin.in_features, lin.out_features
-                lin.weight.copy_(torch.from_numpy(w[k:k + n_in * n_out].reshape(n_in, n_out).T.copy()))
-                k += n_in * n_out
-                lin.bias.copy_(torch.from_numpy(w[k:k + n_out].copy()))
-                k += n_out
+            for lin, (W, b) in zip(self.layers, net.layers()):
+                lin.weight.copy_(torch.from_numpy(W.copy()))
+                lin.bias.copy_(torch.from_numpy(b.copy()))
 
 
 class HDNNP(nn.Module):

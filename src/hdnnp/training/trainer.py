@@ -191,44 +191,34 @@ def fit_atom_energies(structures: list[Structure], elements: list[str]) -> np.nd
 
 class RunningErrors:
     """Training-set errors accumulated over an epoch's minibatches (``run.train_metrics:
-    running``): RMSEs of energy per atom (meV/atom), force components (meV/Å) and stress
-    (meV/Å³), and the training loss of :meth:`Trainer._loss_terms` formed from the same sums
-    (the exact pass's formula, with each minibatch's errors taken before its update).
-    Accumulates on the batches' device; one host transfer per epoch."""
+    running``) from the residuals the loss used (:meth:`Trainer._residuals`): RMSEs of energy
+    per atom (meV/atom), force components (meV/Å) and stress (meV/Å³), and the training loss by
+    the exact pass's formula, each minibatch's residuals taken before its update. Accumulates on
+    the batches' device; one host transfer per epoch."""
 
-    def __init__(self, weights: dict, conv_energy: float):
-        self.w, self.ce = weights, float(conv_energy)
-        self.sq = {"energy": 0.0, "force": 0.0, "stress": 0.0}       # eV² sums (tensors)
-        self.n = {"energy": 0, "force": 0, "stress": 0}
+    NAMES = {"energy": "energy_rmse", "forces": "force_rmse", "stress": "stress_rmse"}
 
-    def add(self, out: dict, b) -> None:
+    def __init__(self, weights: dict):
+        self.w = weights
+        self.sq, self.n, self.unit = {}, {}, {}
+
+    def add(self, residuals: dict) -> None:
         with torch.no_grad():
-            if "energy" in out:
-                d = (out["energy"] - b.energy) / b.natoms
-                self._add("energy", d[~torch.isnan(d)])
-            if "forces" in out:
-                d = out["forces"] - b.forces
-                self._add("force", d[~torch.isnan(d)])
-            if "stress" in out:
-                d = out["stress"] - b.stress
-                self._add("stress", d[~torch.isnan(d) & (b.volume > 0)[:, None, None]])
-
-    def _add(self, key: str, d: torch.Tensor) -> None:
-        self.sq[key] = self.sq[key] + (d * d).sum()
-        self.n[key] += int(d.numel())
+            for k, (d, unit) in residuals.items():
+                self.sq[k] = self.sq.get(k, 0.0) + (d * d).sum()
+                self.n[k] = self.n.get(k, 0) + int(d.numel())
+                self.unit[k] = unit
 
     def _mse(self) -> dict:
+        """Mean squared residual per target, in loss units."""
         return {k: float(self.sq[k]) / self.n[k] for k in self.sq if self.n[k]}
 
     def loss(self) -> float:
-        m, ce2 = self._mse(), self.ce * self.ce
-        factor = {"energy": ce2, "force": ce2, "stress": ce2 * 1e4}
-        weight = {"energy": self.w["energy"], "force": self.w["forces"],
-                  "stress": self.w["stress"]}
-        return sum(weight[k] * factor[k] * v for k, v in m.items() if weight[k] > 0)
+        return sum(self.w[k] * v for k, v in self._mse().items())
 
     def errors(self) -> dict:
-        return {f"{k}_rmse": math.sqrt(v) * 1000 for k, v in self._mse().items()}
+        return {self.NAMES[k]: math.sqrt(v) / float(self.unit[k]) * 1000
+                for k, v in self._mse().items()}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -241,6 +231,7 @@ class Trainer:
         if cfg.run.threads > 0:
             torch.set_num_threads(cfg.run.threads)
         self.resume = resume
+        self._running = None        # RunningErrors of the last Adam epoch (run.train_metrics)
 
     # -- set-up -------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -329,35 +320,45 @@ class Trainer:
         return collate([d[int(k)] for k in idx], len(self.elements), self.device)
 
     # -- loss ---------------------------------------------------------------------------------
-    def loss(self, b, create_graph=True) -> tuple[torch.Tensor, dict]:
+    def loss(self, b, create_graph=True) -> tuple[torch.Tensor, dict, dict]:
+        """Weighted loss, its terms and the residuals (:meth:`_residuals`) of batch ``b``."""
         w = self.w
         out = self.model(b, forces=w["forces"] > 0, stress=w["stress"] > 0,
                          create_graph=create_graph)
-        return self._loss_terms(out, b)
+        res = self._residuals(out, b)
+        return (*self._loss_from(res, b.energy.device), res)
 
-    def _loss_terms(self, out: dict, ref) -> tuple[torch.Tensor, dict]:
-        """Weighted loss and its terms from predictions ``out`` (energy, forces, stress) and the
-        references of ``ref`` (energy, natoms, forces, stress, volume), in internal units."""
+    def _residuals(self, out: dict, ref) -> dict:
+        """Per weighted target (energy, forces, stress): the residuals of predictions ``out``
+        against the references of ``ref`` (energy, natoms, forces, stress, volume) where a
+        reference exists, in internal loss units, and the factor from eV-based units (energy
+        per atom, eV/Å, eV/Å³) to those."""
         w = self.w
-        terms = {}
         ce = self.model.conv_energy
-        total = torch.zeros((), dtype=torch.float64, device=ref.energy.device)
+        res = {}
         if w["energy"] > 0:
             m = ~torch.isnan(ref.energy)
-            d = ((out["energy"] - ref.energy) / ref.natoms)[m] * ce
-            terms["energy"] = (d * d).mean() if d.numel() else total * 0
-            total = total + w["energy"] * terms["energy"]
+            res["energy"] = (((out["energy"] - ref.energy) / ref.natoms)[m] * ce, ce)
         if w["forces"] > 0:
             m = ~torch.isnan(ref.forces)
-            d = (out["forces"] - ref.forces)[m] * ce
-            terms["forces"] = (d * d).mean() if d.numel() else total * 0
-            total = total + w["forces"] * terms["forces"]
+            res["forces"] = ((out["forces"] - ref.forces)[m] * ce, ce)
         if w["stress"] > 0:
             m = ~torch.isnan(ref.stress) & (ref.volume > 0)[:, None, None]
-            d = (out["stress"] - ref.stress)[m] * ce * 100.0
-            terms["stress"] = (d * d).mean() if d.numel() else total * 0
-            total = total + w["stress"] * terms["stress"]
+            res["stress"] = ((out["stress"] - ref.stress)[m] * ce * 100.0, ce * 100.0)
+        return res
+
+    def _loss_from(self, res: dict, device) -> tuple[torch.Tensor, dict]:
+        """Weighted loss and its terms (mean squared residuals) from :meth:`_residuals`."""
+        total = torch.zeros((), dtype=torch.float64, device=device)
+        terms = {}
+        for k, (d, _) in res.items():
+            terms[k] = (d * d).mean() if d.numel() else total * 0
+            total = total + self.w[k] * terms[k]
         return total, terms
+
+    def _loss_terms(self, out: dict, ref) -> tuple[torch.Tensor, dict]:
+        """Weighted loss and its terms from predictions ``out`` and the references of ``ref``."""
+        return self._loss_from(self._residuals(out, ref), ref.energy.device)
 
     # -- evaluation ---------------------------------------------------------------------------
     def predict(self, name: str, chunk: int = 64) -> dict:
@@ -476,16 +477,15 @@ class Trainer:
         running = self.cfg.run.train_metrics == "running" and \
             all(w[k] > 0 or not self.has[k] for k in ENERGY_KEYS) and \
             (len(self.sets["validation"]) > 0 or (o.schedule != "plateau" and o.early_stopping == 0))
-        acc = RunningErrors(w, float(self.model.conv_energy)) if running else None
+        acc = RunningErrors(w) if running else None
         for i in range(0, n, bs):
             b = self.batch("train", order[i:i + bs])
             self.opt.zero_grad(set_to_none=True)
-            out = self.model(b, forces=w["forces"] > 0, stress=w["stress"] > 0)
-            loss, _ = self._loss_terms(out, b)
+            loss, _, res = self.loss(b)
             loss.backward()
             self.opt.step()
             if acc is not None:
-                acc.add(out, b)
+                acc.add(res)
         self._running = acc
 
     def epoch_lbfgs(self) -> None:
@@ -493,7 +493,7 @@ class Trainer:
 
         def closure():
             self.opt.zero_grad(set_to_none=True)
-            loss, _ = self.loss(b)
+            loss = self.loss(b)[0]
             loss.backward()
             return loss
         self.opt.step(closure)
@@ -695,7 +695,7 @@ class Trainer:
         return self.finish(time.perf_counter() - t_start)
 
     def _evaluate_epoch(self, epoch, rows, fields, csv_path, t_start, bar, has_val, train_step=True):
-        running, self._running = getattr(self, "_running", None), None
+        running, self._running = self._running, None
         if train_step and running is not None:        # minibatch means of the epoch just run
             loss_tr, err_tr = running.loss(), running.errors()
         else:
