@@ -14,7 +14,16 @@ from ase.data import atomic_numbers, chemical_symbols
 
 from .errors import InputError
 
-__all__ = ["Structure", "Batch", "symbol_to_number"]
+__all__ = ["Structure", "Batch", "symbol_to_number", "stress_matrix"]
+
+
+def stress_matrix(stress) -> np.ndarray:
+    """A (3, 3) stress from a (3, 3) array or ASE's Voigt order xx yy zz yz xz xy."""
+    st = np.asarray(stress, dtype=np.float64)
+    if st.shape == (6,):
+        xx, yy, zz, yz, xz, xy = st
+        st = np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
+    return st.reshape(3, 3)
 
 
 def symbol_to_number(symbol: str, *, file=None, line=None, structure=None) -> int:
@@ -67,10 +76,7 @@ class Structure:
             self.forces = np.asarray(self.forces, dtype=np.float64)
         if self.stress is not None:
             s = np.asarray(self.stress, dtype=np.float64)
-            if s.shape == (6,):  # Voigt xx yy zz yz xz xy (ASE order)
-                xx, yy, zz, yz, xz, xy = s
-                s = np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
-            self.stress = s
+            self.stress = stress_matrix(s) if s.shape == (6,) else s
         if self.energy is not None:
             self.energy = float(self.energy)
         self.charge = float(self.charge)

@@ -1,0 +1,89 @@
+"""``hdnnp label STRUCTURES... -r REF``: label structures with a reference code into the label store
+and export the labelled set for ``hdnnp train``."""
+from __future__ import annotations
+
+from ._labels import add_reference_arguments, label_from_args, reference_from_args
+
+
+def register(sub):
+    p = sub.add_parser(
+        "label",
+        help="label structures with a reference code (DFT, xTB, LAMMPS, EMT, any ASE calculator)",
+        description="Compute reference energies, forces and stress (eV, eV/Å, eV/Å³) for structures in any "
+                    "format hdnnp reads, in parallel worker processes or on a Dask cluster. Every label goes "
+                    "into the label store (an ASE SQLite database) the moment it exists; labels already there "
+                    "are reused, failures are recorded with their message and never stop the run, and an "
+                    "interrupted run continues where it stopped when rerun. The labelled set is written for "
+                    "'hdnnp train' (extxyz, or n2p2 input.data).",
+        epilog="examples:\n"
+               "  hdnnp label cells.xyz -r sw-si -o train.xyz\n"
+               "  hdnnp label cells.xyz -r gpaw-pbe --set ecut=300 --set 'kpts=[2,2,2]' -o train.xyz\n"
+               "  hdnnp label mols.xyz -r my_reference.yaml --scheduler local --workers 4 -o train.data\n"
+               "  hdnnp label --export -o all.xyz            # everything labelled in labels.db\n"
+               "  hdnnp label --list-references",
+        formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
+    )
+    p.add_argument("structures", metavar="STRUCTURES", nargs="*", help="structure files (any readable format)")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="write the labelled structures here: .xyz/.extxyz (extxyz) or .data (n2p2 input.data)")
+    p.add_argument("--format", help="input format (default: detected)")
+    p.add_argument("--list-references", action="store_true", help="list presets and reference codes and exit")
+    p.add_argument("--export", action="store_true",
+                   help="write every successful label in the store (of --reference, if given) to -o and exit")
+    add_reference_arguments(p, required=False)
+    p.set_defaults(func=run)
+
+
+def list_references() -> str:
+    from ..references import CODES, PRESETS, get_code
+
+    lines = ["presets (-r NAME):"]
+    w = max(len(n) for n in PRESETS)
+    for name, (desc, spec) in PRESETS.items():
+        lines.append(f"  {name:<{w}}  {desc}")
+    lines += ["", "codes (a YAML file with 'code: NAME' and settings, or 'preset: NAME' plus overrides):"]
+    for name in CODES:
+        c = get_code(name)
+        lines.append(f"  {name}: {c.summary}")
+        lines.append(f"      units: {c.units}; energy: {c.energy_convention}")
+        for k, (default, meaning) in c.settings.items():
+            d = "required" if default is __import__("hdnnp.references._base", fromlist=["REQUIRED"]).REQUIRED \
+                else f"default {default!r}"
+            lines.append(f"      {k}: {meaning} ({d})")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from ..errors import InputError
+    from ..io import read, write
+    from ..labels import LabelStore
+
+    if args.list_references:
+        print(list_references())
+        return 0
+    if args.export:
+        if not args.output:
+            raise InputError("--export needs -o OUT")
+        store = LabelStore(args.store)
+        ref = reference_from_args(args) if args.reference else None
+        structures = list(store.structures(reference=ref))
+        write(args.output, structures)
+        print(f"written     {args.output} ({len(structures)} labelled structures from {args.store})")
+        return 0
+    if not args.structures:
+        raise InputError("give structure files to label (or --list-references / --export)")
+    if not args.reference:
+        raise InputError("give the reference with -r/--reference (hdnnp label --list-references lists presets)")
+    reference = reference_from_args(args)
+    structures = []
+    for path in args.structures:
+        structures.extend(read(path, args.format))
+    print(f"reference   {reference.describe()}")
+    run_ = label_from_args(args, structures, reference)
+    print(run_.summary())
+    print(f"store       {args.store}")
+    if args.output:
+        labelled = run_.labelled
+        write(args.output, labelled)
+        print(f"written     {args.output} ({len(labelled)} labelled structures)")
+    return 0 if not run_.failed or run_.labelled else 1

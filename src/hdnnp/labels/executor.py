@@ -1,0 +1,232 @@
+"""Labelling in parallel: local worker processes by default, a Dask cluster when one is named.
+
+:func:`label` looks every structure up in the :class:`~hdnnp.labels.store.LabelStore`, computes the
+missing labels on workers and writes each to the store the moment it comes back, so an interrupted
+run (Ctrl-C, SIGKILL, a lost node) loses at most the calculations in flight: rerun the same call and
+it continues. Both paths run the same function, :func:`hdnnp.references.compute_label`.
+
+* ``workers=N`` (default): N processes started with ``spawn`` (no forked OpenMP/MPI state), each
+  with one thread (OMP/BLAS/MKL thread counts set to 1). ``workers=0`` computes in this process.
+* ``scheduler='local'``: a local ``dask.distributed`` cluster of N single-threaded worker processes.
+* ``scheduler='tcp://host:8786'``: an existing Dask scheduler (workers started by you, e.g. with
+  ``dask-jobqueue`` on Slurm/PBS or ``dask worker`` on each node).
+* ``scheduler='slurm'`` / ``'pbs'``: a ``dask-jobqueue`` cluster of N jobs, each one single-threaded
+  worker; ``jobqueue`` passes its options (``cores``, ``memory``, ``queue``, ``account``,
+  ``walltime``, ``job_extra_directives`` …).
+
+A worker process that dies (segfault, out of memory) is replaced; a structure that was in flight in
+two crashes is recorded as failed with that message.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+from ..errors import HDNNPError
+from ..references import Reference, Result, compute_label, get_code
+from ..structures import Structure
+from .store import LabelStore, label_key
+
+__all__ = ["label", "LabelRun", "single_thread_env"]
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")
+
+
+@dataclass
+class LabelRun:
+    """What :func:`label` did. ``results[k]`` belongs to ``structures[k]`` (input order);
+    ``labelled`` are the successfully labelled structures, in input order."""
+
+    structures: list[Structure]
+    results: list[Result]
+    reused: int = 0
+    computed: int = 0
+    failed: int = 0
+    wall: float = 0.0
+    interrupted: bool = False
+    errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def labelled(self) -> list[Structure]:
+        return [r.apply(s) for s, r in zip(self.structures, self.results) if r is not None and r.ok]
+
+    def summary(self) -> str:
+        ok = sum(1 for r in self.results if r is not None and r.ok)
+        lines = [f"{len(self.structures)} structures: {ok} labelled ({self.reused} from the store, "
+                 f"{self.computed} computed now), {sum(1 for r in self.results if r is not None and not r.ok)} "
+                 f"failed, in {self.wall:.1f} s"]
+        for msg, n in sorted(self.errors.items(), key=lambda kv: -kv[1])[:5]:
+            lines.append(f"  failed x{n}: {msg.splitlines()[0]}")
+        return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def single_thread_env():
+    """Thread-count variables set to 1 while worker processes start (they inherit them)."""
+    old = {k: os.environ.get(k) for k in THREAD_VARIABLES}
+    os.environ.update({k: "1" for k in THREAD_VARIABLES})
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def label(structures, reference: Reference, store: LabelStore, *, workers: int = 1, scheduler=None,
+          jobqueue: dict | None = None, retry_failed: bool = False, progress: bool = True,
+          desc: str | None = None) -> LabelRun:
+    """Label ``structures`` with ``reference`` through ``store``; returns a :class:`LabelRun`.
+
+    Labels already in the store are reused (failed ones too, unless ``retry_failed``); the rest are
+    computed on ``workers`` processes (or the Dask ``scheduler``) and written as they finish.
+    Ctrl-C stops cleanly: finished labels are in the store and ``run.interrupted`` is True.
+    """
+    structures = list(structures)
+    get_code(reference.code).require_module()
+    t0 = time.perf_counter()
+    keys = [label_key(reference, s) for s in structures]
+    run = LabelRun(structures=structures, results=[None] * len(structures))
+    todo: dict[str, list[int]] = {}
+    for k, key in enumerate(keys):
+        res = store.get(key) if key in store else None
+        if res is not None and (res.ok or not retry_failed):
+            run.results[k] = res
+            run.reused += 1
+        else:
+            todo.setdefault(key, []).append(k)
+
+    def done(key: str, result: Result) -> None:
+        idx = todo[key]
+        store.put(key, structures[idx[0]], reference, result)
+        for k in idx:
+            run.results[k] = result
+        run.computed += len(idx)
+        if not result.ok:
+            run.failed += len(idx)
+            msg = (result.error or "failed").splitlines()[0]
+            run.errors[msg] = run.errors.get(msg, 0) + len(idx)
+
+    tasks = [(key, structures[idx[0]]) for key, idx in todo.items()]
+    bar = None
+    if tasks:
+        from tqdm import tqdm
+        bar = tqdm(total=len(tasks), desc=desc or f"label {reference.name}", unit="label", file=sys.stderr,
+                   disable=not progress, dynamic_ncols=True)
+    try:
+        if not tasks:
+            pass
+        elif scheduler:
+            _run_dask(tasks, reference, done, bar, workers, scheduler, jobqueue or {})
+        elif workers <= 0:
+            for key, s in tasks:
+                done(key, compute_label(reference, s))
+                bar.update()
+        else:
+            _run_local(tasks, reference, done, bar, workers)
+    except KeyboardInterrupt:
+        run.interrupted = True
+    finally:
+        if bar is not None:
+            bar.close()
+    run.wall = time.perf_counter() - t0
+    return run
+
+
+def _run_local(tasks, reference, done, bar, workers: int) -> None:
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    pending = list(tasks)
+    crashes: dict[str, int] = {}
+    ctx = mp.get_context("spawn")
+    while pending:
+        with single_thread_env():
+            pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx)
+            futures = {pool.submit(compute_label, reference, s): (key, s) for key, s in pending}
+        pending = []
+        broken = False
+        got = 0
+        try:
+            remaining = set(futures)
+            while remaining:
+                finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    key, s = futures[fut]
+                    try:
+                        result = fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        crashes[key] = crashes.get(key, 0) + 1
+                        if crashes[key] >= 2:
+                            done(key, Result(status="failed", error="worker process died while computing this "
+                                             "label, twice (segmentation fault or out of memory?)"))
+                            bar.update()
+                        else:
+                            pending.append((key, s))
+                        continue
+                    got += 1
+                    done(key, result)
+                    bar.update()
+            if broken and not got:
+                raise HDNNPError("labelling worker processes died before returning any label (they could not "
+                                 "start, or every calculation crashed them); run with workers=0 (--workers 0) "
+                                 "to see the error in this process")
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            _terminate(pool)
+            raise
+        pool.shutdown(wait=not broken, cancel_futures=True)
+        if broken:
+            _terminate(pool)
+
+
+def _terminate(pool) -> None:
+    for p in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            p.terminate()
+
+
+def _run_dask(tasks, reference, done, bar, workers: int, scheduler: str, jobqueue: dict) -> None:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise HDNNPError("labelling on a Dask cluster needs dask.distributed: pip install 'hdnnp[cluster]'") from None
+    cluster = None
+    with single_thread_env():
+        if scheduler == "local":
+            cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+        elif scheduler in ("slurm", "pbs"):
+            try:
+                import dask_jobqueue
+            except ImportError:
+                raise HDNNPError(f"scheduler {scheduler!r} needs dask-jobqueue: pip install dask-jobqueue") from None
+            kind = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[scheduler]
+            opts = {"cores": 1, "processes": 1, "memory": "4GB", **jobqueue}
+            cluster = kind(**opts)
+            cluster.scale(jobs=max(1, workers))
+        client = Client(cluster if cluster is not None else scheduler)
+    try:
+        futures = {}
+        for key, s in tasks:
+            futures[client.submit(compute_label, reference, s, pure=False)] = key
+        for fut in as_completed(futures):
+            key = futures[fut]
+            try:
+                result = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker: record, go on
+                result = Result(status="failed", error=f"Dask worker failed: {type(exc).__name__}: {exc}")
+            done(key, result)
+            bar.update()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
