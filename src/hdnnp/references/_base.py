@@ -92,7 +92,10 @@ class Code:
         out = {}
         for k, (default, _meaning) in self.settings.items():
             if k in given:
-                out[k] = given[k]
+                v = given[k]
+                if isinstance(default, float) and isinstance(v, int) and not isinstance(v, bool):
+                    v = float(v)   # 300 and 300.0 are one setting (and one label key)
+                out[k] = v
             elif default is REQUIRED:
                 raise InputError(f"reference code {self.name!r} needs setting {k!r} ({_meaning})",
                                  key=f"{where}.{k}")

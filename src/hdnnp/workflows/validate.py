@@ -1,0 +1,217 @@
+"""Validate a potential against its reference: pick structures from a trajectory (or any file), label
+them through the label store, and compare energies, forces and stress.
+
+Picking rules (``pick``):
+
+* ``uniform``: ``n`` structures evenly spaced in the file's order (for an MD trajectory: in time),
+  first and last included.
+* ``fps``: farthest-point sampling on structure fingerprints in the potential's own descriptor space
+  (per element, the mean of the symmetry functions scaled by the potential's scaling.data ranges;
+  :mod:`hdnnp.descriptors.fingerprints`), starting from the first structure — the most dissimilar
+  structures, as the potential sees them.
+* ``all``: every structure.
+
+Errors are predicted minus reference: energies per atom (meV/atom) and per structure (meV),
+force components (meV/Å), stress components (meV/Å³, fully periodic cells). Groups come from the
+structures' ``group``/``config_type`` info or, failing that, their file name.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..descriptors.fingerprints import farthest_point, structure_fingerprints, uniform_pick
+
+__all__ = ["pick_structures", "compare", "Comparison", "write_report", "PICK_RULES"]
+
+PICK_RULES = ("uniform", "fps", "all")
+
+
+def pick_structures(structures, n: int, rule: str, evaluator=None) -> list[int]:
+    """Indices of the structures to validate on (see the module docstring)."""
+    m = len(structures)
+    if rule == "all" or n >= m:
+        return list(range(m))
+    if rule == "uniform":
+        return uniform_pick(m, n)
+    if rule == "fps":
+        if evaluator is None:
+            raise ValueError("fps picking needs the potential's descriptors")
+        pot = evaluator.potential
+        ranges = {el: (sc.gmin, sc.gmax) for el, sc in pot.scaling.items()} if pot.scaling else None
+        X = structure_fingerprints(structures, pot.symmetry_functions, ranges, length_factor=evaluator._L)
+        return sorted(farthest_point(X, n))
+    raise ValueError(f"unknown pick rule {rule!r}; use one of {', '.join(PICK_RULES)}")
+
+
+def group_of(structure) -> str:
+    g = structure.info.get("group", structure.info.get("config_type"))
+    if isinstance(g, str) and g:
+        return g
+    return Path(structure.source).name if structure.source else "all"
+
+
+@dataclass
+class Comparison:
+    """Per-structure reference and predicted values (eV, eV/Å, eV/Å³)."""
+
+    index: list[int] = field(default_factory=list)
+    group: list[str] = field(default_factory=list)
+    natoms: list[int] = field(default_factory=list)
+    e_ref: list[float] = field(default_factory=list)
+    e_pred: list[float] = field(default_factory=list)
+    f_ref: list[np.ndarray] = field(default_factory=list)
+    f_pred: list[np.ndarray] = field(default_factory=list)
+    s_ref: list[np.ndarray | None] = field(default_factory=list)
+    s_pred: list[np.ndarray | None] = field(default_factory=list)
+    extrapolating_atoms: list[int] = field(default_factory=list)
+
+    def errors(self, mask=None) -> dict:
+        """RMSE/MAE: energy meV/atom and meV/structure, forces meV/Å, stress meV/Å³."""
+        sel = np.arange(len(self.index)) if mask is None else np.nonzero(mask)[0]
+        out = {"structures": int(len(sel)), "atoms": int(sum(self.natoms[k] for k in sel))}
+        if not len(sel):
+            return out
+        de = np.array([self.e_pred[k] - self.e_ref[k] for k in sel])
+        dea = de / np.array([self.natoms[k] for k in sel])
+        df = np.concatenate([(self.f_pred[k] - self.f_ref[k]).ravel() for k in sel])
+        out.update(energy_rmse_meV_atom=_rmse(dea), energy_mae_meV_atom=_mae(dea),
+                   energy_rmse_meV=_rmse(de), energy_mae_meV=_mae(de),
+                   force_rmse_meV_A=_rmse(df), force_mae_meV_A=_mae(df))
+        ds = [(self.s_pred[k] - self.s_ref[k]).ravel() for k in sel
+              if self.s_ref[k] is not None and self.s_pred[k] is not None]
+        if ds:
+            ds = np.concatenate(ds)
+            out.update(stress_rmse_meV_A3=_rmse(ds), stress_mae_meV_A3=_mae(ds))
+        out["extrapolating_structures"] = int(sum(1 for k in sel if self.extrapolating_atoms[k]))
+        return out
+
+
+def _rmse(x) -> float:
+    return float(np.sqrt(np.mean(np.square(x))) * 1e3)
+
+
+def _mae(x) -> float:
+    return float(np.mean(np.abs(x)) * 1e3)
+
+
+def compare(evaluator, labelled, indices=None) -> Comparison:
+    """Evaluate the potential on labelled structures and collect reference/predicted pairs."""
+    c = Comparison()
+    for k, s in enumerate(labelled):
+        p = evaluator.evaluate(s)
+        c.index.append(int(indices[k]) if indices is not None else k)
+        c.group.append(group_of(s))
+        c.natoms.append(s.natoms)
+        c.e_ref.append(float(s.energy))
+        c.e_pred.append(float(p.energy))
+        c.f_ref.append(np.asarray(s.forces))
+        c.f_pred.append(np.asarray(p.forces))
+        c.s_ref.append(s.stress)
+        c.s_pred.append(p.stress)
+        c.extrapolating_atoms.append(int((np.asarray(p.extrapolations) > 0).sum()))
+    return c
+
+
+def table(c: Comparison) -> list[dict]:
+    """One row per group, then 'all'."""
+    rows = []
+    groups = sorted(set(c.group))
+    for g in groups + (["all"] if len(groups) > 1 else []):
+        mask = np.ones(len(c.group), bool) if g == "all" else np.array([x == g for x in c.group])
+        rows.append({"group": g, **c.errors(mask)})
+    if len(groups) == 1:
+        rows[0]["group"] = groups[0]
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    cols = [("group", "group", "{}"), ("structures", "n", "{}"),
+            ("energy_rmse_meV_atom", "E RMSE meV/atom", "{:.3f}"), ("energy_mae_meV_atom", "E MAE meV/atom", "{:.3f}"),
+            ("energy_mae_meV", "E MAE meV/struct", "{:.2f}"),
+            ("force_rmse_meV_A", "F RMSE meV/Å", "{:.2f}"), ("force_mae_meV_A", "F MAE meV/Å", "{:.2f}"),
+            ("stress_rmse_meV_A3", "σ RMSE meV/Å³", "{:.3f}")]
+    cols = [c for c in cols if any(c[0] in r for r in rows)]
+    cells = [[h for _, h, _ in cols]] + [[f.format(r[k]) if k in r else "-" for k, _, f in cols] for r in rows]
+    w = [max(len(row[i]) for row in cells) for i in range(len(cols))]
+    return "\n".join("  ".join(v.rjust(w[i]) if i else v.ljust(w[i]) for i, v in enumerate(row)) for row in cells)
+
+
+def parity_plot(c: Comparison, path, title: str = "") -> Path:
+    """Energy, force (and stress) parity panels with RMSE/MAE on each, coloured by group."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    has_s = any(s is not None for s in c.s_ref)
+    fig, axes = plt.subplots(1, 3 if has_s else 2, figsize=(14 if has_s else 10, 4.6))
+    groups = sorted(set(c.group))
+    err = c.errors()
+    for g in groups:
+        ks = [k for k, x in enumerate(c.group) if x == g]
+        ea = [(c.e_ref[k] / c.natoms[k], c.e_pred[k] / c.natoms[k]) for k in ks]
+        axes[0].scatter(*zip(*ea), s=12, label=g)
+        fr = np.concatenate([c.f_ref[k].ravel() for k in ks])
+        fp = np.concatenate([c.f_pred[k].ravel() for k in ks])
+        axes[1].scatter(fr, fp, s=3, alpha=0.5, label=g)
+        if has_s:
+            sk = [k for k in ks if c.s_ref[k] is not None and c.s_pred[k] is not None]
+            if sk:
+                axes[2].scatter(np.concatenate([c.s_ref[k].ravel() for k in sk]) * 1e3,
+                                np.concatenate([c.s_pred[k].ravel() for k in sk]) * 1e3, s=6, label=g)
+    texts = [f"RMSE {err['energy_rmse_meV_atom']:.2f} meV/atom\nMAE {err['energy_mae_meV_atom']:.2f} meV/atom",
+             f"RMSE {err['force_rmse_meV_A']:.1f} meV/Å\nMAE {err['force_mae_meV_A']:.1f} meV/Å"]
+    labels = [("reference energy (eV/atom)", "predicted energy (eV/atom)"),
+              ("reference force component (eV/Å)", "predicted force component (eV/Å)")]
+    if has_s:
+        texts.append(f"RMSE {err.get('stress_rmse_meV_A3', float('nan')):.2f} meV/Å³\n"
+                     f"MAE {err.get('stress_mae_meV_A3', float('nan')):.2f} meV/Å³")
+        labels.append(("reference stress component (meV/Å³)", "predicted stress component (meV/Å³)"))
+    for ax, t, (xl, yl) in zip(axes, texts, labels):
+        lo = min(ax.get_xlim()[0], ax.get_ylim()[0])
+        hi = max(ax.get_xlim()[1], ax.get_ylim()[1])
+        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
+        ax.text(0.04, 0.96, t, transform=ax.transAxes, va="top", fontsize=9,
+                bbox=dict(boxstyle="round", fc="white", alpha=0.8))
+    if len(groups) > 1:
+        axes[0].legend(loc="lower right", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_report(c: Comparison, outdir, *, meta: dict | None = None, title: str = "") -> dict:
+    """``errors.csv`` (per group), ``structures.csv`` (per structure), ``summary.json``, ``parity.png``."""
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = table(c)
+    keys = sorted({k for r in rows for k in r}, key=lambda k: (k != "group", k))
+    with open(out / "errors.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+    with open(out / "structures.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["index", "group", "natoms", "energy_ref_eV", "energy_pred_eV", "energy_error_meV_atom",
+                    "force_rmse_meV_A", "extrapolating_atoms"])
+        for k in range(len(c.index)):
+            fe = c.f_pred[k] - c.f_ref[k]
+            w.writerow([c.index[k], c.group[k], c.natoms[k], f"{c.e_ref[k]:.8f}", f"{c.e_pred[k]:.8f}",
+                        f"{(c.e_pred[k] - c.e_ref[k]) / c.natoms[k] * 1e3:.4f}",
+                        f"{np.sqrt(np.mean(fe ** 2)) * 1e3:.3f}", c.extrapolating_atoms[k]])
+    summary = {"errors": rows, **(meta or {})}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    parity_plot(c, out / "parity.png", title)
+    return summary
