@@ -194,10 +194,22 @@ def _check_result(r: Result, s: Structure) -> None:
         r.stress = stress_matrix(r.stress)
 
 
-def ase_result(atoms, *, stress: bool, extra: dict | None = None) -> Result:
-    """Energy, forces and (if asked) stress from an ASE Atoms with a calculator attached."""
-    energy = float(atoms.get_potential_energy())
+def ase_result(atoms, *, stress: bool, extra: dict | None = None, force_consistent: bool = True) -> Result:
+    """Energy, forces and (if asked) stress from an ASE Atoms with a calculator attached.
+
+    With ``force_consistent`` the energy is the calculator's ``free_energy`` where it has one (the
+    energy whose derivatives the forces are: with electronic smearing, the Mermin free energy, not
+    the energy extrapolated to zero smearing), else its ``energy``.
+    """
     forces = np.array(atoms.get_forces())
+    energy = None
+    if force_consistent:
+        try:
+            energy = float(atoms.calc.get_property("free_energy", atoms, allow_calculation=False))
+        except Exception:  # noqa: BLE001 - no free energy: the energy is force-consistent
+            energy = None
+    if energy is None:
+        energy = float(atoms.get_potential_energy())
     st = np.array(atoms.get_stress(voigt=False)) if stress else None
     return Result(energy=energy, forces=forces, stress=st, atom_properties=dict(extra or {}))
 

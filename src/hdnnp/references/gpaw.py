@@ -4,7 +4,10 @@
 ``[n1, n2, n3]`` or ``{density: D, gamma: false}`` (k-points per Å⁻¹, ASE's rule); molecules use Γ.
 The structure's total charge is passed to GPAW (``charge=``; a compensating background in periodic
 cells). ``charges: hirshfeld`` adds Hirshfeld charges (e) as the per-atom property ``charges``.
-An SCF that does not converge within ``maxiter`` is recorded as a failure.
+An SCF that does not converge within ``maxiter`` is recorded as a failure. The energy stored is the
+Mermin free energy (``energy: free``), the one the forces are derivatives of; GPAW's default
+``get_potential_energy()`` extrapolates to zero smearing, which differs from it by up to tenths of an eV
+in metallic cells and would give training data whose energies and forces disagree.
 
 Units: eV, eV/Å, eV/Å³. Energy convention: **relative to the isolated atoms of the PAW setups**
 (GPAW's reference energies), not an all-electron total energy — compare only with GPAW energies of the
@@ -30,6 +33,8 @@ def check(settings: dict) -> None:
             raise InputError("kpts as a mapping takes 'density' (and optionally 'gamma')", key="reference.kpts")
     elif not (isinstance(k, list) and len(k) == 3 and all(isinstance(n, int) and n > 0 for n in k)):
         raise InputError("kpts must be [n1, n2, n3] (positive integers) or {density: D}", key="reference.kpts")
+    if settings["energy"] not in ("free", "extrapolated"):
+        raise InputError("energy must be 'free' or 'extrapolated'", key="reference.energy")
     if settings["charges"] not in ("", "hirshfeld"):
         raise InputError("charges must be '' or 'hirshfeld'", key="reference.charges")
 
@@ -59,7 +64,8 @@ def compute(settings: dict, structure) -> Result:
         kwargs["spinpol"] = True
     calc = GPAW(**kwargs)
     atoms.calc = calc
-    res = ase_result(atoms, stress=fully_periodic(structure) and settings["mode"] == "pw")
+    res = ase_result(atoms, stress=fully_periodic(structure) and settings["mode"] == "pw",
+                     force_consistent=settings["energy"] == "free")
     res.info["iterations"] = int(calc.get_number_of_iterations() or 0)
     if settings["charges"] == "hirshfeld":
         from gpaw.analyse.hirshfeld import HirshfeldPartitioning
@@ -83,6 +89,8 @@ CODE = Code(
         "spinpol": (False, "spin-polarised calculation"),
         "vacuum": (6.0, "vacuum in Å around a molecule on each side"),
         "charges": ("", "'hirshfeld' to add Hirshfeld charges"),
+        "energy": ("free", "'free': the Mermin free energy the forces derive from (train on this); "
+                           "'extrapolated': extrapolated to zero smearing (not consistent with the forces)"),
     },
     compute=compute,
     check=check,
