@@ -14,8 +14,8 @@ it continues. Both paths run the same function, :func:`hdnnp.references.compute_
   worker; ``jobqueue`` passes its options (``cores``, ``memory``, ``queue``, ``account``,
   ``walltime``, ``job_extra_directives`` …).
 
-A worker process that dies (segfault, out of memory) is replaced; a structure that was in flight in
-two crashes is recorded as failed with that message.
+A worker process that dies (segfault, out of memory) is replaced: the labels that were in flight are
+rerun one at a time, and the one that kills its worker again is recorded as failed with that message.
 """
 from __future__ import annotations
 
@@ -140,51 +140,76 @@ def label(structures, reference: Reference, store: LabelStore, *, workers: int =
 
 
 def _run_local(tasks, reference, done, bar, workers: int) -> None:
+    """At most 2×workers labels in flight; when a worker process dies, the labels that were in
+    flight are rerun one at a time, so the one that kills its worker is found and recorded."""
     import multiprocessing as mp
+    from collections import deque
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    pending = list(tasks)
-    crashes: dict[str, int] = {}
     ctx = mp.get_context("spawn")
-    while pending:
+    queue = deque(tasks)
+    suspects: deque = deque()
+    state = {"ok": 0, "isolated_crashes": 0}
+
+    def new_pool(n):
         with single_thread_env():
-            pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx)
-            futures = {pool.submit(compute_label, reference, s): (key, s) for key, s in pending}
-        pending = []
-        broken = False
-        got = 0
+            return ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+
+    def finish(key, result):
+        state["ok"] += 1
+        done(key, result)
+        bar.update()
+
+    while queue or suspects:
+        if suspects:   # isolate: one label, one fresh single-worker pool
+            key, s = suspects.popleft()
+            pool = new_pool(1)
+            try:
+                result = pool.submit(compute_label, reference, s).result()
+                state["isolated_crashes"] = 0
+                finish(key, result)
+            except BrokenProcessPool:
+                state["isolated_crashes"] += 1
+                if state["isolated_crashes"] >= 2 and state["ok"] == 0:
+                    raise HDNNPError("labelling worker processes die before returning any label (they cannot "
+                                     "start, or every calculation crashes them); run with --workers 0 to see "
+                                     "the error in this process") from None
+                done(key, Result(status="failed", error="worker process died while computing this label "
+                                 "(segmentation fault or out of memory?)"))
+                bar.update()
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)
+                _terminate(pool)
+            continue
+        pool = new_pool(min(workers, len(queue)))
+        running: dict = {}
         try:
-            remaining = set(futures)
-            while remaining:
-                finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+            while queue or running:
+                while queue and len(running) < 2 * workers:
+                    key, s = queue.popleft()
+                    running[pool.submit(compute_label, reference, s)] = (key, s)
+                finished, _ = wait(set(running), return_when=FIRST_COMPLETED)
+                broken = False
                 for fut in finished:
-                    key, s = futures[fut]
+                    key, s = running.pop(fut)
                     try:
                         result = fut.result()
                     except BrokenProcessPool:
                         broken = True
-                        crashes[key] = crashes.get(key, 0) + 1
-                        if crashes[key] >= 2:
-                            done(key, Result(status="failed", error="worker process died while computing this "
-                                             "label, twice (segmentation fault or out of memory?)"))
-                            bar.update()
-                        else:
-                            pending.append((key, s))
+                        suspects.append((key, s))
                         continue
-                    got += 1
-                    done(key, result)
-                    bar.update()
-            if broken and not got:
-                raise HDNNPError("labelling worker processes died before returning any label (they could not "
-                                 "start, or every calculation crashed them); run with workers=0 (--workers 0) "
-                                 "to see the error in this process")
+                    finish(key, result)
+                if broken:
+                    suspects.extend(running.values())
+                    running.clear()
+                    break
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             _terminate(pool)
             raise
-        pool.shutdown(wait=not broken, cancel_futures=True)
-        if broken:
+        pool.shutdown(wait=not suspects, cancel_futures=True)
+        if suspects:
             _terminate(pool)
 
 

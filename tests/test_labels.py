@@ -1,0 +1,166 @@
+"""The label store and executor: nothing lost on SIGKILL, nothing recomputed, failures recorded,
+local processes and a local Dask cluster giving identical labels."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.io import write
+
+from hdnnp.labels import LabelStore, label, label_key
+from hdnnp.references import get_reference
+from hdnnp.structures import Structure
+
+HERE = Path(__file__).resolve().parent
+
+
+def _cells(n, sym="Cu", rep=2, amp=0.05, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(n):
+        a = bulk(sym, cubic=True) * (rep, rep, rep)
+        a.positions += rng.normal(0, amp, a.positions.shape)
+        out.append(Structure.from_ase(a))
+    return out
+
+
+def _slow(delay=0.1):
+    return get_reference({"code": "ase", "calculator": "_slow_calc.SlowEMT", "kwargs": {"delay": delay}})
+
+
+@pytest.fixture(autouse=True)
+def _importable_helpers(monkeypatch):
+    monkeypatch.syspath_prepend(str(HERE))
+    monkeypatch.setenv("PYTHONPATH", str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def test_store_roundtrip_reuse_and_failures(tmp_path):
+    store = LabelStore(tmp_path / "l.db")
+    cells = _cells(4) + [Structure.from_ase(bulk("Si"))]   # EMT has no Si: one failure
+    ref = get_reference("emt")
+    run = label(cells, ref, store, workers=0, progress=False)
+    assert (run.computed, run.reused, run.failed) == (5, 0, 1)
+    assert "Si" in next(iter(run.errors))
+    again = label(cells, ref, LabelStore(tmp_path / "l.db"), workers=0, progress=False)
+    assert (again.computed, again.reused) == (0, 5)
+    for a, b in zip(run.results[:4], again.results[:4]):
+        assert a.energy == b.energy
+        np.testing.assert_array_equal(a.forces, b.forces)
+        np.testing.assert_array_equal(a.stress, b.stress)
+    retry = label(cells, ref, LabelStore(tmp_path / "l.db"), workers=0, progress=False, retry_failed=True)
+    assert (retry.computed, retry.reused) == (1, 4)
+    assert len(LabelStore(tmp_path / "l.db")) == 5
+    labelled = list(LabelStore(tmp_path / "l.db").structures(reference=ref))
+    assert len(labelled) == 4 and all(s.forces is not None for s in labelled)
+
+
+def test_duplicates_are_computed_once(tmp_path):
+    c = _cells(2)
+    run = label([c[0], c[1], c[0]], get_reference("emt"), LabelStore(tmp_path / "l.db"), workers=0,
+                progress=False)
+    assert run.computed == 3 and len(LabelStore(tmp_path / "l.db")) == 2
+    assert run.results[0].energy == run.results[2].energy
+
+
+def test_store_name_must_end_in_db(tmp_path):
+    from hdnnp.errors import InputError
+    with pytest.raises(InputError, match=r"end in \.db"):
+        LabelStore(tmp_path / "labels.sqlite")
+
+
+def test_sigkill_loses_nothing_and_recomputes_nothing(tmp_path):
+    n = 40
+    cells = _cells(n, seed=7)
+    write(tmp_path / "cells.xyz", [s.to_ase() for s in cells])
+    (tmp_path / "ref.yaml").write_text("code: ase\ncalculator: _slow_calc.SlowEMT\nkwargs: {delay: 0.15}\nreuse: false\n")
+    cmd = [sys.executable, "-m", "hdnnp", "label", "cells.xyz", "-r", "ref.yaml", "--store", "k.db",
+           "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if (tmp_path / "k.db").exists() and len(LabelStore(tmp_path / "k.db")) >= 10:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = LabelStore(tmp_path / "k.db")
+    done_before = {row.label_key: (row.ctime, row.energy) for row in before.db.select()}
+    assert 10 <= len(done_before) < n, "the run was not interrupted partway"
+
+    out = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert f"({len(done_before)} from the store, {n - len(done_before)} computed now)" in out.stdout
+    after = LabelStore(tmp_path / "k.db")
+    rows = {row.label_key: (row.ctime, row.energy) for row in after.db.select()}
+    assert len(rows) == n == after.db.count()
+    for key, v in done_before.items():
+        assert rows[key] == v            # same row, not recomputed
+
+    # the store equals an uninterrupted run's
+    from hdnnp.io import read
+    cells = read(tmp_path / "cells.xyz")      # the positions exactly as the command read them
+    ref = get_reference(str(tmp_path / "ref.yaml"))
+    full = LabelStore(tmp_path / "full.db")
+    label(cells, ref, full, workers=2, progress=False)
+    for s in cells:
+        key = label_key(ref, s)
+        a, b = after.get(key), full.get(key)
+        assert a.ok and b.ok and a.energy == b.energy
+        np.testing.assert_array_equal(a.forces, b.forces)
+        np.testing.assert_array_equal(a.stress, b.stress)
+
+
+def test_local_dask_cluster_gives_identical_labels(tmp_path):
+    pytest.importorskip("distributed")
+    a = [Structure.from_ase(x) for x in _ase_si(6)]
+    ref = get_reference("sw-si")
+    procs = label(a, ref, LabelStore(tmp_path / "p.db"), workers=2, progress=False)
+    dask = label(a, ref, LabelStore(tmp_path / "d.db"), workers=2, scheduler="local", progress=False)
+    assert dask.computed == 6 and dask.failed == 0
+    for x, y in zip(procs.results, dask.results):
+        assert x.energy == y.energy
+        np.testing.assert_array_equal(x.forces, y.forces)
+        np.testing.assert_array_equal(x.stress, y.stress)
+
+
+def _ase_si(n):
+    out = []
+    for k in range(n):
+        a = bulk("Si", cubic=True) * (2, 2, 2)
+        a.rattle(0.05, seed=k)
+        out.append(a)
+    return out
+
+
+def test_worker_crash_is_recorded_and_the_rest_go_on(tmp_path):
+    ref = get_reference({"code": "ase", "calculator": "_slow_calc.Crashing"})
+    small = _cells(3, rep=1)            # 4 atoms: fine
+    big = _cells(1, rep=3, seed=3)      # 108 atoms: the worker process dies
+    run = label(small + big, ref, LabelStore(tmp_path / "c.db"), workers=2, progress=False)
+    assert [r.ok for r in run.results] == [True, True, True, False]
+    assert "worker process died" in run.results[3].error
+
+
+def test_label_cli_writes_and_exports(tmp_path, capsys):
+    from hdnnp.cli.main import main
+    from hdnnp.io import read
+    write(tmp_path / "c.xyz", _ase_si(3))
+    os.chdir(tmp_path)
+    assert main(["label", "c.xyz", "-r", "sw-si", "-o", "out.xyz", "--workers", "0", "--no-progress"]) == 0
+    assert "3 labelled (0 from the store, 3 computed now)" in capsys.readouterr().out
+    got = read(tmp_path / "out.xyz")
+    assert len(got) == 3 and got[0].stress is not None
+    assert main(["label", "--export", "-o", "all.data"]) == 0
+    assert len(read(tmp_path / "all.data")) == 3
+    assert main(["label", "c.xyz", "-r", "sw-si", "--set", "pair_stile=sw"]) == 2
+    assert "reference.pair_stile" in capsys.readouterr().err
+    assert main(["label", "--list-references"]) == 0
+    assert "gpaw-pbe" in capsys.readouterr().out
