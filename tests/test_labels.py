@@ -164,3 +164,20 @@ def test_label_cli_writes_and_exports(tmp_path, capsys):
     assert "reference.pair_stile" in capsys.readouterr().err
     assert main(["label", "--list-references"]) == 0
     assert "gpaw-pbe" in capsys.readouterr().out
+
+
+def test_training_config_labels_through_the_store(tmp_path):
+    from hdnnp.errors import InputError
+    from hdnnp.training.config import config_from_dict
+    from hdnnp.training.trainer import load_structures
+
+    write(tmp_path / "cells.xyz", _ase_si(4))   # structures without labels
+    d = {"data": {"train": ["cells.xyz"], "label": {"reference": "sw-si", "workers": 0}},
+         "model": {"elements": ["Si"], "symmetry_functions": {"lines": ["Si 2 Si 0.01 0.0 6.0"]}}}
+    cfg = config_from_dict(d, base_dir=str(tmp_path))
+    got = load_structures(cfg, cfg.data.train)
+    assert len(got) == 4 and all(s.energy is not None and s.stress is not None for s in got)
+    assert len(LabelStore(tmp_path / "labels.db")) == 4
+    d["data"]["label"]["reference"] = {"preset": "sw-si", "pair_styl": "sw"}
+    with pytest.raises(InputError, match=r"data\.label\.reference\.pair_styl"):
+        config_from_dict(d, base_dir=str(tmp_path))

@@ -2,15 +2,7 @@
 and the executor (``hdnnp label``, ``hdnnp validate`` and the workflows)."""
 from __future__ import annotations
 
-import os
-
-
-def default_workers() -> int:
-    """The cores this process may use (CPU affinity)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+from ..labels.executor import default_workers
 
 
 def add_reference_arguments(p, *, required: bool = True) -> None:

@@ -30,7 +30,7 @@ from ..references import Reference, Result, compute_label, get_code
 from ..structures import Structure
 from .store import LabelStore, label_key
 
-__all__ = ["label", "LabelRun", "single_thread_env"]
+__all__ = ["label", "LabelRun", "single_thread_env", "default_workers"]
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS")
@@ -62,6 +62,14 @@ class LabelRun:
         for msg, n in sorted(self.errors.items(), key=lambda kv: -kv[1])[:5]:
             lines.append(f"  failed x{n}: {msg.splitlines()[0]}")
         return "\n".join(lines)
+
+
+def default_workers() -> int:
+    """The cores this process may use (CPU affinity): the default number of labelling workers."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from ..errors import InputError
 
 __all__ = ["DataFile", "DataConfig", "SymmetryFunctionConfig", "EmbeddingConfig", "ModelConfig", "LossConfig",
            "KalmanConfig", "LMConfig", "OptimizerConfig", "RunConfig", "TrainConfig", "load_config",
-           "config_from_dict", "resolved_dict", "dump_config", "init_config_text"]
+           "config_from_dict", "resolved_dict", "dump_config", "init_config_text", "LabelConfig", "label_reference"]
 
 ACTIVATION_LETTERS = "ltsprgcSeh"
 
@@ -34,6 +34,21 @@ class DataFile:
 
 
 @dataclass
+class LabelConfig:
+    """Label every data file with a reference code through the label store before training: the files
+    give the structures, the reference their energies, forces and stress (labels in the files are
+    replaced). Labels already in the store are reused, so a rerun or another run costs nothing."""
+    #: a preset name (hdnnp label --list-references), a YAML file, or a mapping {code: ..., setting: ...}
+    reference: Any = None
+    #: label store (ASE SQLite database), relative to the config file
+    store: str = "labels.db"
+    #: worker processes (null: the cores available; 0: in this process)
+    workers: Optional[int] = None
+    #: a Dask scheduler: local, tcp://host:port, slurm or pbs (null: local worker processes)
+    scheduler: Optional[str] = None
+
+
+@dataclass
 class DataConfig:
     train: list[DataFile] = field(default_factory=list)
     #: explicit test files; when empty, ``test_fraction`` of ``train`` is held out as test set
@@ -42,6 +57,8 @@ class DataConfig:
     test_fraction: float = 0.0
     #: split order seed (defaults to run.seed)
     split_seed: Optional[int] = None
+    #: label the files with a reference code first (see LabelConfig); null: use the files' labels
+    label: Optional[LabelConfig] = None
 
 
 @dataclass
@@ -328,6 +345,13 @@ def _check(cfg: TrainConfig, file) -> None:
     need(0.0 <= cfg.data.test_fraction < 1.0, "data.test_fraction", "must be in [0, 1)")
     need(cfg.data.validation_fraction + cfg.data.test_fraction < 1.0, "data.test_fraction",
          "validation_fraction + test_fraction must be < 1")
+    if cfg.data.label is not None:
+        need(cfg.data.label.reference is not None, "data.label.reference",
+             "name the reference: a preset, a YAML file or a mapping with 'code'")
+        try:
+            label_reference(cfg)
+        except InputError as exc:
+            raise InputError(exc.reason, file=file, key=exc.key or "data.label.reference") from None
     sf = cfg.model.symmetry_functions
     need(bool(sf.input_nn) + bool(sf.lines) + (sf.auto is not None) == 1, "model.symmetry_functions",
          "give exactly one of 'input_nn' (an n2p2 input.nn), 'lines' (symfunction_short lines) or "
@@ -404,6 +428,16 @@ def load_config(path) -> TrainConfig:
     return config_from_dict(d, file=str(path), base_dir=str(path.resolve().parent))
 
 
+def label_reference(cfg: TrainConfig):
+    """The validated reference of ``data.label`` (a file name is relative to the config file)."""
+    from ..references import PRESETS, get_reference
+
+    spec = cfg.data.label.reference
+    if isinstance(spec, str) and spec not in PRESETS:
+        spec = str(resolve_path(cfg, spec))
+    return get_reference(spec, where="data.label.reference")
+
+
 def resolve_path(cfg: TrainConfig, p: str) -> Path:
     q = Path(p).expanduser()
     return q if q.is_absolute() else Path(cfg.base_dir) / q
@@ -420,6 +454,12 @@ def resolved_dict(cfg: TrainConfig) -> dict:
     if sf["input_nn"]:
         sf["input_nn"] = str(resolve_path(cfg, sf["input_nn"]).resolve())
     d["run"]["output"] = str(resolve_path(cfg, d["run"]["output"]).resolve())
+    lab = d["data"].get("label")
+    if lab:
+        lab["store"] = str(resolve_path(cfg, lab["store"]).resolve())
+        from ..references import PRESETS
+        if isinstance(lab["reference"], str) and lab["reference"] not in PRESETS:
+            lab["reference"] = str(resolve_path(cfg, lab["reference"]).resolve())
     return d
 
 

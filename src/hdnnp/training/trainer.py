@@ -88,7 +88,27 @@ def load_structures(cfg: C.TrainConfig, files: list[C.DataFile]) -> list[Structu
         if not p.exists():
             raise InputError(f"data file not found (config key 'data')", file=str(p))
         out += read(str(p), f.format, length_unit=f.length_unit, energy_unit=f.energy_unit)
+    if cfg.data.label is not None and out:
+        out = label_with_reference(cfg, out)
     return out
+
+
+def label_with_reference(cfg: C.TrainConfig, structures: list[Structure]) -> list[Structure]:
+    """``data.label``: the structures labelled by the reference through the store (failures dropped,
+    with a message)."""
+    from ..labels import LabelStore, default_workers, label
+
+    lc = cfg.data.label
+    ref = C.label_reference(cfg)
+    store = LabelStore(C.resolve_path(cfg, lc.store))
+    workers = lc.workers if lc.workers is not None else default_workers()
+    run = label(structures, ref, store, workers=workers, scheduler=lc.scheduler)
+    if run.interrupted:
+        raise KeyboardInterrupt
+    print(f"labels ({ref.name}, store {store.path}): " + run.summary(), flush=True)
+    if not run.labelled:
+        raise InputError("no structure could be labelled by the reference (config key 'data.label')")
+    return run.labelled
 
 
 def build_sfset(cfg: C.TrainConfig, elements: list[str]) -> SymmetryFunctionSet:
