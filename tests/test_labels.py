@@ -181,3 +181,38 @@ def test_training_config_labels_through_the_store(tmp_path):
     d["data"]["label"]["reference"] = {"preset": "sw-si", "pair_styl": "sw"}
     with pytest.raises(InputError, match=r"data\.label\.reference\.pair_styl"):
         config_from_dict(d, base_dir=str(tmp_path))
+
+
+def test_validate_cli_foreign_potential_against_sw(tmp_path, capsys):
+    """hdnnp validate on the published mlearn Si HDNNP (Bohr/Hartree files) against Stillinger–Weber."""
+    import json
+
+    from conftest import require_shared
+    from hdnnp.cli.main import main
+    pot = require_shared("n2p2-reference", "mlearn_Si")
+    frames = _ase_si(12)
+    for k, a in enumerate(frames):
+        a.info["group"] = "hot" if k % 2 else "cold"
+    write(tmp_path / "traj.xyz", frames)
+    os.chdir(tmp_path)
+    args = ["validate", str(pot), "traj.xyz", "-r", "sw-si", "-n", "5", "--pick", "fps", "--workers", "0",
+            "--length-unit", "bohr", "--energy-unit", "hartree", "--no-progress", "-o", "val"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "picked      5 of 12 structures (fps)" in out and "5 computed now" in out
+    summary = json.loads((tmp_path / "val" / "summary.json").read_text())
+    groups = {r["group"]: r for r in summary["errors"]}
+    assert set(groups) == {"cold", "hot", "all"} and groups["all"]["structures"] == 5
+    assert summary["picked_indices"][0] == 0 and len(set(summary["picked_indices"])) == 5
+    # DFT-trained potential vs SW: forces agree to a fraction of an eV/Å, energies differ by the convention
+    assert groups["all"]["force_rmse_meV_A"] < 1000
+    assert (tmp_path / "val" / "parity.png").exists() and (tmp_path / "val" / "structures.csv").exists()
+    assert main(args) == 0
+    assert "(5 from the store, 0 computed now)" in capsys.readouterr().out
+
+
+def test_farthest_point_and_uniform_picks():
+    from hdnnp.descriptors.fingerprints import farthest_point, uniform_pick
+    X = np.array([[0.0], [0.1], [5.0], [10.0], [9.9]])
+    assert farthest_point(X, 3) == [0, 3, 2]
+    assert uniform_pick(10, 4) == [0, 3, 6, 9] and uniform_pick(3, 5) == [0, 1, 2]

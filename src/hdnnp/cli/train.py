@@ -35,6 +35,8 @@ def _run(args) -> int:
     from ..training.config import load_config as _lc  # noqa: F401
     if args.resume:
         cfg = load_config(Path(args.resume) / "config.yaml")
+        if args.epochs is not None:
+            cfg.optimizer.epochs = args.epochs   # continue a run that was still improving
         res = train(cfg, resume=True)
     elif args.example:
         cfg = example_config(args.output or "hdnnp-example-run", args.epochs)

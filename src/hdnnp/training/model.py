@@ -229,6 +229,39 @@ class HDNNP(nn.Module):
                                    self.nets[el].n2p2_weights()) for el in self.elements}
 
 
+#: symmetry-function values whose magnitude never exceeds this carry no information in the float32 the
+#: Jacobians and caches use (float32's smallest normal number is 1.2e-38)
+TINY_SF = 1e-30
+#: a training range below this fraction of the values' magnitude is constant to float64 rounding
+FLAT_SF = 1e-10
+
+
+def degenerate_functions(G_per_element: dict[str, list[np.ndarray]], sfset) -> dict[str, list[tuple[int, str]]]:
+    """Symmetry functions whose training range carries no information: constant over the training set,
+    or never larger in magnitude than TINY_SF (e.g. η so large that exp(-η r²) underflows at every
+    neighbour distance), or with a range below FLAT_SF of their magnitude. {element: [(column, reason)]}.
+    Scaling by such a range divides by (nearly) zero and stalls second-order optimisers."""
+    out = {}
+    for el in sfset.elements:
+        arrs = [a for a in G_per_element.get(el, []) if len(a)]
+        if not arrs:
+            continue
+        G = np.concatenate(arrs)
+        gmin, gmax = G.min(0), G.max(0)
+        mag = np.maximum(np.abs(gmin), np.abs(gmax))
+        bad = []
+        for k in range(G.shape[1]):
+            span = gmax[k] - gmin[k]
+            if mag[k] <= TINY_SF:
+                bad.append((k, f"never above {TINY_SF:g} on the training set (max |G| = {mag[k]:.3g}): "
+                               "it underflows at every neighbour distance"))
+            elif span <= FLAT_SF * mag[k]:
+                bad.append((k, f"constant on the training set (G = {gmin[k]:.6g})"))
+        if bad:
+            out[el] = bad
+    return out
+
+
 def scaling_statistics(G_per_element: dict[str, list[np.ndarray]], elements, n_sf) -> dict:
     """n2p2 scaling.data statistics (min, max, mean, sigma) from the training set only.
     Constant SFs get max = min + 1 and sigma = 1 (n2p2 would divide by zero)."""

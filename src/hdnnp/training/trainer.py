@@ -36,7 +36,7 @@ from ..structures import Structure
 from ..units import length_factor
 from . import config as C
 from .data import DescriptorData, collate, convert_sf_units
-from .model import HDNNP, SCALING_MODES, scaling_statistics
+from .model import HDNNP, SCALING_MODES, degenerate_functions, scaling_statistics
 from .optimizers import KalmanFilter, flat_grad
 
 ENERGY_KEYS = ("energy", "forces", "stress")
@@ -275,11 +275,10 @@ class Trainer:
             choose_symmetry_functions(cfg, elements, self.sets["train"], self.out, self.log)
         self.sfset = build_sfset(cfg, elements)
         self.cutoff_type, self.cutoff_alpha = _cutoff(cfg)
-        self.data = {}
-        for name, structs in self.sets.items():
-            self.data[name] = DescriptorData(structs, self.sfset, elements,
-                                             float32=cfg.run.float32_cache,
-                                             max_cache_gb=cfg.run.max_cache_gb)
+        self.data = {"train": self._descriptors(self.sets["train"])}
+        self._drop_degenerate_functions()
+        for name in ("validation", "test"):
+            self.data[name] = self._descriptors(self.sets[name])
         self.t_descriptors = time.perf_counter() - t0
         n_sf = {el: len(self.sfset.for_element(el)) for el in elements}
         net_args = (cfg.model.hidden, cfg.model.activation, SCALING_MODES[cfg.model.scaling],
@@ -319,6 +318,41 @@ class Trainer:
                   "forces": cfg.loss.forces if self.has["forces"] else 0.0,
                   "stress": cfg.loss.stress if self.has["stress"] else 0.0}
         self._full = {}
+
+    def _descriptors(self, structs) -> DescriptorData:
+        cfg = self.cfg
+        return DescriptorData(structs, self.sfset, self.elements, float32=cfg.run.float32_cache,
+                              max_cache_gb=cfg.run.max_cache_gb)
+
+    def _drop_degenerate_functions(self) -> None:
+        """Drop symmetry functions whose training range carries no information (see
+        :func:`~hdnnp.training.model.degenerate_functions`), with a message naming each; the exported
+        potential leaves them out. Deterministic, so a resumed run drops the same ones."""
+        tr = self.data["train"]
+        Gper = {el: [tr[k].G[e] for k in range(len(tr))] for e, el in enumerate(self.elements)}
+        bad = degenerate_functions(Gper, self.sfset)
+        if not bad:
+            return
+        lines = []
+        keep = []
+        for el in self.sfset.elements:
+            funcs = self.sfset.for_element(el)
+            drop = dict(bad.get(el, []))
+            if len(drop) == len(funcs):
+                raise InputError(f"every symmetry function of element {el} is degenerate on the training set "
+                                 f"(e.g. {funcs[0].to_n2p2_line()}: {drop[0]}); choose functions that see "
+                                 "the neighbour distances of the data (config key 'model.symmetry_functions')")
+            for k, f in enumerate(funcs):
+                if k in drop:
+                    lines.append(f"  {f.to_n2p2_line()}  -- {drop[k]}")
+                else:
+                    keep.append(f)
+        self.log(f"WARNING: dropped {len(lines)} symmetry function(s) whose training range carries no "
+                 "information (they would make the scaling divide by ~0 and stall the optimizer):\n"
+                 + "\n".join(lines))
+        self.dropped_functions = [ln.strip() for ln in lines]
+        self.sfset = SymmetryFunctionSet(self.sfset.elements, keep)
+        self.data["train"] = self._descriptors(self.sets["train"])
 
     def _has(self, key) -> bool:
         s = self.sets["train"]
@@ -682,11 +716,13 @@ class Trainer:
             C.dump_config(cfg, out / "config.yaml")
         self.make_optimizer()
         self.best_val, self.best_epoch, self.bad_epochs = math.inf, -1, 0
+        self.stop_reason, self.notes = None, []
         start = 0
         if self.resume:
             start = self.load(load_state(ckpt))
             self.log(f"resumed {out} at epoch {start}")
-        fields = ["epoch", "time_s", "loss_train", "loss_validation", "lr"] + \
+        self.step_column = STEP_COLUMN.get(cfg.optimizer.name, "lr")
+        fields = ["epoch", "time_s", "loss_train", "loss_validation", self.step_column] + \
             [f"{s}_{m}" for s in ("train", "validation")
              for m in ("energy_rmse", "force_rmse", "stress_rmse")]
         csv_path = out / "metrics.csv"
@@ -706,12 +742,14 @@ class Trainer:
             if epoch % cfg.run.checkpoint_every == 0 or epoch == epochs or stop:
                 save_state(ckpt, self.state(epoch))
             if stop:
-                self.log(f"early stopping at epoch {epoch} (best {self.best_epoch})")
+                if self.stop_reason is None:
+                    self.log(f"early stopping at epoch {epoch} (best {self.best_epoch})")
                 break
         if bar is not None:
             bar.close()
         if (out / "best.pt").is_file() and has_val:
             self.model.load_state_dict(load_state(out / "best.pt")["model"])
+        self.notes = self._final_checks(rows, has_val)
         return self.finish(time.perf_counter() - t_start)
 
     def _evaluate_epoch(self, epoch, rows, fields, csv_path, t_start, bar, has_val, train_step=True):
@@ -738,7 +776,7 @@ class Trainer:
             crit = loss_tr
         lr = self.opt.param_groups[0]["lr"] if hasattr(self.opt, "param_groups") else \
             getattr(self.opt, "eta", getattr(self.opt, "mu", ""))
-        row["lr"] = lr
+        row[self.step_column] = lr
         for s, e in (("train", err_tr), ("validation", err_va)):
             for m in ("energy_rmse", "force_rmse", "stress_rmse"):
                 row[f"{s}_{m}"] = f"{e[m]:.4f}" if m in e else ""
@@ -758,6 +796,7 @@ class Trainer:
                 else:
                     self.sched.step()
             stop = o.early_stopping > 0 and self.bad_epochs >= o.early_stopping
+            stop = self._watch(epoch, rows, loss_tr, crit) or stop
 
         def pair(key, fmt):
             tr = format(err_tr.get(key, float("nan")), fmt)
@@ -771,6 +810,50 @@ class Trainer:
         elif self.progress_mode == "log":
             self.log(msg)
         return stop
+
+    def _watch(self, epoch: int, rows: list, loss_tr: float, crit: float) -> bool:
+        """Stop with a message when the run diverged (NaN) or the optimizer stalled (the training loss
+        unchanged to 1e-9 over STALL_EPOCHS epochs, or LM's damping pinned at its maximum)."""
+        if not math.isfinite(loss_tr) or not math.isfinite(crit):
+            self.stop_reason = (f"training diverged at epoch {epoch} (loss is {loss_tr}); keeping the best weights "
+                                f"(epoch {self.best_epoch}); lower the learning rate or the force weight")
+            self.log("ERROR: " + self.stop_reason)
+            return True
+        losses = [float(r["loss_train"]) for r in rows if r["epoch"] != 0][-STALL_EPOCHS:]
+        mu_pinned = (self.cfg.optimizer.name == "lm" and getattr(self.opt, "mu", 0.0) >= self.opt.mu_max)
+        flat = len(losses) == STALL_EPOCHS and max(losses) - min(losses) <= 1e-9 * abs(max(losses))
+        if flat or (mu_pinned and len(losses) >= 2 and losses[-1] >= losses[-2]):
+            why = ("Levenberg–Marquardt's damping is at its maximum and no step lowers the loss" if mu_pinned
+                   else f"the training loss has not changed in {STALL_EPOCHS} epochs")
+            self.stop_reason = (f"the optimizer stalled at epoch {epoch}: {why}. Usual causes: symmetry functions "
+                                "that barely vary on the data (check model.symmetry_functions), units of the data "
+                                "or potential mixed up, a learning rate far too small; try optimizer.name adam")
+            self.log("WARNING: " + self.stop_reason)
+            return True
+        return False
+
+    def _final_checks(self, rows: list, has_val: bool) -> list[str]:
+        """Notes for the end of a run: still improving, or best epoch long before the end."""
+        notes = []
+        key = "loss_validation" if has_val else "loss_train"
+        hist = [(int(r["epoch"]), float(r[key])) for r in rows if r.get(key) not in ("", None) and int(r["epoch"]) > 0]
+        epochs = self.cfg.optimizer.epochs
+        if getattr(self, "stop_reason", None) or len(hist) < 4 or hist[-1][0] < epochs:
+            return notes
+        k = max(2, len(hist) // 5)
+        before, last = hist[-k - 1][1], hist[-1][1]
+        if last < before * (1 - IMPROVING):
+            more = max(10, epochs // 2)
+            notes.append(f"still improving: the {'validation' if has_val else 'training'} loss fell "
+                         f"{100 * (1 - last / before):.0f}% over the last {k} epochs; continue with "
+                         f"hdnnp train --resume {self.out} --epochs {epochs + more}")
+        elif has_val and self.best_epoch <= max(1, epochs // 10) and last > hist[self.best_epoch - 1][1] * 1.5:
+            notes.append(f"the validation loss was lowest at epoch {self.best_epoch} of {epochs} and rose after "
+                         "it: the run overfits or diverges (lower the learning rate, or add data); the exported "
+                         f"weights are those of epoch {self.best_epoch}")
+        for n in notes:
+            self.log("NOTE: " + n)
+        return notes
 
     @staticmethod
     def _write_csv(path, fields, rows):
@@ -818,6 +901,8 @@ class Trainer:
                          for name in self.sets},
                 "n_structures": {k: len(v) for k, v in self.sets.items()},
                 "optimizer": self.cfg.optimizer.name, "best_epoch": self.best_epoch,
+                "stopped": self.stop_reason, "notes": self.notes,
+                "dropped_symmetry_functions": getattr(self, "dropped_functions", []),
                 "errors": table, "errors_units": "energy meV/atom, force meV/Å, stress meV/Å³",
                 "wall_s": wall}
         (out / "metadata.json").write_text(json.dumps(meta, indent=2))
@@ -830,6 +915,14 @@ class Trainer:
         self.log(text)
         self.log(f"run folder: {out}")
         return {"errors": table, "potential": str(pot_dir), "run": str(out), "wall_s": wall}
+
+
+#: the metrics.csv column that holds each optimiser's step control
+STEP_COLUMN = {"lm": "lm_mu", "kalman": "kalman_eta"}
+#: epochs of an unchanged training loss that count as a stall
+STALL_EPOCHS = 3
+#: a relative fall of the loss over the last fifth of the epochs that counts as still improving
+IMPROVING = 0.05
 
 
 def format_table(table: dict, elements: list[str]) -> str:
