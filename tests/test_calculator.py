@@ -111,7 +111,8 @@ def test_predict_cli_reproduces_n2p2(tmp_path, capsys):
     folder = require_shared("n2p2-reference", "H2O_RPBE-D3")
     out = tmp_path / "pred.xyz"
     rc = main(["predict", str(folder), str(folder / "input.data"), "-o", str(out),
-               "--length-unit", "bohr", "--energy-unit", "hartree", "--no-progress"])
+               "--potential-length-unit", "bohr", "--potential-energy-unit", "hartree",
+               "--data-length-unit", "bohr", "--data-energy-unit", "hartree", "--no-progress"])
     assert rc == 0
     text = capsys.readouterr().out
     assert "structures  20" in text and "RMSE" in text

@@ -196,7 +196,7 @@ def test_validate_cli_foreign_potential_against_sw(tmp_path, capsys):
     write(tmp_path / "traj.xyz", frames)
     os.chdir(tmp_path)
     args = ["validate", str(pot), "traj.xyz", "-r", "sw-si", "-n", "5", "--pick", "fps", "--workers", "0",
-            "--length-unit", "bohr", "--energy-unit", "hartree", "--no-progress", "-o", "val"]
+            "--potential-length-unit", "bohr", "--potential-energy-unit", "hartree", "--no-progress", "-o", "val"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "picked      5 of 12 structures (fps)" in out and "5 computed now" in out

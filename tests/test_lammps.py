@@ -156,7 +156,7 @@ def test_md_cli_lammps_matches_ase_engine(plugin, tmp_path):
     from hdnnp.md import read_thermo
     folder = require_shared(*REF, "H2O_RPBE-D3")
     common = [str(folder / "input.data"), str(folder), "--steps", "20", "--thermo-every", "10",
-              "--ensemble", "nve", "--no-progress"]
+              "--ensemble", "nve", "--no-progress", "--data-length-unit", "bohr", "--data-energy-unit", "hartree"]
     assert main(["md", *common, "--engine", "lammps", "--ranks", "2", "-o", str(tmp_path / "l")]) == 0
     assert main(["md", *common, "--engine", "ase", "-o", str(tmp_path / "a")]) == 0
     lmp, ase_ = read_thermo(tmp_path / "l" / "thermo.csv"), read_thermo(tmp_path / "a" / "thermo.csv")

@@ -12,7 +12,7 @@ python "$here/make_cells.py" -n 60 --repeat 1 --seed 0 -o cells.xyz
 python "$here/make_cells.py" -n 12 --repeat 1 --seed 1 -o test_cells.xyz
 hdnnp label cells.xyz "${ref[@]}" -o train.xyz
 hdnnp label test_cells.xyz "${ref[@]}" -o test.xyz
-hdnnp init train.xyz --test test.xyz -o train.yaml
+hdnnp init train.xyz --test test.xyz --time-budget 90 -o train.yaml
 hdnnp train train.yaml -o run ${EPOCHS:+--epochs "$EPOCHS"}
 hdnnp md test_cells.xyz run/potential --engine ase --ensemble nvt --temperature 800 --steps 1000 --dump-every 25 -o md
 hdnnp validate run/potential md/trajectory.extxyz "${ref[@]}" -n 16 --pick uniform -o validation

@@ -27,7 +27,9 @@ class HDNNPCalculator(Calculator):
     Parameters
     ----------
     potential : path of an n2p2 potential folder, or an :class:`~hdnnp.model.evaluator.Evaluator`.
-    length_unit, energy_unit : units of the potential files ('angstrom'|'bohr', 'ev'|'hartree').
+    length_unit, energy_unit : units of the potential files ('angstrom'|'bohr', 'ev'|'hartree'); default: the
+        folder's UNITS file (every potential hdnnp writes has one), else Å and eV with a
+        :class:`~hdnnp.units.UnitsWarning` when the cutoff looks like Bohr. Atoms are always in Å (ASE).
     skin : neighbour-list skin in Å (0 rebuilds every step).
     warn_extrapolation : issue an :class:`ExtrapolationWarning` when any atom extrapolates.
 
@@ -37,7 +39,7 @@ class HDNNPCalculator(Calculator):
 
     implemented_properties = ["energy", "free_energy", "energies", "forces", "stress"]
 
-    def __init__(self, potential, length_unit: str = "angstrom", energy_unit: str = "ev",
+    def __init__(self, potential, length_unit: str | None = None, energy_unit: str | None = None,
                  skin: float = 0.5, warn_extrapolation: bool = True, **kwargs):
         super().__init__(**kwargs)
         if isinstance(potential, Evaluator):

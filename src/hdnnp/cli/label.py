@@ -3,6 +3,7 @@ and export the labelled set for ``hdnnp train``."""
 from __future__ import annotations
 
 from ._labels import add_reference_arguments, label_from_args, reference_from_args
+from ._units import add_data_units, read_structures
 
 
 def register(sub):
@@ -27,6 +28,7 @@ def register(sub):
     p.add_argument("-o", "--output", metavar="OUT",
                    help="write the labelled structures here: .xyz/.extxyz (extxyz) or .data (n2p2 input.data)")
     p.add_argument("--format", help="input format (default: detected)")
+    add_data_units(p)
     p.add_argument("--list-references", action="store_true", help="list presets and reference codes and exit")
     p.add_argument("--export", action="store_true",
                    help="write every successful label in the store (of --reference, if given) to -o and exit")
@@ -55,7 +57,7 @@ def list_references() -> str:
 
 def run(args) -> int:
     from ..errors import InputError
-    from ..io import read, write
+    from ..io import write
     from ..labels import LabelStore
 
     if args.list_references:
@@ -75,9 +77,7 @@ def run(args) -> int:
     if not args.reference:
         raise InputError("give the reference with -r/--reference (hdnnp label --list-references lists presets)")
     reference = reference_from_args(args)
-    structures = []
-    for path in args.structures:
-        structures.extend(read(path, args.format))
+    structures = read_structures(args.structures, args.format, args)
     print(f"reference   {reference.describe()}")
     run_ = label_from_args(args, structures, reference)
     print(run_.summary())

@@ -32,10 +32,8 @@ def register(sub):
                                  "units.")
     e.add_argument("potential", metavar="POTENTIAL_DIR")
     e.add_argument("-o", "--output", required=True, metavar="FILE.hdnnp")
-    e.add_argument("--length-unit", choices=["angstrom", "bohr"],
-                   help="length unit of the potential files (default: UNITS file, else angstrom)")
-    e.add_argument("--energy-unit", choices=["ev", "hartree"],
-                   help="energy unit of the potential files (default: UNITS file, else ev)")
+    from ._units import add_potential_units
+    add_potential_units(e)
     e.set_defaults(func=run_export)
 
 
@@ -66,7 +64,7 @@ def run_build(args) -> int:
 def run_export(args) -> int:
     from ..lammps import export_potential, read_exported
 
-    out = export_potential(args.potential, args.output, args.length_unit, args.energy_unit)
+    out = export_potential(args.potential, args.output, args.potential_length_unit, args.potential_energy_unit)
     info = read_exported(out)
     print(f"wrote {out} (elements {' '.join(info['elements'])}; length unit {info['length_unit_angstrom']} Å, "
           f"energy unit {info['energy_unit_ev']} eV)", file=sys.stderr)

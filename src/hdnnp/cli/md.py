@@ -4,6 +4,9 @@ from __future__ import annotations
 import sys
 
 
+from ._units import add_data_units, add_potential_units  # noqa: E402
+
+
 def register(sub):
     p = sub.add_parser(
         "md", help="molecular dynamics (NVE/NVT/NPT) with LAMMPS (MPI) or ASE",
@@ -29,25 +32,24 @@ def register(sub):
     p.add_argument("--seed", type=int, default=12345, help="seed of the initial velocities")
     p.add_argument("--repeat", type=int, nargs=3, metavar=("NX", "NY", "NZ"), help="replicate the cell")
     p.add_argument("--format", help="structure format (default: detected)")
-    p.add_argument("--length-unit", choices=["angstrom", "bohr"],
-                   help="length unit of the potential (and of an n2p2 input.data structure); default UNITS file or Å")
-    p.add_argument("--energy-unit", choices=["ev", "hartree"], help="energy unit of the potential")
+    add_potential_units(p)
+    add_data_units(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from ._units import read_structures
     from ase import Atoms
 
     from ..md import MDSettings, run_md
     from ..model.n2p2 import read_potential
 
     pot = read_potential(args.potential)
-    lu = args.length_unit or pot.length_unit or "angstrom"
-    eu = args.energy_unit or pot.energy_unit or "ev"
+    lu = args.potential_length_unit or pot.length_unit or "angstrom"
+    eu = args.potential_energy_unit or pot.energy_unit or "ev"
     try:
-        from ..io import read
-        s = read(args.structure, args.format, length_unit=lu, energy_unit=eu)[0]
+        s = read_structures([args.structure], args.format, args)[0]
         atoms = Atoms(numbers=s.numbers, positions=s.positions, cell=s.cell, pbc=s.pbc)
     except Exception:  # noqa: BLE001 - anything ASE reads
         from ase.io import read as aread

@@ -5,6 +5,8 @@ import sys
 
 import numpy as np
 
+from ._units import add_data_units, add_potential_units, read_structures
+
 
 def register(sub):
     p = sub.add_parser(
@@ -20,10 +22,8 @@ def register(sub):
     p.add_argument("structures", metavar="STRUCTURES", nargs="+", help="structure files (any readable format)")
     p.add_argument("-o", "--output", metavar="OUT.xyz", help="extxyz file to write (default: none)")
     p.add_argument("--format", help="input format (default: detected from content/extension)")
-    p.add_argument("--length-unit", default="angstrom", choices=["angstrom", "bohr"],
-                   help="length unit of the potential files and of n2p2 input.data input (default angstrom)")
-    p.add_argument("--energy-unit", default="ev", choices=["ev", "hartree"],
-                   help="energy unit of the potential files and of n2p2 input.data input (default ev)")
+    add_potential_units(p)
+    add_data_units(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -31,24 +31,24 @@ def register(sub):
 def run(args) -> int:
     from tqdm import tqdm
 
-    from ..io import read, write
+    from ..io import write
     from ..model.evaluator import load_potential
 
-    ev = load_potential(args.potential, length_unit=args.length_unit, energy_unit=args.energy_unit)
-    structures = []
-    for path in args.structures:
-        structures.extend(read(path, args.format, length_unit=args.length_unit, energy_unit=args.energy_unit))
+    ev = load_potential(args.potential, length_unit=args.potential_length_unit,
+                        energy_unit=args.potential_energy_unit)
+    structures = read_structures(args.structures, args.format, args)
     out = []
-    de, df, ds = [], [], []
+    de, df, ds, e_pair = [], [], [], []
     n_extra_structs = 0
     n_extra_total = 0
     bar = tqdm(structures, desc="predict", unit="struct", disable=args.no_progress or len(structures) < 20,
-               file=sys.stderr)
+               file=sys.stderr, leave=False)
     for s in bar:
         pred = ev.evaluate(s)
         r = s.copy()
         if s.energy is not None:
             de.append((pred.energy - s.energy) / s.natoms)
+            e_pair.append((pred.energy / s.natoms, s.energy / s.natoms, s.natoms))
         if s.forces is not None:
             df.append((pred.forces - s.forces).ravel())
         if s.stress is not None and pred.stress is not None:
@@ -64,20 +64,28 @@ def run(args) -> int:
     if args.output:
         write(args.output, out, format="extxyz")
     natoms = sum(s.natoms for s in out)
+    bar.close()
     print(f"potential   {args.potential} (elements {' '.join(ev.elements)}, cutoff {ev.cutoff:.4g} Å, "
-          f"files in {args.length_unit}/{args.energy_unit})")
+          f"files in {ev.length_unit}/{ev.energy_unit})")
     print(f"structures  {len(out)} ({natoms} atoms)")
     if de:
         de = np.array(de)
+        dm = np.array([d * n for d, (_, _, n) in zip(de, e_pair)])
         print(f"energy      RMSE {np.sqrt(np.mean(de**2)) * 1e3:.4g} meV/atom, "
-              f"MAE {np.mean(np.abs(de)) * 1e3:.4g} meV/atom  ({len(de)} structures with reference energy)")
+              f"MAE {np.mean(np.abs(de)) * 1e3:.4g} meV/atom; per structure RMSE {np.sqrt(np.mean(dm**2)) * 1e3:.4g} "
+              f"meV, MAE {np.mean(np.abs(dm)) * 1e3:.4g} meV  ({len(de)} structures with reference energy)")
+        from ..units import energy_units_hint
+        hint = energy_units_hint([p for p, _, _ in e_pair], [r for _, r, _ in e_pair])
+        if hint:
+            print(f"WARNING: {hint}")
     if df:
         df = np.concatenate(df)
         print(f"forces      RMSE {np.sqrt(np.mean(df**2)) * 1e3:.4g} meV/Å, "
               f"MAE {np.mean(np.abs(df)) * 1e3:.4g} meV/Å")
     if ds:
         ds = np.concatenate(ds)
-        print(f"stress      RMSE {np.sqrt(np.mean(ds**2)) * 1602.1766208:.4g} kbar")
+        print(f"stress      RMSE {np.sqrt(np.mean(ds**2)) * 1e3:.4g} meV/Å³, MAE {np.mean(np.abs(ds)) * 1e3:.4g} "
+              "meV/Å³")
     if n_extra_structs:
         print(f"WARNING: extrapolation in {n_extra_structs} of {len(out)} structures "
               f"({n_extra_total} symmetry-function values outside the scaling.data range; per-atom counts are "

@@ -31,6 +31,32 @@ def example_config(output: str = "hdnnp-example-run", epochs: int | None = None)
 
 
 def _run(args) -> int:
+    try:
+        return _train(args)
+    except KeyboardInterrupt:
+        import sys
+        run = _run_dir(args)
+        print(f"\ninterrupted. The last checkpoint is in {run}/checkpoint.pt (saved every run.checkpoint_every "
+              f"epochs); continue with: hdnnp train --resume {run}", file=sys.stderr)
+        return 130
+
+
+def _run_dir(args) -> str:
+    if args.resume:
+        return args.resume
+    if args.output:
+        return args.output
+    if args.example:
+        return "hdnnp-example-run"
+    try:
+        from ..training.config import load_config, resolve_path
+        cfg = load_config(args.config)
+        return str(resolve_path(cfg, cfg.run.output))
+    except Exception:  # noqa: BLE001 - only for the message
+        return "RUN_DIR"
+
+
+def _train(args) -> int:
     from ..training import load_config, train
     from ..training.config import load_config as _lc  # noqa: F401
     if args.resume:
@@ -55,9 +81,13 @@ def _run(args) -> int:
         if args.device:
             cfg.run.device = args.device
         res = train(cfg)
-    t = res["errors"].get("test") or res["errors"].get("validation") or {}
+    name = "test" if res["errors"].get("test") else "validation (no test set)" \
+        if res["errors"].get("validation") else None
+    t = res["errors"].get(name.split()[0]) if name else None
     if t:
-        print(f"test errors: energy RMSE {t.get('energy_rmse', float('nan')):.2f} meV/atom, "
+        mol = (f" ({t['energy_rmse_per_structure']:.2f} meV/molecule)" if res.get("molecular")
+               and "energy_rmse_per_structure" in t else "")
+        print(f"{name} errors: energy RMSE {t.get('energy_rmse', float('nan')):.2f} meV/atom{mol}, "
               f"force RMSE {t.get('force_rmse', float('nan')):.1f} meV/Å")
     print(f"potential (n2p2 format, eV/Å): {res['potential']}")
     print(f"plots, metrics, errors: {res['run']}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ._labels import add_reference_arguments, label_from_args, reference_from_args
+from ._units import add_data_units, add_potential_units, read_structures
 
 
 def register(sub):
@@ -26,10 +27,8 @@ def register(sub):
                         "all (default uniform)")
     p.add_argument("-o", "--output", default="validation", metavar="DIR", help="report folder (default validation)")
     p.add_argument("--format", help="input format (default: detected)")
-    p.add_argument("--length-unit", default="angstrom", choices=["angstrom", "bohr"],
-                   help="length unit of the potential files (default angstrom)")
-    p.add_argument("--energy-unit", default="ev", choices=["ev", "hartree"],
-                   help="energy unit of the potential files (default ev)")
+    add_potential_units(p)
+    add_data_units(p)
     add_reference_arguments(p)
     p.set_defaults(func=run)
 
@@ -38,18 +37,15 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..errors import InputError
-    from ..io import read
     from ..model.evaluator import load_potential
     from ..workflows.validate import compare, format_table, pick_structures, write_report
 
     pdir = Path(args.potential)
     if not (pdir / "input.nn").is_file() and (pdir / "potential" / "input.nn").is_file():
         pdir = pdir / "potential"
-    ev = load_potential(pdir, length_unit=args.length_unit, energy_unit=args.energy_unit)
+    ev = load_potential(pdir, length_unit=args.potential_length_unit, energy_unit=args.potential_energy_unit)
     reference = reference_from_args(args)
-    structures = []
-    for path in args.structures:
-        structures.extend(read(path, args.format))
+    structures = read_structures(args.structures, args.format, args)
     if args.n < 1:
         raise InputError("-n must be at least 1")
     idx = pick_structures(structures, args.n, args.pick, ev)

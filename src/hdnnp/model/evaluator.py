@@ -1,18 +1,21 @@
 """A loaded potential ready to evaluate structures: the one evaluation path behind the ASE calculator,
 ``hdnnp predict`` and (with the same C++ kernels) the LAMMPS pair style.
 
-Units outside are eV and Å. n2p2 files carry no units, so the caller states the potential's
-``length_unit`` ('angstrom'|'bohr') and ``energy_unit`` ('ev'|'hartree'); positions are converted to the
-potential's length unit for the kernels, and energies, forces and stress are converted back.
+Units outside are eV and Å. n2p2 files carry no units: the potential's ``length_unit``
+('angstrom'|'bohr') and ``energy_unit`` ('ev'|'hartree') come from the caller, else from a ``UNITS``
+file in the folder (hdnnp writes one with every potential), else Å and eV with a check that warns when
+the cutoff looks like Bohr. Positions are converted to the potential's length unit for the kernels,
+and energies, forces and stress are converted back.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..neighbours import NeighbourList, csr_pairs, neighbour_list  # noqa: F401
-from ..units import energy_factor, length_factor
+from ..units import UnitsWarning, energy_factor, length_factor, potential_units_hint
 
 __all__ = ["Prediction", "Evaluator", "load_potential"]
 
@@ -44,10 +47,19 @@ class Evaluator:
     the potential's files (n2p2 files carry none).
     """
 
-    def __init__(self, potential, length_unit: str = "angstrom", energy_unit: str = "ev"):
+    def __init__(self, potential, length_unit: str | None = None, energy_unit: str | None = None):
         from .. import _core
 
         self.potential = potential
+        # units: as given, else the folder's UNITS file (hdnnp writes one), else Å and eV (with a check)
+        guessed = length_unit is None and potential.length_unit is None
+        length_unit = (length_unit or potential.length_unit or "angstrom").lower()
+        energy_unit = (energy_unit or potential.energy_unit or "ev").lower()
+        if potential.length_unit and potential.energy_unit and \
+                (length_unit, energy_unit) != (potential.length_unit, potential.energy_unit):
+            warnings.warn(f"{potential.source}: its UNITS file says {potential.length_unit} {potential.energy_unit}, "
+                          f"but {length_unit} {energy_unit} was asked for; using what was asked", UnitsWarning,
+                          stacklevel=2)
         self.length_unit, self.energy_unit = length_unit, energy_unit
         self._L = length_factor(length_unit)   # Å per potential length unit
         self._U = energy_factor(energy_unit)   # eV per potential energy unit
@@ -64,6 +76,9 @@ class Evaluator:
         self._offsets = np.array([potential.atom_energy.get(el, 0.0) for el in self.elements])
         #: cutoff in Å
         self.cutoff = self._core.cutoff * self._L
+        hint = potential_units_hint(self.cutoff, self.length_unit) if guessed else None
+        if hint:
+            warnings.warn(f"{potential.source or 'potential'}: {hint}", UnitsWarning, stacklevel=2)
 
     # ------------------------------------------------------------------------------------------
     def element_indices(self, numbers, where: str = "structure") -> np.ndarray:
@@ -113,7 +128,11 @@ class Evaluator:
         return pred
 
 
-def load_potential(folder, length_unit: str = "angstrom", energy_unit: str = "ev") -> Evaluator:
-    """Load an n2p2 potential folder (input.nn, scaling.data, weights.ZZZ.data) for evaluation."""
+def load_potential(folder, length_unit: str | None = None, energy_unit: str | None = None) -> Evaluator:
+    """Load an n2p2 potential folder (input.nn, scaling.data, weights.ZZZ.data) for evaluation.
+
+    Units: as given, else the folder's ``UNITS`` file (``<length> <energy>``, e.g. ``bohr hartree``; every
+    potential hdnnp writes has one), else Å and eV — with a :class:`~hdnnp.units.UnitsWarning` when the
+    cutoff then looks like Bohr."""
     from .n2p2 import read_potential
     return Evaluator(read_potential(folder), length_unit=length_unit, energy_unit=energy_unit)

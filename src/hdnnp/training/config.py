@@ -129,7 +129,7 @@ class ModelConfig:
 @dataclass
 class LossConfig:
     """Weights of the target terms. Energies enter per atom (eV/atom), forces per component
-    (eV/Å), stress per component as 100·σ (σ in eV/Å³; only structures that have a stress and are
+    (eV/Å), stress per component in units of 10 meV/Å³ (100·σ with σ in eV/Å³; only structures that have a stress and are
     periodic in 3D). With ``lm``, energy 1, forces 0.05, stress 0.0005 balance mlearn Si well."""
     energy: float = 1.0
     forces: float = 1.0
@@ -233,6 +233,9 @@ class RunConfig:
     #: progress: auto (bar on a terminal, log lines otherwise), bar, log, none
     progress: Literal["auto", "bar", "log", "none"] = "auto"
     plots: bool = True
+    #: wall-time budget of the run in seconds (null: none). After the first epoch the trainer times it
+    #: and lowers optimizer.epochs to what fits (the cosine schedule follows); config.yaml records it
+    time_budget: Optional[float] = None
 
 
 @dataclass
@@ -345,6 +348,7 @@ def _check(cfg: TrainConfig, file) -> None:
     need(0.0 <= cfg.data.test_fraction < 1.0, "data.test_fraction", "must be in [0, 1)")
     need(cfg.data.validation_fraction + cfg.data.test_fraction < 1.0, "data.test_fraction",
          "validation_fraction + test_fraction must be < 1")
+    need(cfg.run.time_budget is None or cfg.run.time_budget > 0, "run.time_budget", "must be > 0 seconds")
     if cfg.data.label is not None:
         need(cfg.data.label.reference is not None, "data.label.reference",
              "name the reference: a preset, a YAML file or a mapping with 'code'")
@@ -499,7 +503,7 @@ model:
 loss:                       # weights of the target terms
   energy: 1.0               # per-atom energy, eV/atom
   forces: {0.05 if has_forces else 0.0}              # force components, (eV/Å)²; 0.05 suits lm
-  stress: {0.0005 if has_stress else 0.0}            # stress components, (100·eV/Å³)² (only where the data has it)
+  stress: {0.0005 if has_stress else 0.0}            # stress components in units of 10 meV/Å³, squared (only where the data has it)
 optimizer:
   name: lm                  # lm (Levenberg–Marquardt, fastest for n2p2-size networks),
                             # adam, lbfgs or kalman (n2p2's global extended Kalman filter)

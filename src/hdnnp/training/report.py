@@ -22,11 +22,13 @@ def plots(run_dir, preds: dict) -> list[Path]:
         ep = np.array([int(r["epoch"]) for r in rows])
         fig, axes = plt.subplots(1, 2, figsize=(10, 4))
         for ax, key, unit in ((axes[0], "energy_rmse", "meV/atom"), (axes[1], "force_rmse", "meV/Å")):
-            for s in ("train", "validation"):
+            for s in ("train", "validation", "test"):
                 v = [r.get(f"{s}_{key}", "") for r in rows]
                 if any(v):
-                    ax.plot(ep, [float(x) if x else np.nan for x in v], label=s)
+                    ax.plot(ep, [float(x) if x else np.nan for x in v], label=s, marker="." if len(ep) < 40 else None)
             ax.set_xlabel("epoch")
+            from matplotlib.ticker import MaxNLocator
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylabel(f"{key.replace('_', ' ')} ({unit})")
             ax.set_yscale("log")
             ax.legend()
@@ -34,27 +36,16 @@ def plots(run_dir, preds: dict) -> list[Path]:
         fig.savefig(pdir / "learning_curves.png", dpi=110)
         plt.close(fig)
         written.append(pdir / "learning_curves.png")
+    from ..plots import parity_figure
     for name, p in preds.items():
         if len(p["energy"]) == 0:
             continue
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
-        e_ref, e = p["energy_ref"] / p["natoms"], p["energy"] / p["natoms"]
-        axes[0].scatter(e_ref, e, s=6)
-        lo, hi = np.nanmin(e_ref), np.nanmax(e_ref)
-        axes[0].plot([lo, hi], [lo, hi], "k--", lw=0.8)
-        axes[0].set_xlabel("reference energy (eV/atom)")
-        axes[0].set_ylabel("predicted energy (eV/atom)")
-        f_ref, f = p["forces_ref"].ravel(), p["forces"].ravel()
-        ok = ~np.isnan(f_ref)
-        if ok.any():
-            axes[1].scatter(f_ref[ok], f[ok], s=2, alpha=0.4)
-            lo, hi = f_ref[ok].min(), f_ref[ok].max()
-            axes[1].plot([lo, hi], [lo, hi], "k--", lw=0.8)
-        axes[1].set_xlabel("reference force (eV/Å)")
-        axes[1].set_ylabel("predicted force (eV/Å)")
-        fig.suptitle(f"{name} set")
-        fig.tight_layout()
-        fig.savefig(pdir / f"parity_{name}.png", dpi=110)
-        plt.close(fig)
-        written.append(pdir / f"parity_{name}.png")
+        stress = None
+        if len(p.get("stress", [])):
+            ok = ~np.isnan(np.asarray(p["stress_ref"])).any((1, 2))
+            if ok.any():
+                stress = (np.asarray(p["stress_ref"])[ok], np.asarray(p["stress"])[ok])
+        groups = {name: {"energy": (p["energy_ref"] / p["natoms"], p["energy"] / p["natoms"]),
+                         "forces": (np.asarray(p["forces_ref"]), np.asarray(p["forces"])), "stress": stress}}
+        written.append(parity_figure(pdir / f"parity_{name}.png", groups, f"{name} set"))
     return written

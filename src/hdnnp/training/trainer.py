@@ -460,6 +460,7 @@ class Trainer:
             out["energy_rmse"] = float(np.sqrt(np.mean(de ** 2)))
             out["energy_mae"] = float(np.mean(np.abs(de)))
             dm = (p["energy"] - p["energy_ref"])[m] * 1000
+            out["energy_rmse_per_structure"] = float(np.sqrt(np.mean(dm ** 2)))
             out["energy_mae_per_structure"] = float(np.mean(np.abs(dm)))
         df = (p["forces"] - p["forces_ref"]) * 1000
         ok = ~np.isnan(df).any(1)
@@ -723,7 +724,7 @@ class Trainer:
             self.log(f"resumed {out} at epoch {start}")
         self.step_column = STEP_COLUMN.get(cfg.optimizer.name, "lr")
         fields = ["epoch", "time_s", "loss_train", "loss_validation", self.step_column] + \
-            [f"{s}_{m}" for s in ("train", "validation")
+            [f"{s}_{m}" for s in ("train", "validation", "test")
              for m in ("energy_rmse", "force_rmse", "stress_rmse")]
         csv_path = out / "metrics.csv"
         rows = []
@@ -736,9 +737,14 @@ class Trainer:
         has_val = len(self.sets["validation"]) > 0
         if start == 0:
             self._evaluate_epoch(0, rows, fields, csv_path, t_start, bar, has_val, train_step=False)
-        for epoch in range(start + 1, epochs + 1):
+        epoch = start
+        while epoch < epochs:
+            epoch += 1
+            t_epoch = time.perf_counter()
             getattr(self, f"epoch_{cfg.optimizer.name}")()
             stop = self._evaluate_epoch(epoch, rows, fields, csv_path, t_start, bar, has_val)
+            if epoch == 1 and cfg.run.time_budget:
+                epochs = self._fit_time_budget(time.perf_counter() - t_epoch, time.perf_counter() - t_start, bar)
             if epoch % cfg.run.checkpoint_every == 0 or epoch == epochs or stop:
                 save_state(ckpt, self.state(epoch))
             if stop:
@@ -777,7 +783,11 @@ class Trainer:
         lr = self.opt.param_groups[0]["lr"] if hasattr(self.opt, "param_groups") else \
             getattr(self.opt, "eta", getattr(self.opt, "mu", ""))
         row[self.step_column] = lr
-        for s, e in (("train", err_tr), ("validation", err_va)):
+        err_te = {}
+        n_ep = self.cfg.optimizer.epochs
+        if len(self.sets["test"]) and (epoch % max(1, n_ep // 50) == 0 or epoch == n_ep):
+            err_te = self.errors("test")     # for the learning curves only; never steers the run
+        for s, e in (("train", err_tr), ("validation", err_va), ("test", err_te)):
             for m in ("energy_rmse", "force_rmse", "stress_rmse"):
                 row[f"{s}_{m}"] = f"{e[m]:.4f}" if m in e else ""
         rows.append(row)
@@ -811,6 +821,24 @@ class Trainer:
             self.log(msg)
         return stop
 
+    def _fit_time_budget(self, t_epoch: float, elapsed: float, bar) -> int:
+        """run.time_budget: the number of epochs that fit, from the first epoch's time; the cosine
+        schedule is stretched to it and config.yaml records it (a resumed run keeps it)."""
+        o = self.cfg.optimizer
+        left = self.cfg.run.time_budget - elapsed
+        n = max(1, 1 + int(left / max(t_epoch, 1e-9)))
+        if n < o.epochs:
+            self.log(f"time budget {self.cfg.run.time_budget:.0f} s: the first epoch took {t_epoch:.2f} s "
+                     f"(set-up {elapsed - t_epoch:.1f} s), so {n} epochs fit (optimizer.epochs was {o.epochs})")
+            o.epochs = n
+            if o.name == "adam" and o.schedule == "cosine":
+                self.sched.T_max = max(n, 1)
+            if bar is not None:
+                bar.total = n
+                bar.refresh()
+            C.dump_config(self.cfg, self.out / "config.yaml")
+        return o.epochs
+
     def _watch(self, epoch: int, rows: list, loss_tr: float, crit: float) -> bool:
         """Stop with a message when the run diverged (NaN) or the optimizer stalled (the training loss
         unchanged to 1e-9 over STALL_EPOCHS epochs, or LM's damping pinned at its maximum)."""
@@ -819,15 +847,20 @@ class Trainer:
                                 f"(epoch {self.best_epoch}); lower the learning rate or the force weight")
             self.log("ERROR: " + self.stop_reason)
             return True
-        losses = [float(r["loss_train"]) for r in rows if r["epoch"] != 0][-STALL_EPOCHS:]
-        mu_pinned = (self.cfg.optimizer.name == "lm" and getattr(self.opt, "mu", 0.0) >= self.opt.mu_max)
-        flat = len(losses) == STALL_EPOCHS and max(losses) - min(losses) <= 1e-9 * abs(max(losses))
+        self._loss_hist = (getattr(self, "_loss_hist", []) + [float(loss_tr)])[-STALL_EPOCHS:]
+        losses = self._loss_hist
+        o = self.cfg.optimizer
+        mu_pinned = (o.name == "lm" and getattr(self.opt, "mu", 0.0) >= self.opt.mu_max)
+        annealed = o.name == "adam" and o.schedule == "cosine" and epoch > 0.8 * o.epochs   # flat by design
+        flat = (len(losses) == STALL_EPOCHS and max(losses) - min(losses) <= 1e-10 * abs(max(losses))
+                and not annealed)
         if flat or (mu_pinned and len(losses) >= 2 and losses[-1] >= losses[-2]):
             why = ("Levenberg–Marquardt's damping is at its maximum and no step lowers the loss" if mu_pinned
                    else f"the training loss has not changed in {STALL_EPOCHS} epochs")
             self.stop_reason = (f"the optimizer stalled at epoch {epoch}: {why}. Usual causes: symmetry functions "
                                 "that barely vary on the data (check model.symmetry_functions), units of the data "
-                                "or potential mixed up, a learning rate far too small; try optimizer.name adam")
+                                "or potential mixed up, a learning rate far too small"
+                                + ("; try optimizer.name adam" if o.name != "adam" else ""))
             self.log("WARNING: " + self.stop_reason)
             return True
         return False
@@ -859,7 +892,7 @@ class Trainer:
     def _write_csv(path, fields, rows):
         def w(p):
             with open(p, "w", newline="") as fh:
-                wr = csv.DictWriter(fh, fieldnames=fields)
+                wr = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
                 wr.writeheader()
                 for r in rows:
                     wr.writerow(r)
@@ -892,7 +925,8 @@ class Trainer:
             if len(self.sets[name]):
                 preds[name] = self.predict(name)
                 table[name] = self.errors(name, preds[name])
-        text = format_table(table, self.elements)
+        molecular = not any(x.is_periodic for x in self.sets["train"])
+        text = format_table(table, self.elements, per_structure=molecular)
         (out / "errors.txt").write_text(text)
         meta = {"hdnnp_version": __version__, "units": {"length": "angstrom", "energy": "eV"},
                 "elements": self.elements, "atom_energy_eV": {el: float(self.model.atom_energy[i])
@@ -914,7 +948,8 @@ class Trainer:
                 self.log(f"plots skipped: {exc}")
         self.log(text)
         self.log(f"run folder: {out}")
-        return {"errors": table, "potential": str(pot_dir), "run": str(out), "wall_s": wall}
+        return {"errors": table, "potential": str(pot_dir), "run": str(out), "wall_s": wall, "molecular": molecular,
+                "notes": self.notes, "stopped": self.stop_reason}
 
 
 #: the metrics.csv column that holds each optimiser's step control
@@ -925,9 +960,12 @@ STALL_EPOCHS = 3
 IMPROVING = 0.05
 
 
-def format_table(table: dict, elements: list[str]) -> str:
-    cols = [("energy_rmse", "E RMSE meV/at"), ("energy_mae", "E MAE meV/at"),
-            ("force_rmse", "F RMSE meV/Å"), ("force_mae", "F MAE meV/Å"),
+def format_table(table: dict, elements: list[str], per_structure: bool = False) -> str:
+    """Errors per set; ``per_structure`` (molecules) adds energy errors per structure (meV/molecule)."""
+    cols = [("energy_rmse", "E RMSE meV/at"), ("energy_mae", "E MAE meV/at")]
+    if per_structure:
+        cols += [("energy_rmse_per_structure", "E RMSE meV/mol"), ("energy_mae_per_structure", "E MAE meV/mol")]
+    cols += [("force_rmse", "F RMSE meV/Å"), ("force_mae", "F MAE meV/Å"),
             ("stress_rmse", "S RMSE meV/Å³"), ("stress_mae", "S MAE meV/Å³")]
     if len(elements) > 1:
         for el in elements:

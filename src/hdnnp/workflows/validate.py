@@ -143,53 +143,18 @@ def format_table(rows: list[dict]) -> str:
 
 def parity_plot(c: Comparison, path, title: str = "") -> Path:
     """Energy, force (and stress) parity panels with RMSE/MAE on each, coloured by group."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..plots import parity_figure
 
-    has_s = any(s is not None for s in c.s_ref)
-    fig, axes = plt.subplots(1, 3 if has_s else 2, figsize=(14 if has_s else 10, 4.6))
-    groups = sorted(set(c.group))
-    err = c.errors()
-    for g in groups:
+    groups = {}
+    for g in sorted(set(c.group)):
         ks = [k for k, x in enumerate(c.group) if x == g]
-        ea = [(c.e_ref[k] / c.natoms[k], c.e_pred[k] / c.natoms[k]) for k in ks]
-        axes[0].scatter(*zip(*ea), s=12, label=g)
-        fr = np.concatenate([c.f_ref[k].ravel() for k in ks])
-        fp = np.concatenate([c.f_pred[k].ravel() for k in ks])
-        axes[1].scatter(fr, fp, s=3, alpha=0.5, label=g)
-        if has_s:
-            sk = [k for k in ks if c.s_ref[k] is not None and c.s_pred[k] is not None]
-            if sk:
-                axes[2].scatter(np.concatenate([c.s_ref[k].ravel() for k in sk]) * 1e3,
-                                np.concatenate([c.s_pred[k].ravel() for k in sk]) * 1e3, s=6, label=g)
-    texts = [f"RMSE {err['energy_rmse_meV_atom']:.2f} meV/atom\nMAE {err['energy_mae_meV_atom']:.2f} meV/atom",
-             f"RMSE {err['force_rmse_meV_A']:.1f} meV/Å\nMAE {err['force_mae_meV_A']:.1f} meV/Å"]
-    labels = [("reference energy (eV/atom)", "predicted energy (eV/atom)"),
-              ("reference force component (eV/Å)", "predicted force component (eV/Å)")]
-    if has_s:
-        texts.append(f"RMSE {err.get('stress_rmse_meV_A3', float('nan')):.2f} meV/Å³\n"
-                     f"MAE {err.get('stress_mae_meV_A3', float('nan')):.2f} meV/Å³")
-        labels.append(("reference stress component (meV/Å³)", "predicted stress component (meV/Å³)"))
-    for ax, t, (xl, yl) in zip(axes, texts, labels):
-        lo = min(ax.get_xlim()[0], ax.get_ylim()[0])
-        hi = max(ax.get_xlim()[1], ax.get_ylim()[1])
-        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
-        ax.set_xlim(lo, hi)
-        ax.set_ylim(lo, hi)
-        ax.set_xlabel(xl)
-        ax.set_ylabel(yl)
-        ax.text(0.04, 0.96, t, transform=ax.transAxes, va="top", fontsize=9,
-                bbox=dict(boxstyle="round", fc="white", alpha=0.8))
-    if len(groups) > 1:
-        axes[0].legend(loc="lower right", fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+        sk = [k for k in ks if c.s_ref[k] is not None and c.s_pred[k] is not None]
+        groups[g] = {
+            "energy": (np.array([c.e_ref[k] / c.natoms[k] for k in ks]), np.array([c.e_pred[k] / c.natoms[k] for k in ks])),
+            "forces": (np.concatenate([c.f_ref[k].ravel() for k in ks]), np.concatenate([c.f_pred[k].ravel() for k in ks])),
+            "stress": (np.concatenate([c.s_ref[k].ravel() for k in sk]), np.concatenate([c.s_pred[k].ravel() for k in sk]))
+            if sk else None}
+    return parity_figure(path, groups, title)
 
 
 def write_report(c: Comparison, outdir, *, meta: dict | None = None, title: str = "") -> dict:
