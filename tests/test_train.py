@@ -161,7 +161,7 @@ def test_cli_init_and_train(tiny, tmp_path, capsys):
     assert main(["init", str(tiny / "train.extxyz"), "-o", str(out), "--run-dir",
                  str(tmp_path / "run")]) == 0
     cfg = load_config(out)
-    assert cfg.model.elements == ["Si"] and cfg.model.symmetry_functions.lines
+    assert cfg.model.elements == ["Si"] and cfg.model.symmetry_functions.auto is not None
     assert main(["train", str(out), "--epochs", "1"]) == 0
     assert "potential" in capsys.readouterr().out
     assert (tmp_path / "run" / "potential" / "input.nn").is_file()

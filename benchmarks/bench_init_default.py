@@ -1,0 +1,92 @@
+"""A new user's own data: ``hdnnp init TRAIN --test TEST`` then ``hdnnp train`` with nothing edited, on data
+sets the defaults were not tuned for, against the best configuration this repository's benchmarks reached
+on the same split (test RMSE: energy meV/atom, forces meV/Å).
+
+Data sets (``../shared/data``):
+
+``li``       mlearn Li (training.json 241 / test.json 29 structures). No benchmark in this repository trains
+             on it; ``ref`` is left empty.
+``tio2``     aenet TiO2, the 1000-structure archive split 90/10 exactly as ``bench_sf_auto.py`` (split seed 2016);
+             ref: its best (automatic SFs, 16-16, LM): 6.28 meV/atom, 154.5 meV/Å.
+``ethanol``  rMD17 ethanol split 01, 1000 train / 1000 test; ref: ``bench_train_ethanol.py``'s single network
+             (128 automatic SFs, 96-96-96, Adam 2,200 epochs, 26 min): 0.60 meV/atom, 47.3 meV/Å RMSE
+             (MAE 18.2 meV/Å; its committee of four reaches MAE 2.23 meV/molecule, 13.0 meV/Å in 21 min).
+``si``       mlearn Si; ref: ``bench_train_si.py`` (published SFs, LM): 6.29 meV/atom, 148.6 meV/Å.
+
+``--time-budget`` passes a budget to ``hdnnp init`` (default: init's own, 3 min per 1,000 training atoms).
+One line per set::
+
+    init_default dataset=<name> e_rmse=<meV/atom> f_rmse=<meV/Å> ref_e=<> ref_f=<> e_mae_mol=<meV> f_mae=<meV/Å> wall_s=<s>
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _local  # noqa: F401  (hdnnp from src/ or the installed package)
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("HDNNP_SHARED", ROOT.parent / "shared"))
+DATA = SHARED / "data"
+REF = {"li": (None, None), "tio2": (6.28, 154.5), "ethanol": (0.60, 47.3), "si": (6.29, 148.6)}
+
+
+def prepare(name: str, work: Path) -> tuple[Path, Path]:
+    from hdnnp.io import read, write
+    if name in ("li", "si"):
+        d = DATA / "mlearn" / name.capitalize()
+        return d / "training.json", d / "test.json"
+    if name == "ethanol":
+        d = DATA / "rmd17"
+        return d / "rmd17_ethanol_train_01.npz", d / "rmd17_ethanol_test_01.npz"
+    if name == "tio2":
+        allx = read(DATA / "tio2-aenet" / "dir_xsf.tar.gz")
+        order = np.random.default_rng(2016).permutation(len(allx))      # as training.split_sets
+        n_test = int(round(0.1 * len(allx)))
+        test, train = np.sort(order[:n_test]), np.sort(order[n_test:])
+        write(work / "train.xyz", [allx[i] for i in train])
+        write(work / "test.xyz", [allx[i] for i in test])
+        return work / "train.xyz", work / "test.xyz"
+    raise SystemExit(f"unknown data set {name!r}")
+
+
+def run(name: str, budget: str | None, keep: Path | None) -> dict:
+    work = Path(tempfile.mkdtemp(prefix=f"init_{name}_")) if keep is None else keep / name
+    work.mkdir(parents=True, exist_ok=True)
+    train, test = prepare(name, work)
+    t0 = time.perf_counter()
+    cmd = ["hdnnp", "init", str(train), "--test", str(test), "-o", str(work / "train.yaml"), "--run-dir",
+           str(work / "run")] + (["--time-budget", budget] if budget else [])
+    subprocess.run(cmd, check=True)
+    subprocess.run(["hdnnp", "train", str(work / "train.yaml")], check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    meta = json.loads((work / "run" / "metadata.json").read_text())
+    e = meta["errors"]["test"]
+    return {"e": e["energy_rmse"], "f": e["force_rmse"], "e_mol": e.get("energy_mae_per_structure"),
+            "f_mae": e.get("force_mae"), "wall": wall, "dir": work}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("datasets", nargs="*", default=["li", "tio2", "ethanol"])
+    p.add_argument("--time-budget", help="passed to hdnnp init (e.g. 5m); default: init's own")
+    p.add_argument("--keep", type=Path, help="keep the run folders here")
+    args = p.parse_args()
+    for name in args.datasets:
+        r = run(name, args.time_budget, args.keep)
+        re_, rf = REF[name]
+        fmt = lambda x: "" if x is None else f"{x:.3f}"   # noqa: E731
+        print(f"init_default dataset={name} e_rmse={r['e']:.3f} f_rmse={r['f']:.2f} ref_e={fmt(re_)} ref_f={fmt(rf)} "
+              f"e_mae_mol={fmt(r['e_mol'])} f_mae={fmt(r['f_mae'])} wall_s={r['wall']:.0f} run={r['dir']}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
