@@ -8,12 +8,12 @@ energies are fitted (eV/atom), the force magnitude and the cutoff the data sugge
 
 * **Symmetry functions**: always the automatic, data-adapted selection (it beat the hand-written sets
   on Si, TiO2 and ethanol at equal length). Periodic solids: 24 per element plus 16 per further element
-  (at most 56; TiO2: 40, the length at which the automatic set won), cutoff from the data (at least 6 Å). Molecules: 64 per element with ζ up to 16 (sharp
+  (at most 56; TiO2: 40, the length at which the automatic set won), cutoff from the data (at least 6 Å). Molecules: 128 per element with ζ up to 16 (sharp
   angular functions gained most on ethanol).
 * **Network and optimiser**: periodic solids train best with Levenberg–Marquardt on n2p2-size networks
   (24-24; 32-32 above 20,000 training atoms), force weight 0.05 (stress 0.0005 where present).
-  Molecules with forces train best with Adam on wider networks (64-64-64), batch 16, cosine decay,
-  force weight 1 (the energy error did not rise with it).
+  Molecules with forces train best with Adam on wider networks (96-96-96), batch 16, cosine decay,
+  force weight 1 (the energy error did not rise with it); the epochs are bound by the time budget.
 * **Epochs**: as many as the time budget allows: ``run.time_budget`` is set, and training times its
   first epoch and fits the rest (see ``hdnnp train``). ``optimizer.epochs`` is the ceiling.
 * **Default time budget**: 3 minutes per 1,000 training atoms on a 2-core machine, between 3 and 60
@@ -93,13 +93,13 @@ def choose(summary: DataSummary, time_budget: float | None = None) -> tuple[dict
     why = []
     kind = summary.kind
     if kind == "molecules" and summary.has_forces:
-        sf = {"auto": {"budget": 64, "zetas": [1, 2, 4, 8, 16]}}
-        hidden, opt = [64, 64, 64], {"name": "adam", "epochs": 3000, "batch_size": 16, "lr": 0.003,
+        sf = {"auto": {"budget": 128, "zetas": [1, 2, 4, 8, 16]}}
+        hidden, opt = [96, 96, 96], {"name": "adam", "epochs": 20000, "batch_size": 16, "lr": 0.003,
                                       "schedule": "cosine", "min_lr": 1e-6}
         loss = {"energy": 1.0, "forces": 1.0, "stress": 0.0}
-        why += [f"{summary.n_structures} isolated molecules with forces: automatic symmetry functions, 64 per "
+        why += [f"{summary.n_structures} isolated molecules with forces: automatic symmetry functions, 128 per "
                 "element with sharp angular ones (ζ up to 16)",
-                "Adam on 64-64-64 networks with cosine decay and force weight 1: on molecules with forces it beat "
+                "Adam on 96-96-96 networks with cosine decay and force weight 1: on molecules with forces it beat "
                 "Levenberg–Marquardt, whose cost grows with the square of the weight count"]
     else:
         per = min(56, 24 + 16 * (nel - 1))

@@ -785,7 +785,7 @@ class Trainer:
         row[self.step_column] = lr
         err_te = {}
         n_ep = self.cfg.optimizer.epochs
-        if len(self.sets["test"]) and (epoch % max(1, n_ep // 50) == 0 or epoch == n_ep):
+        if len(self.sets["test"]) and (epoch <= 1 or epoch % max(1, n_ep // 50) == 0 or epoch == n_ep):
             err_te = self.errors("test")     # for the learning curves only; never steers the run
         for s, e in (("train", err_tr), ("validation", err_va), ("test", err_te)):
             for m in ("energy_rmse", "force_rmse", "stress_rmse"):
