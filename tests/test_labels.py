@@ -216,3 +216,44 @@ def test_farthest_point_and_uniform_picks():
     X = np.array([[0.0], [0.1], [5.0], [10.0], [9.9]])
     assert farthest_point(X, 3) == [0, 3, 2]
     assert uniform_pick(10, 4) == [0, 3, 6, 9] and uniform_pick(3, 5) == [0, 1, 2]
+
+
+def test_workers_leave_when_their_parent_is_killed(tmp_path):
+    cells = _cells(30, seed=5)
+    write(tmp_path / "cells.xyz", [s.to_ase() for s in cells])
+    (tmp_path / "ref.yaml").write_text("code: ase\ncalculator: _slow_calc.SlowEMT\nkwargs: {delay: 0.2}\n")
+    cmd = [sys.executable, "-m", "hdnnp", "label", "cells.xyz", "-r", "ref.yaml", "--store", "w.db",
+           "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not ((tmp_path / "w.db").exists() and len(LabelStore(tmp_path / "w.db")) >= 2):
+        time.sleep(0.05)
+
+    def children(pid):
+        out = set()
+        for t in Path(f"/proc/{pid}/task").iterdir():
+            out |= {int(x) for x in (t / "children").read_text().split()}
+        return out
+    kids = children(proc.pid)
+    assert kids
+    os.kill(proc.pid, signal.SIGKILL)          # only the parent, as `kill -9 PID` does
+    proc.wait()
+    def read(path):
+        try:
+            return Path(path).read_text()
+        except OSError:
+            return ""
+
+    def workers():   # live worker processes (the resource tracker is multiprocessing's helper, not a worker)
+        return [k for k in kids if "State:\tZ" not in read(f"/proc/{k}/status") and read(f"/proc/{k}/status")
+                and "resource_tracker" not in read(f"/proc/{k}/cmdline")]
+    deadline = time.time() + 15
+    while time.time() < deadline and workers():
+        time.sleep(0.2)
+    left = workers()
+    for k in left:
+        try:
+            os.kill(k, signal.SIGKILL)
+        except OSError:
+            pass
+    assert not left, f"worker processes {left} outlived their parent"

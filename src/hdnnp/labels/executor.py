@@ -162,7 +162,8 @@ def _run_local(tasks, reference, done, bar, workers: int) -> None:
 
     def new_pool(n):
         with single_thread_env():
-            return ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+            return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_exit_with_parent,
+                                       initargs=(os.getpid(),))
 
     def finish(key, result):
         state["ok"] += 1
@@ -219,6 +220,18 @@ def _run_local(tasks, reference, done, bar, workers: int) -> None:
         pool.shutdown(wait=not suspects, cancel_futures=True)
         if suspects:
             _terminate(pool)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: leave when the process that started this worker is gone (killed with SIGKILL,
+    a lost session), instead of lingering idle."""
+    import threading
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _terminate(pool) -> None:
