@@ -38,6 +38,7 @@ def register(sub):
 
 def list_references() -> str:
     from ..references import CODES, PRESETS, get_code
+    from ..references._base import REQUIRED
 
     lines = ["presets (-r NAME):"]
     w = max(len(n) for n in PRESETS)
@@ -49,8 +50,7 @@ def list_references() -> str:
         lines.append(f"  {name}: {c.summary}")
         lines.append(f"      units: {c.units}; energy: {c.energy_convention}")
         for k, (default, meaning) in c.settings.items():
-            d = "required" if default is __import__("hdnnp.references._base", fromlist=["REQUIRED"]).REQUIRED \
-                else f"default {default!r}"
+            d = "required" if default is REQUIRED else f"default {default!r}"
             lines.append(f"      {k}: {meaning} ({d})")
     return "\n".join(lines)
 

@@ -116,6 +116,7 @@ def label(structures, reference: Reference, store: LabelStore, *, workers: int =
         for k in idx:
             run.results[k] = result
         run.computed += len(idx)
+        bar.update()
         if not result.ok:
             run.failed += len(idx)
             msg = (result.error or "failed").splitlines()[0]
@@ -131,13 +132,12 @@ def label(structures, reference: Reference, store: LabelStore, *, workers: int =
         if not tasks:
             pass
         elif scheduler:
-            _run_dask(tasks, reference, done, bar, workers, scheduler, jobqueue or {})
+            _run_dask(tasks, reference, done, workers, scheduler, jobqueue or {})
         elif workers <= 0:
             for key, s in tasks:
                 done(key, compute_label(reference, s))
-                bar.update()
         else:
-            _run_local(tasks, reference, done, bar, workers)
+            _run_local(tasks, reference, done, workers)
     except KeyboardInterrupt:
         run.interrupted = True
     finally:
@@ -147,7 +147,7 @@ def label(structures, reference: Reference, store: LabelStore, *, workers: int =
     return run
 
 
-def _run_local(tasks, reference, done, bar, workers: int) -> None:
+def _run_local(tasks, reference, done, workers: int) -> None:
     """At most 2×workers labels in flight; when a worker process dies, the labels that were in
     flight are rerun one at a time, so the one that kills its worker is found and recorded."""
     import multiprocessing as mp
@@ -168,7 +168,6 @@ def _run_local(tasks, reference, done, bar, workers: int) -> None:
     def finish(key, result):
         state["ok"] += 1
         done(key, result)
-        bar.update()
 
     while queue or suspects:
         if suspects:   # isolate: one label, one fresh single-worker pool
@@ -186,7 +185,6 @@ def _run_local(tasks, reference, done, bar, workers: int) -> None:
                                      "the error in this process") from None
                 done(key, Result(status="failed", error="worker process died while computing this label "
                                  "(segmentation fault or out of memory?)"))
-                bar.update()
             finally:
                 pool.shutdown(wait=False, cancel_futures=True)
                 _terminate(pool)
@@ -240,7 +238,7 @@ def _terminate(pool) -> None:
             p.terminate()
 
 
-def _run_dask(tasks, reference, done, bar, workers: int, scheduler: str, jobqueue: dict) -> None:
+def _run_dask(tasks, reference, done, workers: int, scheduler: str, jobqueue: dict) -> None:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -271,7 +269,6 @@ def _run_dask(tasks, reference, done, bar, workers: int, scheduler: str, jobqueu
             except Exception as exc:  # noqa: BLE001 - a lost worker: record, go on
                 result = Result(status="failed", error=f"Dask worker failed: {type(exc).__name__}: {exc}")
             done(key, result)
-            bar.update()
     finally:
         client.close()
         if cluster is not None:

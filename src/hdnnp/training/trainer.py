@@ -328,6 +328,7 @@ class Trainer:
         """Drop symmetry functions whose training range carries no information (see
         :func:`~hdnnp.training.model.degenerate_functions`), with a message naming each; the exported
         potential leaves them out. Deterministic, so a resumed run drops the same ones."""
+        self.dropped_functions = []
         tr = self.data["train"]
         Gper = {el: [tr[k].G[e] for k in range(len(tr))] for e, el in enumerate(self.elements)}
         bad = degenerate_functions(Gper, self.sfset)
@@ -717,7 +718,7 @@ class Trainer:
             C.dump_config(cfg, out / "config.yaml")
         self.make_optimizer()
         self.best_val, self.best_epoch, self.bad_epochs = math.inf, -1, 0
-        self.stop_reason, self.notes = None, []
+        self.stop_reason, self.notes, self._loss_hist = None, [], []
         start = 0
         if self.resume:
             start = self.load(load_state(ckpt))
@@ -753,8 +754,7 @@ class Trainer:
                 break
         if bar is not None:
             bar.close()
-        o = cfg.optimizer
-        annealed = o.name == "adam" and o.schedule == "cosine" and self.stop_reason is None
+        annealed = self._anneals() and self.stop_reason is None
         if (out / "best.pt").is_file() and has_val and not annealed:
             self.model.load_state_dict(load_state(out / "best.pt")["model"])
         elif annealed and has_val and self.best_epoch != epoch:
@@ -828,6 +828,11 @@ class Trainer:
             self.log(msg)
         return stop
 
+    def _anneals(self) -> bool:
+        """Adam with a cosine schedule: the learning rate decays to its end by design."""
+        o = self.cfg.optimizer
+        return o.name == "adam" and o.schedule == "cosine"
+
     def _fit_time_budget(self, t_epoch: float, elapsed: float, bar) -> int:
         """run.time_budget: the number of epochs that fit, from the first epoch's time; the cosine
         schedule is stretched to it and config.yaml records it (a resumed run keeps it)."""
@@ -838,7 +843,7 @@ class Trainer:
             self.log(f"time budget {self.cfg.run.time_budget:.0f} s: the first epoch took {t_epoch:.2f} s "
                      f"(set-up {elapsed - t_epoch:.1f} s), so {n} epochs fit (optimizer.epochs was {o.epochs})")
             o.epochs = n
-            if o.name == "adam" and o.schedule == "cosine":
+            if self._anneals():
                 self.sched.T_max = max(n, 1)
             if bar is not None:
                 bar.total = n
@@ -854,11 +859,11 @@ class Trainer:
                                 f"(epoch {self.best_epoch}); lower the learning rate or the force weight")
             self.log("ERROR: " + self.stop_reason)
             return True
-        self._loss_hist = (getattr(self, "_loss_hist", []) + [float(loss_tr)])[-STALL_EPOCHS:]
+        self._loss_hist = (self._loss_hist + [float(loss_tr)])[-STALL_EPOCHS:]
         losses = self._loss_hist
         o = self.cfg.optimizer
         mu_pinned = (o.name == "lm" and getattr(self.opt, "mu", 0.0) >= self.opt.mu_max)
-        annealed = o.name == "adam" and o.schedule == "cosine" and epoch > 0.8 * o.epochs   # flat by design
+        annealed = self._anneals() and epoch > 0.8 * o.epochs   # flat by design
         flat = (len(losses) == STALL_EPOCHS and max(losses) - min(losses) <= 1e-10 * abs(max(losses))
                 and not annealed)
         if flat or (mu_pinned and len(losses) >= 2 and losses[-1] >= losses[-2]):
@@ -878,7 +883,7 @@ class Trainer:
         key = "loss_validation" if has_val else "loss_train"
         hist = [(int(r["epoch"]), float(r[key])) for r in rows if r.get(key) not in ("", None) and int(r["epoch"]) > 0]
         epochs = self.cfg.optimizer.epochs
-        if getattr(self, "stop_reason", None) or len(hist) < 4 or hist[-1][0] < epochs:
+        if self.stop_reason or len(hist) < 4 or hist[-1][0] < epochs:
             return notes
         k = max(2, len(hist) // 5)
         before, last = hist[-k - 1][1], hist[-1][1]
@@ -943,7 +948,7 @@ class Trainer:
                 "n_structures": {k: len(v) for k, v in self.sets.items()},
                 "optimizer": self.cfg.optimizer.name, "best_epoch": self.best_epoch,
                 "stopped": self.stop_reason, "notes": self.notes,
-                "dropped_symmetry_functions": getattr(self, "dropped_functions", []),
+                "dropped_symmetry_functions": self.dropped_functions,
                 "errors": table, "errors_units": "energy meV/atom, force meV/Å, stress meV/Å³",
                 "wall_s": wall}
         (out / "metadata.json").write_text(json.dumps(meta, indent=2))
