@@ -107,4 +107,52 @@ void bind_evaluate(nb::module_ &m) {
             nb::arg("forces") = true,
             "Returns (energy, atomic_energies[natoms], forces[ntot,3], virial[3,3], "
             "extrapolations[natoms]); internal units, no offsets.");
+
+    nb::class_<CommitteeEvaluator>(m, "CommitteeEvaluator",
+                                   "Committee of M networks on shared descriptors: symmetry functions once per "
+                                   "atom, every member's energies, forces and virials (potential's units before "
+                                   "offsets).")
+        .def(nb::init<std::vector<ElementDescriptor>, std::vector<std::vector<ElementModel>>, std::vector<double>>(),
+             nb::arg("descriptors"), nb::arg("models"), nb::arg("scale"))
+        .def_prop_ro("cutoff", &CommitteeEvaluator::cutoff)
+        .def_prop_ro("n_members", &CommitteeEvaluator::n_members)
+        .def(
+            "evaluate",
+            [](CommitteeEvaluator &ev, Arr1<int64_t> offsets, Arr1<int64_t> neigh, Arr2d rij, Arr1<int32_t> elem,
+               bool compute_forces, bool member_forces) {
+                const int64_t natoms = (int64_t)offsets.shape(0) - 1;
+                const int64_t ntot = (int64_t)elem.shape(0);
+                if (natoms < 0 || natoms > ntot) throw std::invalid_argument("offsets/elem size mismatch");
+                const int64_t npairs = (int64_t)neigh.shape(0);
+                if ((int64_t)rij.shape(0) != npairs || rij.shape(1) != 3)
+                    throw std::invalid_argument("rij must have shape (npairs, 3)");
+                if (natoms > 0 && offsets.data()[natoms] != npairs)
+                    throw std::invalid_argument("offsets[-1] must equal the number of pairs");
+                for (int64_t p = 0; p < npairs; ++p)
+                    if (neigh.data()[p] < 0 || neigh.data()[p] >= ntot)
+                        throw std::invalid_argument("neighbour index out of range");
+                for (int64_t a = 0; a < ntot; ++a)
+                    if (elem.data()[a] < 0 || elem.data()[a] >= ev.n_elements())
+                        throw std::invalid_argument("element index out of range");
+                const size_t M = (size_t)ev.n_members();
+                const bool mf = compute_forces && member_forces;
+                auto eatom = owned<double>({M, (size_t)natoms});
+                auto forces = owned<double>({(size_t)ntot, 3});
+                auto virial = owned<double>({3, 3});
+                auto mforces = owned<double>({mf ? M : 0, (size_t)ntot, 3});
+                auto mvirial = owned<double>({mf ? M : 0, 3, 3});
+                auto extrap = owned<int32_t>({(size_t)natoms});
+                {
+                    nb::gil_scoped_release release;
+                    ev.evaluate((int)natoms, offsets.data(), neigh.data(), rij.data(), elem.data(), ntot,
+                                eatom.data(), compute_forces ? forces.data() : nullptr,
+                                compute_forces ? virial.data() : nullptr, mf ? mforces.data() : nullptr,
+                                mf ? mvirial.data() : nullptr, extrap.data());
+                }
+                return nb::make_tuple(eatom, forces, virial, mforces, mvirial, extrap);
+            },
+            nb::arg("offsets"), nb::arg("neighbours"), nb::arg("rij"), nb::arg("elements"),
+            nb::arg("forces") = true, nb::arg("member_forces") = true,
+            "Returns (atomic_energies[M, natoms], mean forces[ntot,3], mean virial[3,3], member forces "
+            "[M,ntot,3] (empty unless member_forces), member virials [M,3,3], extrapolations[natoms]).");
 }

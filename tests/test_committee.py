@@ -9,8 +9,10 @@ from hdnnp.model.evaluator import Evaluator
 from test_engine import cluster, make_potential, periodic_structure
 
 
-def _members(n=3):
-    base = make_potential(6, 0.0, structures=[periodic_structure(0), cluster(1)])
+def _members(n=3, gaussian_only=False):
+    from test_engine import sf_lines
+    lines = [x for x in sf_lines() if x[1][1] in ("2", "3", "9")] if gaussian_only else None
+    base = make_potential(6, 0.0, structures=[periodic_structure(0), cluster(1)], lines=lines)
     base.normalized = True      # write mean_energy/conv_energy to input.nn (round trip)
     out = []
     rng = np.random.default_rng(5)
@@ -112,3 +114,73 @@ def test_merge_without_hidden_layers():
     r = Evaluator(merged).evaluate(s)
     assert r.energy == pytest.approx(np.mean([x.energy for x in ref]), abs=1e-10)
     np.testing.assert_allclose(r.forces, np.mean([x.forces for x in ref], 0), atol=1e-10)
+
+
+def _committee_folder(tmp_path, members):
+    import json
+    d = tmp_path / "committee"
+    write_potential(merge_committee(members), d)
+    for k, p in enumerate(members, start=1):
+        write_potential(p, d / f"member_{k}")
+    (d / "committee.json").write_text(json.dumps({"members": [f"member_{k}" for k in range(1, len(members) + 1)],
+                                                  "force_std_validation": 0.1}))
+    return d
+
+
+@pytest.mark.parametrize("n_members,gaussian_only", [(3, False), (3, True), (10, True), (1, True)])
+def test_committee_evaluator_gives_members_mean_and_spread(tmp_path, n_members, gaussian_only):
+    """Descriptors once, M networks: the mean and every member's energies, forces and stress equal the
+    members' own evaluations; the spread is their standard deviation. Gaussian-only functions take the
+    batched contraction (members in sweeps of 8), the others one contraction per member."""
+    from hdnnp.model.evaluator import CommitteeEvaluator, load_potential
+    members = _members(max(n_members, 3), gaussian_only)[:n_members] if n_members < 3 else \
+        _members(n_members, gaussian_only)
+    if n_members == 1:
+        members = members[:1]
+    members[-1].conv_energy = 2.5        # members may differ in normalisation and offsets
+    members[-1].mean_energy = -0.3
+    members[-1].atom_energy = dict(members[-1].atom_energy, H=-1.0)
+    d = _committee_folder(tmp_path, _members(2))
+    assert isinstance(load_potential(d), CommitteeEvaluator)
+    com = CommitteeEvaluator(members)
+    for s in (periodic_structure(0), cluster(1)):
+        refs = [Evaluator(p).evaluate(s) for p in members]
+        r = com.evaluate(s)
+        np.testing.assert_allclose(r.member_energies, [x.energy for x in refs], rtol=1e-12)
+        assert r.energy == pytest.approx(np.mean([x.energy for x in refs]), abs=1e-10)
+        assert r.energy_std == pytest.approx(np.std([x.energy for x in refs]), abs=1e-10)
+        np.testing.assert_allclose(r.member_forces, [x.forces for x in refs], atol=1e-10)
+        np.testing.assert_allclose(r.forces, np.mean([x.forces for x in refs], 0), atol=1e-10)
+        dev = np.array([x.forces for x in refs]) - r.forces
+        np.testing.assert_allclose(r.forces_std, np.sqrt((dev ** 2).sum(2).mean(0)), atol=1e-10)
+        np.testing.assert_allclose(r.energies, np.mean([x.energies for x in refs], 0), atol=1e-10)
+        if r.stress is not None:
+            np.testing.assert_allclose(r.stress, np.mean([x.stress for x in refs], 0), atol=1e-10)
+            np.testing.assert_allclose(r.stress_std, np.std([x.stress for x in refs], 0), atol=1e-10)
+        # mean only (one contraction of the mean dE/dG): the same mean forces
+        m = CommitteeEvaluator(members, spread=False).evaluate(s)
+        np.testing.assert_allclose(m.forces, r.forces, atol=1e-10)
+        assert m.forces_std is None and m.energy_std == pytest.approx(r.energy_std)
+
+
+def test_committee_calculator_reports_spread(tmp_path):
+    from hdnnp.calculator import HDNNPCalculator
+    members = _members(2)
+    d = _committee_folder(tmp_path, members)
+    atoms = periodic_structure(0).to_ase() if hasattr(periodic_structure(0), "to_ase") else None
+    if atoms is None:
+        from ase import Atoms
+        s = periodic_structure(0)
+        atoms = Atoms(numbers=s.numbers, positions=s.positions, cell=s.cell, pbc=s.pbc)
+    atoms.calc = HDNNPCalculator(d, warn_extrapolation=False)
+    e = atoms.get_potential_energy()
+    f = atoms.get_forces()
+    r = atoms.calc.results
+    refs = [Evaluator(p).evaluate(atoms) for p in members]
+    assert e == pytest.approx(np.mean([x.energy for x in refs]), abs=1e-10)
+    np.testing.assert_allclose(f, np.mean([x.forces for x in refs], 0), atol=1e-10)
+    assert r["energy_std"] == pytest.approx(np.std([x.energy for x in refs]), abs=1e-10)
+    assert r["forces_std"].shape == (len(atoms),)
+    np.testing.assert_allclose(r["uncertainty"], r["forces_std"] / 0.1 + r["extrapolations"] /
+                               np.array([len(members[0].symmetry_functions.for_element(x))
+                                         for x in atoms.get_chemical_symbols()]))

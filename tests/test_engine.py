@@ -79,10 +79,10 @@ def cluster(seed=1):
             continue
 
 
-def make_potential(cutoff_type=6, alpha=0.0, acts="tp", scaling_mode=3, seed=0, structures=()):
-    """A random-weight potential over SF_LINES; scaling statistics from ``structures``."""
+def make_potential(cutoff_type=6, alpha=0.0, acts="tp", scaling_mode=3, seed=0, structures=(), lines=None):
+    """A random-weight potential over SF_LINES (or ``lines``); scaling statistics from ``structures``."""
     rng = np.random.default_rng(seed)
-    lines = sf_lines()
+    lines = sf_lines() if lines is None else lines
     sfset = SymmetryFunctionSet.from_n2p2_lines(ELEMENTS, lines, cutoff_type, cutoff_alpha=alpha)
     stats = {el: [] for el in ELEMENTS}
     for s in structures:

@@ -96,4 +96,125 @@ private:
     Scratch scratch_;
 };
 
+// A committee: M member potentials sharing the descriptors (symmetry functions and scaling) and
+// differing in their networks. Per atom the symmetry functions are computed once; each member's
+// network gives E_i^m and dE^m/dG; forces come from one contraction per member (the spread needs
+// every member's forces) or, when only the mean is asked for, from one contraction of the mean
+// dE/dG (the contraction is linear in dE/dG).
+class CommitteeEvaluator {
+public:
+    // models[m][e]: member m's model of element e; scale[m]: member m's factor from internal to
+    // the potential's energy unit (1 / conv_energy), applied to energies and forces.
+    CommitteeEvaluator(std::vector<ElementDescriptor> descriptors, std::vector<std::vector<ElementModel>> models,
+                       std::vector<double> scale)
+        : desc_(std::move(descriptors)), models_(std::move(models)), scale_(std::move(scale)) {
+        if (models_.empty()) throw std::invalid_argument("committee: no members");
+        if (scale_.size() != models_.size()) throw std::invalid_argument("committee: one scale per member");
+        for (auto const &mm : models_) {
+            if (mm.size() != desc_.size()) throw std::invalid_argument("committee: one model per element per member");
+            for (std::size_t e = 0; e < desc_.size(); ++e)
+                if (mm[e].n_inputs() != desc_[e].size())
+                    throw std::invalid_argument("committee: a member's network inputs differ from the symmetry functions");
+        }
+        cutoff_ = 0.0;
+        for (const auto &d : desc_) cutoff_ = d.cutoff() > cutoff_ ? d.cutoff() : cutoff_;
+    }
+    int n_members() const { return (int)models_.size(); }
+    int n_elements() const { return (int)desc_.size(); }
+    double cutoff() const { return cutoff_; }
+
+    // As Evaluator::evaluate, for every member at once (energies in the potential's unit, i.e.
+    // already multiplied by scale[m]):
+    //   eatom[m * natoms + i]  member m's atomic energy of atom i (written)
+    //   forces[3a + c]         mean force (accumulated; nullptr: no forces or virials)
+    //   virial[9]              mean virial (accumulated)
+    //   mforces[(m * ntot + a) * 3 + c], mvirial[9m + ...]: per-member forces and virials
+    //                          (accumulated; nullptr: only the mean, one contraction per atom)
+    //   extrap[i]              symmetry functions outside member 0's scaling range
+    void evaluate(int natoms, const int64_t *offsets, const int64_t *neigh, const double *rij, const int *elem,
+                  int64_t ntot, double *eatom, double *forces, double *virial, double *mforces, double *mvirial,
+                  int *extrap) {
+        const int M = (int)models_.size();
+        const double invM = 1.0 / M;
+        for (int i = 0; i < natoms; ++i) {
+            const int e = elem[i];
+            const ElementDescriptor &d = desc_[e];
+            const int64_t p0 = offsets[i];
+            const int nn = (int)(offsets[i + 1] - p0);
+            const int nsf = d.size();
+            if ((int)G_.size() < nsf) G_.resize(nsf);
+            if ((int)dEdG_.size() < (M + 1) * nsf) dEdG_.resize((std::size_t)(M + 1) * nsf);
+            if ((int)g_.size() < 3 * (nn > 0 ? nn : 1)) g_.resize((std::size_t)3 * (nn > 0 ? nn : 1));
+            if ((int)ne_.size() < nn) ne_.resize(nn);
+            for (int k = 0; k < nn; ++k) ne_[k] = elem[neigh[p0 + k]];
+            d.prepare(nn, rij + 3 * p0, ne_.data());
+            d.compute_G(G_.data());
+            if (extrap) extrap[i] = models_[0][e].scaling.count_extrapolations(G_.data());
+            double *mean = dEdG_.data() + (std::size_t)M * nsf;
+            if (forces) for (int s = 0; s < nsf; ++s) mean[s] = 0.0;
+            for (int m = 0; m < M; ++m) {
+                double *w = dEdG_.data() + (std::size_t)m * nsf;
+                const double em = models_[m][e].energy(G_.data(), forces ? w : nullptr);
+                eatom[(std::size_t)m * natoms + i] = em * scale_[m];
+                if (!forces) continue;
+                const double sm = scale_[m];
+                for (int s = 0; s < nsf; ++s) {
+                    w[s] *= sm;
+                    mean[s] += w[s] * invM;
+                }
+            }
+            if (!forces) continue;
+            if (!mforces) {
+                scatter(d, mean, nn, neigh + p0, rij + 3 * p0, i, forces, virial);
+                continue;
+            }
+            if ((int)gm_.size() < 3 * M * (nn > 0 ? nn : 1)) gm_.resize((std::size_t)3 * M * (nn > 0 ? nn : 1));
+            d.contract_multi(M, dEdG_.data(), nsf, gm_.data());
+            for (int m = 0; m < M; ++m)
+                scatter_g(gm_.data() + (std::size_t)m * 3 * nn, nn, neigh + p0, rij + 3 * p0, i,
+                          mforces + (std::size_t)m * ntot * 3, mvirial ? mvirial + 9 * m : nullptr);
+        }
+        if (forces && mforces) {
+            for (int m = 0; m < M; ++m) {
+                const double *fm = mforces + (std::size_t)m * ntot * 3;
+                for (int64_t k = 0; k < 3 * ntot; ++k) forces[k] += fm[k] * invM;
+                if (virial && mvirial)
+                    for (int k = 0; k < 9; ++k) virial[k] += mvirial[9 * m + k] * invM;
+            }
+        }
+    }
+
+private:
+    // forces -= contraction of dEdG over atom i's neighbourhood (as Evaluator::evaluate)
+    void scatter(const ElementDescriptor &d, const double *dEdG, int nn, const int64_t *nb, const double *r,
+                 int i, double *forces, double *virial) {
+        d.contract(dEdG, g_.data());
+        scatter_g(g_.data(), nn, nb, r, i, forces, virial);
+    }
+    static void scatter_g(const double *g, int nn, const int64_t *nb, const double *r, int i, double *forces,
+                          double *virial) {
+        double fi[3] = {0.0, 0.0, 0.0};
+        for (int k = 0; k < nn; ++k) {
+            const int64_t a = nb[k];
+            const double *gk = g + 3 * k;
+            const double *rk = r + 3 * k;
+            for (int c = 0; c < 3; ++c) {
+                forces[3 * a + c] -= gk[c];
+                fi[c] += gk[c];
+            }
+            if (virial)
+                for (int x = 0; x < 3; ++x)
+                    for (int y = 0; y < 3; ++y) virial[3 * x + y] -= rk[x] * gk[y];
+        }
+        for (int c = 0; c < 3; ++c) forces[3 * i + c] += fi[c];
+    }
+
+    std::vector<ElementDescriptor> desc_;
+    std::vector<std::vector<ElementModel>> models_;
+    std::vector<double> scale_;
+    double cutoff_;
+    std::vector<double> G_, dEdG_, g_, gm_;
+    std::vector<int> ne_;
+};
+
 }  // namespace hdnnp

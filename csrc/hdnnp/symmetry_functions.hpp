@@ -251,6 +251,24 @@ public:
         fused_impl<true>(sc, nullptr, dEdG, g);
     }
 
+    // contract() for M weight vectors at once (a committee's members on one atom's shared symmetry
+    // functions): g[m * 3 * nneigh + 3k + c] = sum_s W[m * ldw + s] dG_s/dr_{k,c}. The geometric
+    // factors of every triplet are formed once and shared by the members. Same workspace rules as
+    // contract(); it must follow compute_G() for the same atom.
+    void contract_multi(int M, const double* W, int ldw, double* g) const {
+        Scratch& sc = scratch();
+        std::size_t const nn = sc.nn;
+        if (M <= 0) return;
+        if (!fast_ || M == 1 || !sc.cache_ok || nn == 0 || size() == 0) {
+            for (int m = 0; m < M; ++m) contract(W + (std::size_t)m * ldw, g + (std::size_t)m * 3 * nn);
+            return;
+        }
+#if HDNNP_SF_DISPATCH
+        if (detail::sf_cpu_has_avx2()) { multi_hw(sc, M, W, ldw, g); return; }
+#endif
+        multi_impl(sc, M, W, ldw, g);
+    }
+
     // G[size()]; if dG != nullptr: dG[(s*nneigh + k)*3 + c] = dG_s / d r_{neighbour k, c}.
     // rij = r_j - r_i (3*nneigh), neigh_elem[k] = element index of neighbour k.
     void compute(int nneigh, const double* rij, const int* neigh_elem, double* G, double* dG) const {
@@ -365,6 +383,9 @@ private:
         std::vector<double> fx, fy, fz, fr;
         std::vector<double> rjk2, xk, yk, zk, rik, gk, dgk, P, Q, S, T, caj, cx;
         std::vector<double> dGfull, local;
+        // contract_multi: per-member forces, coefficients, skipped functions
+        std::vector<double> mf, mc;
+        std::vector<char> mskip;
         // per-(group, j) arrays of the G pass, reused by contract() (cache_ok: valid for this atom)
         struct Rec { std::size_t n, off, ioff; };
         std::vector<Rec> recs;
@@ -448,7 +469,243 @@ private:
     HDNNP_SF_TARGET void fused_hw(Scratch& sc, double* G, const double* dEdG, double* gout) const {
         fused_impl<F>(sc, G, dEdG, gout);
     }
+    HDNNP_SF_TARGET void multi_hw(Scratch& sc, int M, const double* W, int ldw, double* gout) const {
+        multi_impl(sc, M, W, ldw, gout);
+    }
 #endif
+
+    // contract_multi's fast path (Gaussian angular groups only, after compute_G for this atom).
+    // Per member m: mf[(4m + 0..2) * nn + l] = force components, mf[(4m + 3) * nn + l] = radial coefficient.
+    HDNNP_SF_INLINE void multi_impl(Scratch& sc, int M, const double* W, int ldw, double* gout) const {
+        std::size_t const nn = sc.nn;
+        const int* le = sc.le.data();
+        sc.mf.assign((std::size_t)4 * M * nn, 0.0);
+        for (int m = 0; m < M; ++m) {
+            const double* w = W + (std::size_t)m * ldw;
+            double* fr = sc.mf.data() + (std::size_t)(4 * m + 3) * nn;
+            for (RadialSF const& rs : radial_) {
+                double const Wm = w[rs.s];
+                if (Wm == 0.0) continue;
+                double const* dg = sc.dg.data() + rs.rterm * nn;
+                std::size_t k0 = 0, k1 = nn;
+                if (!rs.weighted) { k0 = sc.estart[rs.e1]; k1 = sc.estart[rs.e1 + 1]; }
+                if (rs.weighted) for (std::size_t k = k0; k < k1; ++k) fr[k] += Wm * weights_[le[k]] * dg[k];
+                else for (std::size_t k = k0; k < k1; ++k) fr[k] += Wm * dg[k];
+            }
+            double* fx = sc.mf.data() + (std::size_t)(4 * m) * nn;
+            double* fy = fx + nn;
+            double* fz = fy + nn;
+            for (std::size_t k = 0; k < nn; ++k) {
+                double const c = fr[k] * sc.rinv[k];
+                fx[k] += c * sc.x[k];
+                fy[k] += c * sc.y[k];
+                fz[k] += c * sc.z[k];
+            }
+        }
+        for (std::size_t gi = 0; gi < groups_.size(); ++gi) group_multi(gi, groups_[gi], sc, M, W, ldw);
+        for (int m = 0; m < M; ++m) {
+            const double* fx = sc.mf.data() + (std::size_t)(4 * m) * nn;
+            const double* fy = fx + nn;
+            const double* fz = fy + nn;
+            double* go = gout + (std::size_t)m * 3 * nn;
+            for (std::size_t l = 0; l < nn; ++l) {
+                std::size_t const k = (std::size_t)sc.perm[l];
+                go[3 * k] = fx[l];
+                go[3 * k + 1] = fy[l];
+                go[3 * k + 2] = fz[l];
+            }
+        }
+    }
+
+    // group_fused<true> for M members: the derivative arrays once per (j, group), then per block of
+    // four triplets and per symmetry function the four geometric products once, accumulated into every
+    // member's P, Q, S, T (registers, up to kMulti members per sweep).
+    static constexpr int kMulti = 8;
+    HDNNP_SF_INLINE void group_multi(std::size_t gi, AngularGroup const& grp, Scratch& sc, int M, const double* W,
+                                     int ldw) const {
+        std::size_t const nn = sc.nn;
+        int const e1 = grp.e1, e2 = grp.e2;
+        std::size_t const j0 = sc.estart[e1], j1 = sc.estart[e1 + 1];
+        std::size_t const kb = sc.estart[e2], ke = sc.estart[e2 + 1];
+        if (j0 == j1 || kb == ke) return;
+        std::size_t const ns = grp.members.size();
+        {
+            bool any = false;
+            for (Member const& mb : grp.members)
+                for (int m = 0; m < M && !any; ++m) any = W[(std::size_t)m * ldw + mb.s] != 0.0;
+            if (!any) return;
+        }
+        double const rc = grp.rc;
+        bool const narrow = grp.narrow;
+        std::size_t const nq = grp.jk_eta.size(), na = grp.ang_lambda.size(), nt = grp.rts.size();
+        std::size_t const L = ((ke - kb) + 3) & ~(std::size_t)3;
+        std::size_t ridx = sc.rec_start[gi];
+        sc.rjkinv.resize(L); sc.dh.resize(nq * L); sc.Ap.resize(na * L); sc.dgk.resize(nt * L);
+        sc.P.resize((std::size_t)M * L); sc.Q.resize((std::size_t)M * L); sc.S.resize((std::size_t)M * L);
+        sc.T.resize((std::size_t)M * L); sc.caj.resize(L); sc.cx.resize(L);
+        sc.mc.resize((std::size_t)2 * M * ns);
+        sc.mskip.resize(ns);
+        const double* X = sc.x.data();
+        const double* Y = sc.y.data();
+        const double* Z = sc.z.data();
+        const double* Rn = sc.r.data();
+        double* rjkinv = sc.rjkinv.data();
+        using detail::vd4;
+        using detail::load4;
+        using detail::store4;
+        vd4 const one = detail::splat4(1.0), zero = detail::splat4(0.0);
+        double* C1 = sc.mc.data();                       // C1[si * M + m] = W_m,s g_ij
+        double* C2 = sc.mc.data() + (std::size_t)M * ns; // C2[si * M + m] = W_m,s g'_ij
+        char* skip = sc.mskip.data();
+        for (std::size_t j = j0; j < j1; ++j) {
+            if (!(Rn[j] < rc)) continue;
+            std::size_t const k0 = (e1 == e2) ? j + 1 : kb;
+            if (k0 >= ke) continue;
+            typename Scratch::Rec const& rec = sc.recs[ridx++];
+            std::size_t const n = rec.n;
+            if (n == 0) continue;
+            std::size_t const n4 = (n + 3) & ~(std::size_t)3;
+            double* cb = sc.cache.data() + rec.off;
+            const int* kk = sc.icache.data() + rec.ioff;
+            bool anym = false;
+            for (std::size_t si = 0; si < ns; ++si) {
+                Member const& mb = grp.members[si];
+                double const gij = sc.g[(std::size_t)mb.rterm * nn + j], dgij = sc.dg[(std::size_t)mb.rterm * nn + j];
+                bool live = false;
+                for (int m = 0; m < M; ++m) {
+                    double const w = W[(std::size_t)m * ldw + mb.s];
+                    C1[si * M + m] = w * gij;
+                    C2[si * M + m] = w * dgij;
+                    live = live || (w != 0.0 && (gij != 0.0 || dgij != 0.0));
+                }
+                skip[si] = !live;
+                anym = anym || live;
+            }
+            if (!anym) continue;
+            double const xj = X[j], yj = Y[j], zj = Z[j], rinvj = sc.rinv[j];
+            double* xk = cb; double* yk = cb + n4; double* zk = cb + 2 * n4; double* rik = cb + 3 * n4;
+            double* cosv = cb + 4 * n4; double* rjk = cb + 5 * n4; double* fcv = cb + 6 * n4; double* dfcv = cb + 7 * n4;
+            double* hB = cb + 8 * n4;
+            double* eB = cb + (8 + nq) * n4;
+            double* AB = cb + (8 + 2 * nq) * n4;
+            double* gkB = cb + (8 + 2 * nq + na) * n4;
+            for (std::size_t t = 0; t < nt; ++t) {
+                const double* dgt = sc.dg.data() + (std::size_t)grp.rts[t] * nn;
+                double* dgkt = sc.dgk.data() + t * L;
+                for (std::size_t i = 0; i < n; ++i) dgkt[i] = dgt[kk[i]];
+                for (std::size_t i = n; i < n4; ++i) dgkt[i] = 0.0;
+            }
+            if (narrow) {
+                for (std::size_t i = 0; i < n4; i += 4) store4(rjkinv + i, one / load4(rjk + i));
+                for (std::size_t q = 0; q < nq; ++q) {
+                    vd4 const eta = detail::splat4(grp.jk_eta[q]), rs = detail::splat4(grp.jk_rs[q]);
+                    const double* ev = eB + q * n4;
+                    double* dh = sc.dh.data() + q * L;
+                    for (std::size_t i = 0; i < n4; i += 4) {
+                        vd4 const d = load4(rjk + i) - rs;
+                        store4(dh + i, load4(ev + i) * (load4(dfcv + i) - 2.0 * eta * d * load4(fcv + i)));
+                    }
+                }
+            }
+            for (std::size_t a = 0; a < na; ++a) {
+                double* Ap = sc.Ap.data() + a * L;
+                double const lam = grp.ang_lambda[a], zeta = grp.ang_zeta[a], pnorm = grp.ang_pnorm[a];
+                int const nexp = grp.ang_zint[a] - 1;
+                if (grp.ang_intpow[a] && nexp >= 0) {
+                    vd4 const vl = detail::splat4(lam), vzl = detail::splat4(pnorm * zeta * lam);
+                    for (std::size_t i = 0; i < n4; i += 4) {
+                        vd4 const pl = one + vl * load4(cosv + i);
+                        vd4 pw = one, base = pl;
+                        for (int b = nexp; b; b >>= 1) {
+                            if (b & 1) pw *= base;
+                            if (b >> 1) base *= base;
+                        }
+                        store4(Ap + i, pl > zero ? vzl * pw : zero);
+                    }
+                } else {
+                    for (std::size_t i = 0; i < n4; ++i) {
+                        double const pl = 1.0 + lam * cosv[i];
+                        Ap[i] = pl <= 0.0 ? 0.0 : pnorm * zeta * lam * std::pow(pl, zeta - 1.0);
+                    }
+                }
+            }
+            for (int mb0 = 0; mb0 < M; mb0 += kMulti) {
+                int const mc = M - mb0 < kMulti ? M - mb0 : kMulti;
+                for (std::size_t i = 0; i < n4; i += 4) {
+                    vd4 acc[4 * kMulti];
+                    for (int q = 0; q < 4 * mc; ++q) acc[q] = zero;
+                    for (std::size_t si = 0; si < ns; ++si) {
+                        if (skip[si]) continue;
+                        Member const& mb = grp.members[si];
+                        vd4 const av = load4(AB + (std::size_t)mb.ang * n4 + i);
+                        vd4 const apv = load4(sc.Ap.data() + (std::size_t)mb.ang * L + i);
+                        vd4 const gv = load4(gkB + (std::size_t)mb.rtl * n4 + i);
+                        vd4 const dgv = load4(sc.dgk.data() + (std::size_t)mb.rtl * L + i);
+                        const double* c1 = C1 + si * M + mb0;
+                        const double* c2 = C2 + si * M + mb0;
+                        if (narrow) {
+                            vd4 const hv = load4(hB + (std::size_t)mb.jkterm * n4 + i);
+                            vd4 const dhv = load4(sc.dh.data() + (std::size_t)mb.jkterm * L + i);
+                            vd4 const gh = gv * hv;
+                            vd4 const x1 = apv * gh, x2 = av * gh, x3 = av * dgv * hv, x4 = av * gv * dhv;
+                            for (int m = 0; m < mc; ++m) {
+                                vd4 const a1 = detail::splat4(c1[m]);
+                                acc[4 * m] += a1 * x1;
+                                acc[4 * m + 1] += detail::splat4(c2[m]) * x2;
+                                acc[4 * m + 2] += a1 * x3;
+                                acc[4 * m + 3] += a1 * x4;
+                            }
+                        } else {
+                            vd4 const x1 = apv * gv, x2 = av * gv, x3 = av * dgv;
+                            for (int m = 0; m < mc; ++m) {
+                                vd4 const a1 = detail::splat4(c1[m]);
+                                acc[4 * m] += a1 * x1;
+                                acc[4 * m + 1] += detail::splat4(c2[m]) * x2;
+                                acc[4 * m + 2] += a1 * x3;
+                            }
+                        }
+                    }
+                    for (int m = 0; m < mc; ++m) {
+                        std::size_t const o = (std::size_t)(mb0 + m) * L + i;
+                        store4(sc.P.data() + o, acc[4 * m]);
+                        store4(sc.Q.data() + o, acc[4 * m + 1]);
+                        store4(sc.S.data() + o, acc[4 * m + 2]);
+                        store4(sc.T.data() + o, narrow ? acc[4 * m + 3] : zero);
+                    }
+                }
+            }
+            double* caj = sc.caj.data();
+            double* cx = sc.cx.data();
+            vd4 const vrj = detail::splat4(rinvj), vrj2 = detail::splat4(rinvj * rinvj);
+            for (int m = 0; m < M; ++m) {
+                double* P = sc.P.data() + (std::size_t)m * L;
+                double* Q = sc.Q.data() + (std::size_t)m * L;
+                double* S = sc.S.data() + (std::size_t)m * L;
+                double* T = sc.T.data() + (std::size_t)m * L;
+                for (std::size_t i = 0; i < n4; i += 4) {
+                    vd4 const ri = load4(rik + i), p = load4(P + i);
+                    vd4 const tj = narrow ? load4(T + i) * load4(rjkinv + i) : zero;
+                    vd4 const pc = p * load4(cosv + i);
+                    store4(caj + i, -pc * vrj2 + load4(Q + i) * vrj + tj);
+                    store4(cx + i, p * vrj * ri - tj);
+                    store4(S + i, -pc * ri * ri + load4(S + i) * ri + tj);
+                }
+                double* fx = sc.mf.data() + (std::size_t)(4 * m) * nn;
+                double* fy = fx + nn;
+                double* fz = fy + nn;
+                double const sa = detail::sum_n4(caj, n4);
+                fx[j] += sa * xj + detail::dot2_n4(cx, xk, n4);
+                fy[j] += sa * yj + detail::dot2_n4(cx, yk, n4);
+                fz[j] += sa * zj + detail::dot2_n4(cx, zk, n4);
+                for (std::size_t i = 0; i < n; ++i) {
+                    std::size_t const k = (std::size_t)kk[i];
+                    fx[k] += cx[i] * xj + S[i] * xk[i];
+                    fy[k] += cx[i] * yj + S[i] * yk[i];
+                    fz[k] += cx[i] * zj + S[i] * zk[i];
+                }
+            }
+        }
+    }
 
     // F = false: G (zeroed by the caller). F = true: g = sum_s dEdG_s dG_s/dr (caller's order).
     template <bool F>

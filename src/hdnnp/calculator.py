@@ -35,6 +35,12 @@ class HDNNPCalculator(Calculator):
 
     After a calculation, ``results['extrapolations']`` holds the per-atom count of symmetry functions
     outside the scaling range and ``self.n_extrapolations`` their total.
+
+    A committee folder (``committee.json`` beside the merged mean, as ``hdnnp train`` writes with
+    ``run.committee``) gives the mean energy, forces and stress and, in ``results``, their spread:
+    ``energy_std`` (eV), ``energy_std_per_atom`` (eV/atom), ``forces_std`` (per atom, eV/Å:
+    sqrt((1/M) Σ_m |F_i^m − F̄_i|²)), ``stress_std`` (Voigt, eV/Å³), ``member_energies`` (M,), and
+    ``uncertainty`` (per-atom trust score, see :class:`~hdnnp.model.evaluator.CommitteeEvaluator`).
     """
 
     implemented_properties = ["energy", "free_energy", "energies", "forces", "stress"]
@@ -99,6 +105,16 @@ class HDNNPCalculator(Calculator):
         elif "stress" in properties:
             from ase.calculators.calculator import PropertyNotImplementedError
             raise PropertyNotImplementedError("stress needs a cell that is periodic in all three directions")
+        if pred.member_energies is not None:
+            self.results["member_energies"] = pred.member_energies
+            self.results["energy_std"] = pred.energy_std
+            self.results["energy_std_per_atom"] = pred.energy_std_per_atom
+            for key in ("forces_std", "uncertainty"):
+                if getattr(pred, key) is not None:
+                    self.results[key] = getattr(pred, key)
+            if pred.stress_std is not None:
+                s = pred.stress_std
+                self.results["stress_std"] = np.array([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]])
         self.n_extrapolations = pred.n_extrapolations
         if self.warn_extrapolation and self.n_extrapolations:
             natoms = int((pred.extrapolations > 0).sum())

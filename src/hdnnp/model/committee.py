@@ -21,6 +21,47 @@ def _same(a, b) -> bool:
     return bool(np.allclose(np.asarray(a, float), np.asarray(b, float), rtol=1e-12, atol=0.0))
 
 
+def check_members(members: list[Potential], *, normalisation: bool = True) -> None:
+    """Raise ValueError unless ``members`` share what a committee shares: elements, symmetry
+    functions and cutoff (the descriptors, computed once for all members), units, and network depth
+    and activations; with ``normalisation`` (merging into one network) also the scaling statistics,
+    normalisation and reference energies, which the evaluator otherwise applies per member."""
+    if not members:
+        raise ValueError("committee: no members")
+    p0 = members[0]
+    for m, p in enumerate(members[1:], start=2):
+        checks = {
+            "elements": p.elements == p0.elements,
+            "symmetry functions": [t for _, t in p.sf_lines] == [t for _, t in p0.sf_lines],
+            "cutoff": (p.cutoff_type, p.cutoff_alpha) == (p0.cutoff_type, p0.cutoff_alpha),
+            "units": (p.length_unit, p.energy_unit) == (p0.length_unit, p0.energy_unit),
+        }
+        if normalisation:
+            checks.update({
+                "scaling mode": (p.scaling_mode, p.scale_min, p.scale_max)
+                == (p0.scaling_mode, p0.scale_min, p0.scale_max),
+                "scaling statistics": all(
+                    _same(getattr(p.scaling[e], f), getattr(p0.scaling[e], f))
+                    for e in p0.elements for f in ("gmin", "gmax", "gmean", "gsigma")),
+                "normalisation": p.normalized == p0.normalized and _same(
+                    [p.mean_energy, p.conv_energy, p.conv_length],
+                    [p0.mean_energy, p0.conv_energy, p0.conv_length]),
+                "reference energies": _same([p.atom_energy.get(e, 0.0) for e in p0.elements],
+                                            [p0.atom_energy.get(e, 0.0) for e in p0.elements]),
+                "network depth and activations": all(
+                    p.networks[e].activations == p0.networks[e].activations
+                    and len(p.networks[e].layer_sizes) == len(p0.networks[e].layer_sizes)
+                    for e in p0.elements),
+            })
+        elif p.normalized and not _same(p.conv_length, p0.conv_length):
+            checks["length normalisation"] = False
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            what = "only members sharing all but their weights merge" if normalisation else \
+                "a committee's members must share their symmetry functions"
+            raise ValueError(f"committee: member {m} differs from member 1 in {', '.join(bad)}; {what}")
+
+
 def merge_committee(members: list[Potential]) -> Potential:
     """One n2p2 potential whose energies and forces are the mean of ``members``' (exactly, up to
     rounding). The members must share elements, symmetry functions, cutoff, scaling statistics
@@ -39,31 +80,10 @@ def merge_committee(members: list[Potential]) -> Potential:
             if not p.networks[e].activations.endswith("l"):
                 raise ValueError(f"merge_committee: member {m}'s {e} network has a non-linear "
                                  "output; the mean of such outputs is not one network")
-    for m, p in enumerate(members[1:], start=2):
-        checks = {
-            "elements": p.elements == p0.elements,
-            "symmetry functions": [t for _, t in p.sf_lines] == [t for _, t in p0.sf_lines],
-            "cutoff": (p.cutoff_type, p.cutoff_alpha) == (p0.cutoff_type, p0.cutoff_alpha),
-            "scaling mode": (p.scaling_mode, p.scale_min, p.scale_max)
-            == (p0.scaling_mode, p0.scale_min, p0.scale_max),
-            "scaling statistics": all(
-                _same(getattr(p.scaling[e], f), getattr(p0.scaling[e], f))
-                for e in p0.elements for f in ("gmin", "gmax", "gmean", "gsigma")),
-            "normalisation": p.normalized == p0.normalized and _same(
-                [p.mean_energy, p.conv_energy, p.conv_length],
-                [p0.mean_energy, p0.conv_energy, p0.conv_length]),
-            "reference energies": _same([p.atom_energy.get(e, 0.0) for e in p0.elements],
-                                        [p0.atom_energy.get(e, 0.0) for e in p0.elements]),
-            "units": (p.length_unit, p.energy_unit) == (p0.length_unit, p0.energy_unit),
-            "network depth and activations": all(
-                p.networks[e].activations == p0.networks[e].activations
-                and len(p.networks[e].layer_sizes) == len(p0.networks[e].layer_sizes)
-                for e in p0.elements),
-        }
-        bad = [k for k, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError(f"merge_committee: member {m} differs from member 1 in "
-                             f"{', '.join(bad)}; only members sharing all but their weights merge")
+    try:
+        check_members(members)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("committee:", "merge_committee:", 1)) from None
     M = len(members)
     nets = {}
     for e in p0.elements:
