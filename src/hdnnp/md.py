@@ -6,6 +6,11 @@ or in-process with ASE (the HDNNPCalculator). Both engines start from the same v
 * ``thermo.csv`` (step, time_ps, temperature_K, pe_eV, ke_eV, etotal_eV, pressure_bar, volume_A3),
 * ``md.png`` (temperature, energies and pressure vs time), and, for LAMMPS, ``in.lmp``, ``log.lammps``.
 
+With a committee (ASE engine) thermo.csv gains ``energy_std_eV_atom`` and ``max_forces_std_eV_A`` (the
+largest per-atom force disagreement), every frame whose largest force disagreement exceeds
+``uncertain_above`` is appended to ``uncertain.extxyz``, and the run stops once it exceeds
+``stop_above`` (``md.json`` says where).
+
 Units: fs, K, bar (LAMMPS metal convention), eV, Å.
 """
 from __future__ import annotations
@@ -43,6 +48,10 @@ class MDSettings:
     engine: str = "lammps"           # lammps | ase
     ranks: int = 1
     progress: bool = True
+    #: committees: write frames whose largest per-atom force spread exceeds this (eV/Å) to uncertain.extxyz
+    uncertain_above: float | None = None
+    #: committees: stop the run when the largest per-atom force spread exceeds this (eV/Å)
+    stop_above: float | None = None
 
     def validate(self) -> "MDSettings":
         if self.ensemble not in ("nve", "nvt", "npt"):
@@ -76,6 +85,10 @@ def run_md(atoms, potential_dir, outdir, settings: MDSettings, length_unit: str 
     atoms = atoms.copy()
     _initial_velocities(atoms, s)
     if s.engine == "lammps":
+        from .model.evaluator import COMMITTEE_FILE
+        if (Path(potential_dir) / COMMITTEE_FILE).is_file():
+            print("md: the LAMMPS engine runs a committee folder's merged mean (no spread yet); "
+                  "--engine ase gives the spread", file=sys.stderr)
         path = _run_lammps(atoms, potential_dir, out, s, length_unit, energy_unit)
     else:
         path = _run_ase(atoms, potential_dir, out, s, length_unit, energy_unit)
@@ -206,6 +219,8 @@ def _run_ase(atoms, potential_dir, out: Path, s: MDSettings, lu, eu) -> Path:
 
     _, lu, eu = _units(potential_dir, lu, eu)
     atoms.calc = HDNNPCalculator(str(potential_dir), length_unit=lu, energy_unit=eu)
+    from .model.evaluator import CommitteeEvaluator
+    committee = isinstance(atoms.calc.evaluator, CommitteeEvaluator)
     dt = s.timestep * units.fs
     if s.ensemble == "nve":
         from ase.md.verlet import VelocityVerlet
@@ -223,32 +238,60 @@ def _run_ase(atoms, potential_dir, out: Path, s: MDSettings, lu, eu) -> Path:
     traj.unlink(missing_ok=True)
     prog = _Progress(s, "ase")
     periodic = atoms.pbc.all()
+    uncertain = out / "uncertain.extxyz"
+    uncertain.unlink(missing_ok=True)
+    summary = {"steps_run": 0, "uncertain_frames": 0, "stopped_at_step": None, "committee": committee}
+
+    class _Stop(Exception):
+        pass
 
     def record():
         step = dyn.nsteps
+        summary["steps_run"] = step
+        spread = []
+        if committee:
+            atoms.get_forces()
+            r = atoms.calc.results
+            fmax = float(np.max(r["forces_std"])) if len(atoms) else 0.0
+            spread = [r["energy_std_per_atom"], fmax]
+            if s.uncertain_above is not None and fmax > s.uncertain_above:
+                frame = atoms.copy()
+                frame.info.update(step=step, max_forces_std=fmax)
+                write(uncertain, frame, format="extxyz", append=True)
+                summary["uncertain_frames"] += 1
         if step % s.thermo_every == 0:
             pe, ke = atoms.get_potential_energy(), atoms.get_kinetic_energy()
             p = (-np.trace(atoms.get_stress(voigt=False)) / 3.0 / BAR + 0.0) if periodic else 0.0
             if periodic:
                 p += 2.0 * ke / (3.0 * atoms.get_volume()) / BAR
             rows.append([step, step * s.timestep / 1000.0, atoms.get_temperature(), pe, ke, pe + ke, p,
-                         atoms.get_volume() if periodic else 0.0])
+                         atoms.get_volume() if periodic else 0.0] + spread)
         if step % s.dump_every == 0:
             write(traj, atoms, format="extxyz", append=True)
         prog.update(step)
+        if committee and s.stop_above is not None and spread[1] > s.stop_above:
+            summary["stopped_at_step"] = step
+            raise _Stop
 
     dyn.attach(record, interval=1)
-    record()
-    dyn.run(s.steps)
+    try:
+        record()
+        dyn.run(s.steps)
+    except _Stop:
+        print(f"md: stopped at step {summary['stopped_at_step']}: the committee's largest per-atom force "
+              f"spread exceeds {s.stop_above} eV/Å", file=sys.stderr)
     prog.close()
-    return _write_thermo(out / "thermo.csv", rows)
+    import json
+    (out / "md.json").write_text(json.dumps(summary, indent=2))
+    extra = ["energy_std_eV_atom", "max_forces_std_eV_A"] if committee else []
+    return _write_thermo(out / "thermo.csv", rows, extra)
 
 
 # --- outputs ------------------------------------------------------------------------------------
-def _write_thermo(path: Path, rows) -> Path:
+def _write_thermo(path: Path, rows, extra=()) -> Path:
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(THERMO_COLUMNS)
+        w.writerow(THERMO_COLUMNS + list(extra))
         seen = set()
         for r in rows:
             if int(r[0]) in seen:
@@ -270,7 +313,8 @@ def plot_thermo(thermo_csv, png) -> Path:
 
     d = read_thermo(thermo_csv)
     t = d["time_ps"]
-    fig, ax = plt.subplots(3, 1, figsize=(7, 8), sharex=True)
+    spread = "max_forces_std_eV_A" in d
+    fig, ax = plt.subplots(4 if spread else 3, 1, figsize=(7, 10.5 if spread else 8), sharex=True)
     ax[0].plot(t, d["temperature_K"])
     ax[0].set_ylabel("temperature (K)")
 
@@ -280,7 +324,10 @@ def plot_thermo(thermo_csv, png) -> Path:
     ax[1].legend()
     ax[2].plot(t, d["pressure_bar"])
     ax[2].set_ylabel("pressure (bar)")
-    ax[2].set_xlabel("time (ps)")
+    if spread:
+        ax[3].plot(t, d["max_forces_std_eV_A"] * 1e3)
+        ax[3].set_ylabel("largest force spread\n(committee, meV/Å)")
+    ax[-1].set_xlabel("time (ps)")
     fig.tight_layout()
     fig.savefig(png, dpi=100)
     plt.close(fig)

@@ -16,7 +16,11 @@ def register(sub):
                     "on structures in any format hdnnp reads. Writes extxyz with each structure's energy (eV), "
                     "forces (eV/Å), per-atom energies and, for periodic cells, stress (eV/Å³, ASE sign). "
                     "Prints a summary, errors against reference labels when the input has them, and "
-                    "extrapolation warnings (symmetry functions outside the scaling.data range).",
+                    "extrapolation warnings (symmetry functions outside the scaling.data range). A committee "
+                    "folder (committee.json, from 'hdnnp train' with run.committee) gives the members' mean and "
+                    "their spread: info energy_std (eV), energy_std_per_atom, max_forces_std (eV/Å) and per-atom "
+                    "forces_std (eV/Å) and uncertainty (forces_std over the validation-set spread, plus the "
+                    "fraction of symmetry functions outside the training range).",
     )
     p.add_argument("potential", metavar="POTENTIAL_DIR", help="n2p2 potential folder")
     p.add_argument("structures", metavar="STRUCTURES", nargs="+", help="structure files (any readable format)")
@@ -41,6 +45,7 @@ def run(args) -> int:
     de, df, ds, e_pair = [], [], [], []
     n_extra_structs = 0
     n_extra_total = 0
+    spreads, fmax = [], []
     bar = tqdm(structures, desc="predict", unit="struct", disable=args.no_progress or len(structures) < 20,
                file=sys.stderr, leave=False)
     for s in bar:
@@ -56,6 +61,16 @@ def run(args) -> int:
         r.energy, r.forces, r.stress = pred.energy, pred.forces, pred.stress
         r.atom_properties["energies"] = pred.energies
         r.atom_properties["extrapolations"] = pred.extrapolations.astype(np.int64)
+        if pred.member_energies is not None:          # a committee: its spread
+            r.info["energy_std"] = pred.energy_std
+            r.info["energy_std_per_atom"] = pred.energy_std_per_atom
+            spreads.append(pred.energy_std_per_atom)
+            if pred.forces_std is not None:
+                r.atom_properties["forces_std"] = pred.forces_std
+                r.info["max_forces_std"] = pred.max_forces_std
+                fmax.append(pred.max_forces_std)
+            if pred.uncertainty is not None:
+                r.atom_properties["uncertainty"] = pred.uncertainty
         if pred.n_extrapolations:
             n_extra_structs += 1
             n_extra_total += pred.n_extrapolations
@@ -86,6 +101,12 @@ def run(args) -> int:
         ds = np.concatenate(ds)
         print(f"stress      RMSE {np.sqrt(np.mean(ds**2)) * 1e3:.4g} meV/Å³, MAE {np.mean(np.abs(ds)) * 1e3:.4g} "
               "meV/Å³")
+    if spreads:
+        print(f"committee   {ev.n_members} members: energy spread (std) median {np.median(spreads) * 1e3:.3g}, "
+              f"max {np.max(spreads) * 1e3:.3g} meV/atom" + (
+                  f"; largest per-atom force spread median {np.median(fmax) * 1e3:.3g}, max {np.max(fmax) * 1e3:.3g} "
+                  f"meV/Å" if fmax else "") + (
+                  f" (validation-set spread {ev.calibration * 1e3:.3g} meV/Å)" if ev.calibration else ""))
     if n_extra_structs:
         print(f"WARNING: extrapolation in {n_extra_structs} of {len(out)} structures "
               f"({n_extra_total} symmetry-function values outside the scaling.data range; per-atom counts are "

@@ -68,6 +68,8 @@ def _train(args) -> int:
         cfg = example_config(args.output or "hdnnp-example-run", args.epochs)
         if args.device:
             cfg.run.device = args.device
+        if args.committee:
+            cfg.run.committee = args.committee
         res = train(cfg)
     else:
         if not args.config:
@@ -80,7 +82,13 @@ def _train(args) -> int:
             cfg.optimizer.epochs = args.epochs
         if args.device:
             cfg.run.device = args.device
+        if args.committee:
+            cfg.run.committee = args.committee
         res = train(cfg)
+    if res.get("committee"):
+        print(f"committee of {res['committee']} (mean and spread): {res['potential']}")
+        print(f"members, errors, calibration: {res['run']}")
+        return 0
     name = "test" if res["errors"].get("test") else "validation (no test set)" \
         if res["errors"].get("validation") else None
     t = res["errors"].get(name.split()[0]) if name else None
@@ -110,4 +118,7 @@ def register(sub) -> None:
     p.add_argument("--output", "-o", help="run folder (overrides run.output)")
     p.add_argument("--epochs", type=int, help="override optimizer.epochs")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], help="override run.device")
+    p.add_argument("--committee", type=int, metavar="M",
+                   help="train a committee of M members (override run.committee): one potential folder "
+                        "giving the mean and the members' spread")
     p.set_defaults(func=_run)

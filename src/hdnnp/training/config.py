@@ -236,6 +236,10 @@ class RunConfig:
     #: wall-time budget of the run in seconds (null: none). After the first epoch the trainer times it
     #: and lowers optimizer.epochs to what fits (the cosine schedule follows); config.yaml records it
     time_budget: Optional[float] = None
+    #: train a committee of this many members (seeds run.seed, run.seed+1, ...; one training split and
+    #: one symmetry-function set), written as one potential folder with the members' spread
+    #: (committee.json); run.time_budget is shared among the members
+    committee: int = 1
 
 
 @dataclass
@@ -349,6 +353,7 @@ def _check(cfg: TrainConfig, file) -> None:
     need(cfg.data.validation_fraction + cfg.data.test_fraction < 1.0, "data.test_fraction",
          "validation_fraction + test_fraction must be < 1")
     need(cfg.run.time_budget is None or cfg.run.time_budget > 0, "run.time_budget", "must be > 0 seconds")
+    need(1 <= cfg.run.committee <= 64, "run.committee", "must be between 1 and 64 members")
     if cfg.data.label is not None:
         need(cfg.data.label.reference is not None, "data.label.reference",
              "name the reference: a preset, a YAML file or a mapping with 'code'")

@@ -990,4 +990,7 @@ def format_table(table: dict, elements: list[str], per_structure: bool = False) 
 
 
 def train(cfg: C.TrainConfig, *, resume: bool = False, log=print) -> dict:
+    if cfg.run.committee > 1:
+        from .committee import train_committee
+        return train_committee(cfg, resume=resume, log=log)
     return Trainer(cfg, resume=resume, log=log).run()

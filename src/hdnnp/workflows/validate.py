@@ -69,6 +69,17 @@ class Comparison:
     s_ref: list[np.ndarray | None] = field(default_factory=list)
     s_pred: list[np.ndarray | None] = field(default_factory=list)
     extrapolating_atoms: list[int] = field(default_factory=list)
+    #: committees: per-atom force disagreement (eV/Å) and the members' energy spread (eV/atom)
+    f_std: list[np.ndarray] = field(default_factory=list)
+    e_std: list[float] = field(default_factory=list)
+
+    def force_error_per_structure(self) -> np.ndarray:
+        """RMS force error of each structure (eV/Å)."""
+        return np.array([np.sqrt(np.mean((fp - fr) ** 2)) for fp, fr in zip(self.f_pred, self.f_ref)])
+
+    def spread_per_structure(self) -> np.ndarray:
+        """RMS per-atom force disagreement of each structure (eV/Å); committees only."""
+        return np.array([np.sqrt(np.mean(f ** 2)) for f in self.f_std])
 
     def errors(self, mask=None) -> dict:
         """RMSE/MAE: energy meV/atom and meV/structure, forces meV/Å, stress meV/Å³."""
@@ -88,7 +99,20 @@ class Comparison:
             ds = np.concatenate(ds)
             out.update(stress_rmse_meV_A3=_rmse(ds), stress_mae_meV_A3=_mae(ds))
         out["extrapolating_structures"] = int(sum(1 for k in sel if self.extrapolating_atoms[k]))
+        if self.f_std:
+            fs = np.concatenate([self.f_std[k] for k in sel])
+            out["force_std_rms_meV_A"] = float(np.sqrt(np.mean(fs ** 2)) * 1e3)
+            if len(sel) > 2:
+                out["spread_error_spearman"] = spearman(self.spread_per_structure()[sel],
+                                                        self.force_error_per_structure()[sel])
         return out
+
+
+def spearman(a, b) -> float:
+    """Spearman rank correlation (average ranks for ties)."""
+    from scipy.stats import spearmanr
+    r = spearmanr(np.asarray(a), np.asarray(b)).statistic
+    return float(r) if np.isfinite(r) else float("nan")
 
 
 def _rmse(x) -> float:
@@ -114,6 +138,9 @@ def compare(evaluator, labelled, indices=None) -> Comparison:
         c.s_ref.append(s.stress)
         c.s_pred.append(p.stress)
         c.extrapolating_atoms.append(int((np.asarray(p.extrapolations) > 0).sum()))
+        if p.forces_std is not None:
+            c.f_std.append(np.asarray(p.forces_std))
+            c.e_std.append(float(p.energy_std_per_atom))
     return c
 
 
