@@ -218,7 +218,7 @@ def _run_ase(atoms, potential_dir, out: Path, s: MDSettings, lu, eu) -> Path:
     from .calculator import HDNNPCalculator
 
     _, lu, eu = _units(potential_dir, lu, eu)
-    atoms.calc = HDNNPCalculator(str(potential_dir), length_unit=lu, energy_unit=eu)
+    atoms.calc = HDNNPCalculator(str(potential_dir), length_unit=lu, energy_unit=eu, warn_extrapolation=False)
     from .model.evaluator import CommitteeEvaluator
     committee = isinstance(atoms.calc.evaluator, CommitteeEvaluator)
     dt = s.timestep * units.fs
@@ -240,14 +240,23 @@ def _run_ase(atoms, potential_dir, out: Path, s: MDSettings, lu, eu) -> Path:
     periodic = atoms.pbc.all()
     uncertain = out / "uncertain.extxyz"
     uncertain.unlink(missing_ok=True)
-    summary = {"steps_run": 0, "uncertain_frames": 0, "stopped_at_step": None, "committee": committee}
+    summary = {"steps_run": 0, "uncertain_frames": 0, "stopped_at_step": None, "committee": committee,
+               "extrapolating_steps": 0}
+    extrapolating, seen = set(), set()
 
     class _Stop(Exception):
         pass
 
     def record():
         step = dyn.nsteps
+        if step in seen:          # ASE calls its observers at step 0 too
+            return
+        seen.add(step)
         summary["steps_run"] = step
+        atoms.get_potential_energy()
+        if atoms.calc.n_extrapolations:
+            extrapolating.add(step)
+            summary["extrapolating_steps"] = len(extrapolating)
         spread = []
         if committee:
             atoms.get_forces()
@@ -281,6 +290,9 @@ def _run_ase(atoms, potential_dir, out: Path, s: MDSettings, lu, eu) -> Path:
         print(f"md: stopped at step {summary['stopped_at_step']}: the committee's largest per-atom force "
               f"spread exceeds {s.stop_above} eV/Å", file=sys.stderr)
     prog.close()
+    if summary["extrapolating_steps"]:
+        print(f"md: symmetry functions left the training range at {summary['extrapolating_steps']} of "
+              f"{summary['steps_run'] + 1} steps (extrapolation: the potential is not trained there)", file=sys.stderr)
     import json
     (out / "md.json").write_text(json.dumps(summary, indent=2))
     extra = ["energy_std_eV_atom", "max_forces_std_eV_A"] if committee else []

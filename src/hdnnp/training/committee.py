@@ -73,9 +73,11 @@ def train_committee(cfg: C.TrainConfig, *, resume: bool = False, log=print) -> d
     (pot_dir / "committee.json").write_text(json.dumps(info, indent=2))
     lines = ["committee of %d: mean-potential errors and the members' spread" % M,
              f"{'set':11s}{'E RMSE meV/at':>15s}{'F RMSE meV/Å':>15s}{'F spread meV/Å':>16s}{'spearman':>10s}"]
+    def f(x, w, d):
+        return (f"{x:{w}.{d}f}" if isinstance(x, (int, float)) else "-".rjust(w))
     for name, e in table.items():
-        lines.append(f"{name:11s}{e.get('energy_rmse', float('nan')):15.3f}{e.get('force_rmse', float('nan')):15.3f}"
-                     f"{e.get('force_std_rms', float('nan')):16.3f}{e.get('spearman', float('nan')):10.2f}")
+        lines.append(f"{name:11s}{f(e.get('energy_rmse'), 15, 3)}{f(e.get('force_rmse'), 15, 3)}"
+                     f"{f(e.get('force_std_rms'), 16, 3)}{f(e.get('spearman'), 10, 2)}")
     text = "\n".join(lines) + "\n"
     (out / "errors.txt").write_text(text)
     log(text)
@@ -134,8 +136,10 @@ def committee_errors(cfg: C.TrainConfig, pot_dir: Path, info: dict) -> dict:
         table[name] = {"structures": e["structures"], "energy_rmse": e["energy_rmse_meV_atom"],
                        "force_rmse": e["force_rmse_meV_A"], "force_std_rms": e.get("force_std_rms_meV_A"),
                        "spearman": e.get("spread_error_spearman")}
-    cal = table.get("validation", table.get("train"))
+    source = "validation" if "validation" in table else "train"
+    cal = table.get(source)
     if cal and cal.get("force_std_rms"):
         info["force_std_validation"] = cal["force_std_rms"] / 1e3
         info["force_rmse_validation"] = cal["force_rmse"] / 1e3
+        info["calibration_set"] = source       # "train": no validation set (the spread there is optimistic)
     return table
