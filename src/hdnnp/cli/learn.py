@@ -20,8 +20,8 @@ explore:
   timestep: 1.0                  # fs
   sample_every: 20
 select:
-  low: null                      # eV/Å; null: 2 x the committee's validation spread
-  high: null                     # eV/Å; null: 8 x the committee's validation spread
+  low: null                      # eV/Å; null: 2 x the committee's validation spread, at most 5 % of the RMS force
+  high: null                     # eV/Å; null: 50 % of the RMS reference force
   per_iteration: 20
   method: fps                    # fps | random
 stop:

@@ -19,15 +19,21 @@ Each iteration k:
 It stops when the fraction of explored frames below ``low`` reaches ``stop.confident_fraction``, when the
 labels reach ``stop.max_labels``, or after ``stop.max_iterations``.
 
-**Thresholds.** ``low: auto`` is ``low_factor`` (2) × the committee's RMS per-atom force spread on its
-validation set (``committee.json``: ``force_std_validation``), but at most ``low_cap`` (5 %) of the RMS
-reference force (per-atom magnitude) in the training set: a young committee disagrees everywhere, also on its
-validation data, and must not call everything known. Without a validation set (a handful of structures) the
-members agree on their training data whatever they do elsewhere, so ``low`` is then that 5 % alone. ``high: auto`` is ``high_factor / low_factor`` (4) ×
-``low``. A frame's score is its *largest* per-atom spread, which for a frame like the validation data is about
-two to three times the RMS; so ``low`` marks frames the committee knows as well as its validation data, and
-``high`` frames it disagrees on several times more. Both may be given in eV/Å instead; they are recomputed for
-each iteration's committee (``report.csv`` records them).
+**Thresholds** (a frame's score is its *largest* per-atom force spread, eV/Å; ``report.csv`` records the
+thresholds of every iteration, recomputed for each iteration's committee):
+
+* ``low: auto`` = ``low_factor`` (2) × the committee's RMS per-atom force spread on its validation set
+  (``committee.json``: ``force_std_validation``), but at most ``low_cap`` (5 %) of the RMS reference force
+  (per-atom magnitude) in the training set. For a frame like the validation data the largest per-atom spread
+  is about two to three times the RMS, so below ``low`` the committee knows the frame as well as its validation
+  data; the cap keeps a young committee, which disagrees everywhere (also on its validation data), from calling
+  everything known. Without a validation set (a handful of structures) the members agree on their training data
+  whatever they do elsewhere, so ``low`` is then the 5 % alone.
+* ``high: auto`` = ``high_fraction`` (50 %) of the RMS reference force (at least 2 × ``low``): members that
+  disagree by half the typical force itself are no longer telling apart configurations but describing ones
+  the reference would rarely see (atoms too close, exploded cells).
+
+Both may be given in eV/Å instead.
 
 **Nothing lost.** Every step writes its result before the next starts: the labels go to the store as they
 finish, training checkpoints every epoch, each MD run writes ``md.json`` when done. ``hdnnp learn --resume
@@ -73,8 +79,8 @@ class Select:
     low: float | None = None
     high: float | None = None
     low_factor: float = 2.0
-    high_factor: float = 8.0
     low_cap: float = 0.05
+    high_fraction: float = 0.5
     per_iteration: int = 20
     method: str = "fps"
 
@@ -165,7 +171,8 @@ def config_from_mapping(d: dict, *, file=None, base_dir=".") -> LearnConfig:
     need(s.per_iteration >= 1, "select.per_iteration", "at least 1")
     need(s.low is None or s.low > 0, "select.low", "eV/Å > 0 (or leave it out: auto)")
     need(s.high is None or s.high > (s.low or 0), "select.high", "eV/Å above select.low")
-    need(0 < s.low_factor < s.high_factor and s.low_cap > 0, "select", "0 < low_factor < high_factor, low_cap > 0")
+    need(s.low_factor > 0 and 0 < s.low_cap < s.high_fraction, "select",
+         "low_factor > 0 and 0 < low_cap < high_fraction")
     need(1 <= cfg.committee <= 64, "committee", "2 to 64 members (a committee's spread needs at least 2)")
     need(cfg.committee >= 2, "committee", "at least 2 members: the spread drives the selection")
     need(0 < cfg.stop.confident_fraction <= 1, "stop.confident_fraction", "between 0 and 1")
@@ -334,8 +341,10 @@ class Learner:
             if self._f_rms:
                 cap = s.low_cap * self._f_rms
                 low = cap if info.get("calibration_set") == "train" else min(low, cap)
-        high = s.high if s.high is not None else low * s.high_factor / s.low_factor
-        return float(low), float(max(high, low * 1.0001))
+        high = s.high
+        if high is None:
+            high = s.high_fraction * self._f_rms if self._f_rms else 10.0 * low
+        return float(low), float(max(high, 2.0 * low))
 
     def explore(self, k: int, pot: Path, high: float):
         """MD runs of iteration k (finished ones reused); returns the sampled frames (ase.Atoms). A run stops
