@@ -6,8 +6,12 @@ weights (the cost does not depend on the weights). Two committee modes are timed
 (every member's forces, for the per-atom force disagreement) and ``mean`` (mean forces from one
 contraction; energy spread only), as in an MD run that checks the force spread every n steps.
 
-Usage: python benchmarks/bench_committee.py [--members 4] [--repeat 5]
-Last line: committee_cost_ratio_python=<spread / single, 4096 atoms> ...
+LAMMPS: the same potentials exported for pair style hdnnp/fast, NVE on the 4096-atom cell, 1 rank, µs per
+atom-step from LAMMPS' loop time: one member, the committee with the spread every step
+(``committee_every 1``), and every 10 steps (``committee_every 10``).
+
+Usage: python benchmarks/bench_committee.py [--members 4] [--repeat 5] [--steps 20] [--no-lammps]
+Last line: committee_cost_ratio_python=<spread / single, 4096 atoms> committee_cost_ratio_lammps=<...> ...
 """
 import os
 
@@ -37,6 +41,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--members", type=int, default=4)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--no-lammps", action="store_true")
     args = ap.parse_args()
     pot = _trained_or_random()
     rng = np.random.default_rng(1)
@@ -59,8 +65,62 @@ def main():
         ratios = {"spread": ts / t1, "mean": tm / t1}
         print(f"{len(atoms)} atoms: single {t1:.2f} us/atom-step, committee of {args.members}: "
               f"spread {ts:.2f} ({ts / t1:.2f}x), mean only {tm:.2f} ({tm / t1:.2f}x)")
+    lam = lammps_ratios(members, args.steps) if not args.no_lammps else {}
     print(f"committee_cost_ratio_python={ratios['spread']:.3f} committee_mean_only_ratio_python={ratios['mean']:.3f} "
-          f"members={args.members}")
+          + (f"committee_cost_ratio_lammps={lam['every1']:.3f} committee_cost_ratio_lammps_every10={lam['every10']:.3f} "
+             if lam else "") + f"members={args.members}")
+
+
+def lammps_ratios(members, steps):
+    import re
+    import tempfile
+    from pathlib import Path
+
+    from hdnnp.lammps import build_plugin, export_potential
+    from hdnnp.lammps.runner import lammps_cell, run_lammps, write_data
+    from hdnnp.model import write_potential
+    from hdnnp.training.committee import write_committee
+
+    plugin = build_plugin()
+    atoms = bulk("Si", "diamond", a=5.43, cubic=True).repeat(8)
+    atoms.rattle(0.05, seed=1)
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        wd = Path(tmp)
+        dirs = []
+        for k, p in enumerate(members):
+            write_potential(p, wd / f"m{k}")
+            dirs.append(wd / f"m{k}")
+        write_committee(dirs, wd / "committee")
+        export_potential(wd / "m0", wd / "single.hdnnp")
+        export_potential(wd / "committee", wd / "committee.hdnnp")
+        at, box = lammps_cell(atoms)
+        write_data(wd / "data.lmp", at, ["Si"], box)
+        times = {}
+        for name, pot, opts in (("single", "single.hdnnp", ""), ("every1", "committee.hdnnp", "committee_every 1"),
+                                ("every10", "committee.hdnnp", "committee_every 10")):
+            (wd / "in.lmp").write_text(f"""units metal
+atom_style atomic
+boundary p p p
+read_data data.lmp
+plugin load {plugin}
+pair_style hdnnp/fast {opts}
+pair_coeff * * {pot} Si
+velocity all create 600 4928459 dist gaussian
+timestep 0.001
+fix 1 all nve
+thermo 10
+run 1
+run {steps}
+""")
+            log = run_lammps(wd / "in.lmp", ranks=1, cwd=wd).stdout
+            loops = [float(x) for x in re.findall(r"Loop time of ([0-9.eE+-]+) on", log)]
+            times[name] = loops[-1] / (steps * len(atoms)) * 1e6
+        print(f"LAMMPS, {len(atoms)} atoms, 1 rank: single {times['single']:.2f} us/atom-step, committee of "
+              f"{len(members)}: spread every step {times['every1']:.2f} ({times['every1'] / times['single']:.2f}x), "
+              f"every 10 steps {times['every10']:.2f} ({times['every10'] / times['single']:.2f}x)")
+        out = {k: times[k] / times["single"] for k in ("every1", "every10")}
+    return out
 
 
 def _trained_or_random():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -175,3 +176,87 @@ def test_cli_export_and_build(plugin, tmp_path, capsys):
     assert main(["lammps", "build", "-o", str(plugin.parent), "--potential", str(tmp_path / "cu2s.hdnnp")]) == 0
     out = capsys.readouterr().out
     assert f"plugin load {plugin}" in out and "pair_style hdnnp/fast" in out and "units metal" in out
+
+
+def _si_committee(tmp_path, n=3):
+    """A committee folder of n Si members (the embedded example's symmetry functions, random weights)."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_committee import _trained_or_random
+    from hdnnp.model import write_potential
+    from hdnnp.training.committee import write_committee
+    base = _trained_or_random()
+    rng = np.random.default_rng(3)
+    dirs = []
+    for m in range(n):
+        p = base.copy()
+        for net in p.networks.values():
+            net.weights = net.weights + rng.normal(0, 0.2, net.n_weights)
+        p.conv_energy = 1.0 + 0.3 * m          # members may differ in normalisation and offsets
+        p.mean_energy = -0.1 * m
+        write_potential(p, tmp_path / f"m{m}")
+        dirs.append(tmp_path / f"m{m}")
+    folder = write_committee(dirs, tmp_path / "committee") and tmp_path / "committee"
+    return folder
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_committee_spread_in_lammps(plugin, tmp_path, ranks):
+    """A committee in LAMMPS: mean energy and forces, the per-atom force spread (fix pair), its maximum and the
+    energy spread (compute pair), a frame written above dump_above, equal to the Python committee; stop_above
+    stops the run."""
+    from ase.build import bulk
+    from ase.io import read as aread
+    from hdnnp.errors import HDNNPError
+    from hdnnp.lammps import export_potential
+    from hdnnp.lammps.runner import lammps_cell, run_lammps, write_data
+    from hdnnp.model.evaluator import CommitteeEvaluator
+    folder = _si_committee(tmp_path)
+    pot = export_potential(folder, tmp_path / "c.hdnnp")
+    atoms = bulk("Si", "diamond", a=5.43, cubic=True).repeat((2, 2, 2))
+    atoms.rattle(0.15, seed=4)
+    at, box = lammps_cell(atoms)
+    write_data(tmp_path / "data.lmp", at, ["Si"], box)
+
+    def script(opts):
+        return f"""
+units metal
+atom_style atomic
+atom_modify map array
+boundary p p p
+read_data data.lmp
+plugin load {plugin}
+pair_style hdnnp/fast {opts}
+pair_coeff * * {pot} Si
+compute pp all pair hdnnp/fast
+compute pe all pe/atom
+fix fp all pair 1 hdnnp/fast forces_std 0
+thermo_style custom step pe c_pp[3] c_pp[4]
+thermo_modify format float %.17g
+dump d all custom 1 forces.dump id fx fy fz c_pe f_fp
+dump_modify d format float %.17g sort id
+run 0
+"""
+    (tmp_path / "in.lmp").write_text(script("dump_above 0.0 frames.xyz"))
+    res = run_lammps(tmp_path / "in.lmp", ranks=ranks, cwd=tmp_path)
+    lines = res.stdout.splitlines()
+    k = next(i for i, ln in enumerate(lines) if ln.split()[:2] == ["Step", "PotEng"])
+    pe, smax, estd = [float(v) for v in lines[k + 1].split()[1:4]]
+    d = np.loadtxt(tmp_path / "forces.dump", skiprows=9)
+    d = d[np.argsort(d[:, 0])]
+    r = CommitteeEvaluator.load(folder).evaluate(at)
+    assert abs(pe - r.energy) <= 1e-9 * abs(r.energy)
+    np.testing.assert_allclose(d[:, 1:4], r.forces, rtol=0, atol=1e-9 * np.abs(r.forces).max())
+    np.testing.assert_allclose(d[:, 4], r.energies, rtol=0, atol=1e-9 * np.abs(r.energies).max())
+    np.testing.assert_allclose(d[:, 5], r.forces_std, rtol=1e-9, atol=1e-12)
+    assert smax == pytest.approx(r.forces_std.max(), rel=1e-9)
+    assert estd == pytest.approx(r.energy_std_per_atom, rel=1e-9)
+    frames = aread(tmp_path / "frames.xyz", index=":")
+    assert len(frames) == 1 and frames[0].info["max_forces_std"] == pytest.approx(smax, rel=1e-8)
+    np.testing.assert_allclose(frames[0].arrays["forces_std"], r.forces_std, rtol=1e-8)
+    dfrac = np.linalg.solve(at.cell[:].T, (frames[0].positions - at.positions).T).T   # LAMMPS wraps atoms
+    np.testing.assert_allclose(dfrac - np.round(dfrac), 0.0, atol=1e-9)
+    np.testing.assert_allclose(frames[0].cell[:], at.cell[:], atol=1e-9)
+    (tmp_path / "in.lmp").write_text(script(f"stop_above {0.5 * smax}"))
+    with pytest.raises(HDNNPError, match="exceeds stop_above"):
+        run_lammps(tmp_path / "in.lmp", ranks=ranks, cwd=tmp_path)

@@ -18,11 +18,22 @@
 //   silent     no warnings
 //   log FILE   one line per extrapolated SF value: step tag element sf G gmin gmax description
 //   stop N     stop the run when more than N SF values extrapolate in one step (N = 0: at the first)
+//
+// Committees (a file exported from a committee folder holds every member): the symmetry functions are
+// computed once per atom, the members' networks on them, forces are the members' mean. Every
+// `committee_every` steps (default 1) each member's forces are formed too, giving the per-atom force
+// spread sigma_i = sqrt((1/M) sum_m |F_i^m - mean F_i|^2) (eV/A): c_X[3] = the largest sigma_i,
+// c_X[4] = the members' energy spread per atom (eV/atom), per atom through
+// `fix ID all pair N hdnnp/fast forces_std 0` (N a multiple of committee_every).
+//   committee_every N      the spread every N steps (mean only in between: one contraction per atom)
+//   dump_above X FILE      append the frame (extxyz, with forces_std per atom) when max sigma_i > X
+//   stop_above Y           stop the run when max sigma_i > Y (after writing the frame)
 
 #include "hdnnp/evaluate.hpp"
 
 #include "atom.h"
 #include "comm.h"
+#include "domain.h"
 #include "error.h"
 #include "force.h"
 #include "lammps.h"
@@ -35,6 +46,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -77,6 +89,13 @@ struct HdnnpPotential {
     std::vector<double> atom_energy;
     std::vector<std::vector<hdnnp::SymFuncParams>> params;
     std::vector<hdnnp::ElementModel> models;
+    // committee members 2..M (member 1 is the fields above); they share the symmetry functions
+    struct Member {
+        double conv_energy = 1.0, mean_energy = 0.0;
+        std::vector<double> atom_energy;
+        std::vector<hdnnp::ElementModel> models;
+    };
+    std::vector<Member> extra;
 };
 
 static HdnnpPotential parse_potential(const std::string &text, const std::string &fname) {
@@ -161,6 +180,46 @@ static HdnnpPotential parse_potential(const std::string &text, const std::string
                               hdnnp::Network(sizes, act, w, normalize != 0));
     }
     expect("end");
+    if (pos < tok.size() && tok[pos] == "committee") {
+        ++pos;
+        const int M = inum();
+        if (M < 2) fail("a committee needs at least 2 members");
+        for (int m = 2; m <= M; ++m) {
+            expect("member");
+            if (inum() != m) fail("committee members must be numbered 2, 3, ... in order");
+            HdnnpPotential::Member mb;
+            expect("conv_energy"); mb.conv_energy = num();
+            expect("mean_energy"); mb.mean_energy = num();
+            expect("normalize_nodes"); const int mnorm = inum();
+            expect("scaling"); const int mmode = inum(); const double mmin = num(), mmax = num();
+            expect("atom_energies");
+            for (int e = 0; e < ne; ++e) mb.atom_energy.push_back(num());
+            for (int e = 0; e < ne; ++e) {
+                expect("element");
+                if (next() != P.symbols[e]) fail("member element blocks must follow the 'elements' order");
+                const int nsf = (int)P.params[e].size();
+                expect("scaling_data"); if (inum() != nsf) fail("a member's scaling_data size differs from the symmetry functions");
+                std::vector<double> gmin(nsf), gmax(nsf), gmean(nsf), gsigma(nsf);
+                for (int s = 0; s < nsf; ++s) { gmin[s] = num(); gmax[s] = num(); gmean[s] = num(); gsigma[s] = num(); }
+                expect("network"); int nl = inum();
+                std::vector<int> sizes(nl);
+                for (auto &x : sizes) x = inum();
+                std::string acts = next();
+                std::vector<hdnnp::Activation> act;
+                for (char c : acts) act.push_back(hdnnp::activation_from_char(c));
+                expect("weights"); int nw = inum();
+                std::vector<double> w(nw);
+                for (auto &x : w) x = num();
+                expect("end_element");
+                if (sizes.empty() || sizes[0] != nsf) fail("a member's network inputs differ from the symmetry functions");
+                mb.models.emplace_back(hdnnp::Scaling(mmode, mmin, mmax, gmin, gmax, gmean, gsigma),
+                                       hdnnp::Network(sizes, act, w, mnorm != 0));
+            }
+            expect("end_member");
+            P.extra.push_back(std::move(mb));
+        }
+        expect("end_committee");
+    }
     return P;
 }
 
@@ -176,14 +235,15 @@ public:
         no_virial_fdotr_compute = 1;
         comm_reverse = 6;
         comm_reverse_off = 6;
-        nextra = 2;
+        nextra = 4;
         pvector = new double[nextra];
-        pvector[0] = pvector[1] = 0.0;
+        for (int k = 0; k < nextra; ++k) pvector[k] = 0.0;
     }
 
     ~PairHDNNPFast() override {
         delete[] pvector;
         if (logfile_) fclose(logfile_);
+        if (dumpfile_) fclose(dumpfile_);
         if (allocated) {
             memory->destroy(setflag);
             memory->destroy(cutsq);
@@ -198,9 +258,17 @@ public:
             else if (a == "maxwarn" && i + 1 < narg) maxwarn_ = utils::inumeric(FLERR, arg[++i], false, lmp);
             else if (a == "stop" && i + 1 < narg) stop_ = utils::inumeric(FLERR, arg[++i], false, lmp);
             else if (a == "log" && i + 1 < narg) logname_ = arg[++i];
+            else if (a == "committee_every" && i + 1 < narg) {
+                every_ = utils::inumeric(FLERR, arg[++i], false, lmp);
+                if (every_ < 1) error->all(FLERR, "hdnnp/fast: committee_every must be >= 1");
+            } else if (a == "dump_above" && i + 2 < narg) {
+                dump_above_ = utils::numeric(FLERR, arg[++i], false, lmp);
+                dumpname_ = arg[++i];
+            } else if (a == "stop_above" && i + 1 < narg) stop_above_ = utils::numeric(FLERR, arg[++i], false, lmp);
             else
                 error->all(FLERR, "Illegal pair_style hdnnp/fast argument '{}' (use: warn | silent | "
-                                  "maxwarn N | log FILE | stop N)", a);
+                                  "maxwarn N | log FILE | stop N | committee_every N | dump_above X FILE | "
+                                  "stop_above Y)", a);
         }
     }
 
@@ -234,6 +302,16 @@ public:
             const int ne = (int)pot_.symbols.size();
             for (int e = 0; e < ne; ++e) desc.emplace_back(pot_.params[e], ne, pot_.numbers);
             eval_.reset(new hdnnp::Evaluator(std::move(desc), pot_.models));
+            if (!pot_.extra.empty()) {
+                std::vector<hdnnp::ElementDescriptor> d2;
+                for (int e = 0; e < ne; ++e) d2.emplace_back(pot_.params[e], ne, pot_.numbers);
+                std::vector<std::vector<hdnnp::ElementModel>> mm{pot_.models};
+                std::vector<double> scale{1.0 / pot_.conv_energy};
+                for (auto const &mb : pot_.extra) { mm.push_back(mb.models); scale.push_back(1.0 / mb.conv_energy); }
+                com_.reset(new hdnnp::CommitteeEvaluator(std::move(d2), std::move(mm), std::move(scale)));
+                nmembers_ = (int)pot_.extra.size() + 1;
+                comm_reverse = comm_reverse_off = std::max(6, 3 * nmembers_);
+            }
         } catch (std::exception &ex) {
             error->all(FLERR, ex.what());
         }
@@ -273,6 +351,13 @@ public:
             error->all(FLERR, "pair_style hdnnp/fast needs 'units metal' (Å, eV); the potential file "
                               "carries its own unit conversion");
         neighbor->add_request(this, NeighConst::REQ_FULL);
+        if ((dump_above_ >= 0 || stop_above_ >= 0) && !com_)
+            error->all(FLERR, "hdnnp/fast: dump_above / stop_above need a committee potential (hdnnp lammps export "
+                              "of a committee folder)");
+        if (!dumpname_.empty() && comm->me == 0 && !dumpfile_) {
+            dumpfile_ = fopen(dumpname_.c_str(), "w");
+            if (!dumpfile_) error->one(FLERR, "hdnnp/fast: cannot open {}", dumpname_);
+        }
         if (!logname_.empty() && comm->me == 0 && !logfile_) {
             logfile_ = fopen(logname_.c_str(), "w");
             if (!logfile_) error->one(FLERR, "hdnnp/fast: cannot open extrapolation log {}", logname_);
@@ -345,6 +430,12 @@ public:
         extrap_.assign(nlocal, 0);
         double W[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
 
+        if (com_) {
+            if (vflag_atom)
+                error->all(FLERR, "hdnnp/fast: per-atom virials are not available with a committee potential yet");
+            compute_committee(el);
+            return;
+        }
         if (!vflag_atom) {
             eval_->evaluate(nlocal, offsets_.data(), neigh_.data(), rij_.data(), el.data(), ei_.data(),
                             fbuf_.data(), W, extrap_.data());
@@ -421,6 +512,11 @@ public:
         if (rev_mode_ == 3) {
             for (int a = first; a < last; ++a)
                 for (int c = 0; c < 3; ++c) buf[m++] = fbuf_[3 * a + c];
+        } else if (rev_mode_ < 0) {      // committee members' forces, 3M per atom
+            const int M = nmembers_;
+            for (int a = first; a < last; ++a)
+                for (int q = 0; q < M; ++q)
+                    for (int c = 0; c < 3; ++c) buf[m++] = mbuf_[((size_t)q * mstride_ + a) * 3 + c];
         } else {
             for (int a = first; a < last; ++a)
                 for (int c = 0; c < 6; ++c) buf[m++] = vbuf_[6 * a + c];
@@ -433,6 +529,11 @@ public:
         if (rev_mode_ == 3) {
             for (int i = 0; i < n; ++i)
                 for (int c = 0; c < 3; ++c) fbuf_[3 * list_[i] + c] += buf[m++];
+        } else if (rev_mode_ < 0) {
+            const int M = nmembers_;
+            for (int i = 0; i < n; ++i)
+                for (int q = 0; q < M; ++q)
+                    for (int c = 0; c < 3; ++c) mbuf_[((size_t)q * mstride_ + list_[i]) * 3 + c] += buf[m++];
         } else {
             for (int i = 0; i < n; ++i)
                 for (int c = 0; c < 6; ++c) vbuf_[6 * list_[i] + c] += buf[m++];
@@ -444,7 +545,140 @@ public:
                                              offsets_.capacity() + vbuf_.capacity());
     }
 
+    void *extract_peratom(const char *name, int &ncol) override {
+        ncol = 0;
+        if (std::strcmp(name, "forces_std") == 0 && com_) {
+            if ((int)sigma_.size() < std::max(atom->nmax, 1)) sigma_.resize(std::max(atom->nmax, 1), 0.0);
+            return sigma_.data();
+        }
+        return nullptr;
+    }
+
 private:
+    // Committee step: mean energies and forces, and every committee_every steps the members' forces for the
+    // per-atom spread (reverse-communicated over ghosts, summed on the owners).
+    void compute_committee(const std::vector<int> &el) {
+        double **f = atom->f;
+        const int nlocal = atom->nlocal;
+        const int nall = nlocal + atom->nghost;
+        const int M = nmembers_;
+        const double L = pot_.length_A, U = pot_.energy_eV;
+        const bool spread = (update->ntimestep % every_) == 0;
+        eM_.assign((size_t)M * nlocal, 0.0);
+        mstride_ = nall;
+        if (spread) mbuf_.assign((size_t)M * nall * 3, 0.0);
+        mW_.assign((size_t)9 * M, 0.0);
+        double W[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+        com_->evaluate(nlocal, offsets_.data(), neigh_.data(), rij_.data(), el.data(), nall, eM_.data(), fbuf_.data(),
+                       W, spread ? mbuf_.data() : nullptr, spread ? mW_.data() : nullptr, extrap_.data());
+        if (force->newton_pair) {
+            for (int a = 0; a < nall; ++a)
+                for (int c = 0; c < 3; ++c) f[a][c] += fbuf_[3 * a + c] * (U / L);
+        } else {
+            rev_mode_ = 3;
+            comm->reverse_comm(this, 3);
+            for (int a = 0; a < nlocal; ++a)
+                for (int c = 0; c < 3; ++c) f[a][c] += fbuf_[3 * a + c] * (U / L);
+        }
+        // energies: member m's atom i is (E_i^m / conv_energy_m + mean_energy_m + atom_energy_m) * unit
+        std::vector<double> etot(M, 0.0);
+        double natoms_loc = 0.0;
+        for (int i = 0; i < nlocal; ++i) {
+            if (!inlist_[i]) continue;
+            natoms_loc += 1.0;
+            double e = 0.0;
+            for (int m = 0; m < M; ++m) {
+                const double mu = m == 0 ? pot_.mean_energy : pot_.extra[m - 1].mean_energy;
+                const double ae = m == 0 ? pot_.atom_energy[el[i]] : pot_.extra[m - 1].atom_energy[el[i]];
+                const double em = (eM_[(size_t)m * nlocal + i] + mu + ae) * U;
+                etot[m] += em;
+                e += em / M;
+            }
+            if (eflag_global) eng_vdwl += e;
+            if (eflag_atom) eatom[i] += e;
+        }
+        if (vflag_global) {
+            virial[0] += W[0] * U; virial[1] += W[4] * U; virial[2] += W[8] * U;
+            virial[3] += W[1] * U; virial[4] += W[2] * U; virial[5] += W[5] * U;
+        }
+        report_extrapolation(atom->x);
+        if (!spread) return;
+        // the members' total energies and atom count over all ranks: the energy spread per atom
+        std::vector<double> red(M + 1), loc(etot);
+        loc.push_back(natoms_loc);
+        MPI_Allreduce(loc.data(), red.data(), M + 1, MPI_DOUBLE, MPI_SUM, world);
+        double mean = 0.0, var = 0.0;
+        for (int m = 0; m < M; ++m) mean += red[m] / M;
+        for (int m = 0; m < M; ++m) var += (red[m] - mean) * (red[m] - mean) / M;
+        // compute pair sums pvector over the ranks: global values live on rank 0 only
+        pvector[3] = comm->me == 0 && red[M] > 0 ? std::sqrt(var) / red[M] : 0.0;
+        // members' forces on ghosts -> owners, then the per-atom spread
+        rev_mode_ = -1;
+        comm->reverse_comm(this, 3 * M);
+        if ((int)sigma_.size() < std::max(atom->nmax, 1)) sigma_.resize(std::max(atom->nmax, 1), 0.0);
+        double smax = 0.0;
+        for (int i = 0; i < nlocal; ++i) {
+            double fm[3] = {0, 0, 0};
+            for (int m = 0; m < M; ++m)
+                for (int c = 0; c < 3; ++c) fm[c] += mbuf_[((size_t)m * nall + i) * 3 + c] / M;
+            double v = 0.0;
+            for (int m = 0; m < M; ++m)
+                for (int c = 0; c < 3; ++c) {
+                    const double d = mbuf_[((size_t)m * nall + i) * 3 + c] - fm[c];
+                    v += d * d / M;
+                }
+            sigma_[i] = inlist_[i] ? std::sqrt(v) * (U / L) : 0.0;
+            smax = std::max(smax, sigma_[i]);
+        }
+        double gmax = 0.0;
+        MPI_Allreduce(&smax, &gmax, 1, MPI_DOUBLE, MPI_MAX, world);
+        pvector[2] = comm->me == 0 ? gmax : 0.0;
+        if (dump_above_ >= 0 && gmax > dump_above_) write_frame(gmax);
+        if (stop_above_ >= 0 && gmax > stop_above_)
+            error->all(FLERR, "hdnnp/fast: step {}: the committee's largest per-atom force spread {:.4g} eV/A exceeds "
+                              "stop_above {:.4g}", update->ntimestep, gmax, stop_above_);
+    }
+
+    // one extxyz frame (all ranks' atoms, gathered on rank 0) with the per-atom force spread
+    void write_frame(double gmax) {
+        const int nlocal = atom->nlocal;
+        std::vector<double> mine;
+        mine.reserve((size_t)6 * nlocal);
+        for (int i = 0; i < nlocal; ++i) {
+            mine.push_back(atom->tag ? (double)atom->tag[i] : (double)i);
+            mine.push_back((double)elem_[i]);
+            for (int c = 0; c < 3; ++c) mine.push_back(atom->x[i][c]);
+            mine.push_back(sigma_[i]);
+        }
+        int n = (int)mine.size();
+        std::vector<int> lens(comm->nprocs), displ(comm->nprocs, 0);
+        MPI_Gather(&n, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, world);
+        int tot = 0;
+        if (comm->me == 0)
+            for (int r = 0; r < comm->nprocs; ++r) { displ[r] = tot; tot += lens[r]; }
+        std::vector<double> all(comm->me == 0 ? std::max(tot, 1) : 1);
+        MPI_Gatherv(mine.data(), n, MPI_DOUBLE, all.data(), lens.data(), displ.data(), MPI_DOUBLE, 0, world);
+        if (comm->me != 0 || !dumpfile_) return;
+        const int na = tot / 6;
+        std::vector<int> order(na);
+        for (int k = 0; k < na; ++k) order[k] = k;
+        std::sort(order.begin(), order.end(), [&](int a, int b) { return all[6 * a] < all[6 * b]; });
+        const double *h = domain->h;
+        fprintf(dumpfile_, "%d\n", na);
+        fprintf(dumpfile_, "Lattice=\"%.17g 0 0 %.17g %.17g 0 %.17g %.17g %.17g\" Origin=\"%.17g %.17g %.17g\" "
+                           "Properties=species:S:1:pos:R:3:forces_std:R:1 step=%lld max_forces_std=%.10g pbc=\"%c %c %c\"\n",
+                h[0], h[5], h[1], h[4], h[3], h[2], domain->boxlo[0], domain->boxlo[1], domain->boxlo[2],
+                (long long)update->ntimestep, gmax, domain->xperiodic ? 'T' : 'F', domain->yperiodic ? 'T' : 'F',
+                domain->zperiodic ? 'T' : 'F');
+        for (int k : order) {
+            const double *r = &all[6 * k];
+            const int e = (int)r[1];
+            fprintf(dumpfile_, "%s %.17g %.17g %.17g %.10g\n", e >= 0 ? pot_.symbols[e].c_str() : "X", r[2], r[3],
+                    r[4], r[5]);
+        }
+        fflush(dumpfile_);
+    }
+
     std::string sf_description(int e, int s) const {
         const hdnnp::SymFuncParams &p = pot_.params[e][s];
         auto sym = [&](int k) { return k >= 0 ? pot_.symbols[k] : std::string("*"); };
@@ -541,6 +775,13 @@ private:
 
     HdnnpPotential pot_;
     std::unique_ptr<hdnnp::Evaluator> eval_;
+    std::unique_ptr<hdnnp::CommitteeEvaluator> com_;
+    int nmembers_ = 1, every_ = 1;
+    size_t mstride_ = 0;
+    double dump_above_ = -1.0, stop_above_ = -1.0;
+    std::string dumpname_;
+    FILE *dumpfile_ = nullptr;
+    std::vector<double> eM_, mbuf_, mW_, sigma_;
     std::vector<int> type_elem_, elem_, inlist_, extrap_;
     std::vector<int64_t> offsets_, neigh_;
     std::vector<double> rij_, fbuf_, vbuf_, ei_;

@@ -6,10 +6,10 @@ or in-process with ASE (the HDNNPCalculator). Both engines start from the same v
 * ``thermo.csv`` (step, time_ps, temperature_K, pe_eV, ke_eV, etotal_eV, pressure_bar, volume_A3),
 * ``md.png`` (temperature, energies and pressure vs time), and, for LAMMPS, ``in.lmp``, ``log.lammps``.
 
-With a committee (ASE engine) thermo.csv gains ``energy_std_eV_atom`` and ``max_forces_std_eV_A`` (the
-largest per-atom force disagreement), every frame whose largest force disagreement exceeds
-``uncertain_above`` is appended to ``uncertain.extxyz``, and the run stops once it exceeds
-``stop_above`` (``md.json`` says where).
+With a committee thermo.csv gains ``energy_std_eV_atom`` and ``max_forces_std_eV_A`` (the largest
+per-atom force disagreement), every frame whose largest force disagreement exceeds ``uncertain_above``
+is appended to ``uncertain.extxyz``, and the run stops once it exceeds ``stop_above`` (``md.json`` says
+where). LAMMPS checks the spread every ``spread_every`` steps (the pair style's ``committee_every``).
 
 Units: fs, K, bar (LAMMPS metal convention), eV, Å.
 """
@@ -52,6 +52,9 @@ class MDSettings:
     uncertain_above: float | None = None
     #: committees: stop the run when the largest per-atom force spread exceeds this (eV/Å)
     stop_above: float | None = None
+    #: committees, LAMMPS engine: every members' forces (the spread) every this many steps, the mean only
+    #: in between (ASE: every step)
+    spread_every: int = 1
 
     def validate(self) -> "MDSettings":
         if self.ensemble not in ("nve", "nvt", "npt"):
@@ -85,10 +88,6 @@ def run_md(atoms, potential_dir, outdir, settings: MDSettings, length_unit: str 
     atoms = atoms.copy()
     _initial_velocities(atoms, s)
     if s.engine == "lammps":
-        from .model.evaluator import COMMITTEE_FILE
-        if (Path(potential_dir) / COMMITTEE_FILE).is_file():
-            print("md: the LAMMPS engine runs a committee folder's merged mean (no spread yet); "
-                  "--engine ase gives the spread", file=sys.stderr)
         path = _run_lammps(atoms, potential_dir, out, s, length_unit, energy_unit)
     else:
         path = _run_ase(atoms, potential_dir, out, s, length_unit, energy_unit)
@@ -132,9 +131,22 @@ def _run_lammps(atoms, potential_dir, out: Path, s: MDSettings, lu, eu) -> Path:
     from .lammps import build_plugin, export_potential
     from .lammps.runner import boundary, lammps_cell, lammps_command, lammps_env, write_data
 
+    from .model.evaluator import COMMITTEE_FILE
     pot, lu, eu = _units(potential_dir, lu, eu)
     elements = list(pot.elements)
     export_potential(potential_dir, out / "potential.hdnnp", lu, eu)
+    committee = (Path(potential_dir) / COMMITTEE_FILE).is_file()
+    opts, spread_cols = "", ""
+    uncertain = out / "uncertain.extxyz"
+    uncertain.unlink(missing_ok=True)
+    if committee:
+        opts = f" committee_every {s.spread_every}"
+        if s.uncertain_above is not None:
+            opts += f" dump_above {s.uncertain_above!r} uncertain.extxyz"
+        if s.stop_above is not None:
+            opts += f" stop_above {s.stop_above!r}"
+        spread_cols = " c_spread[4] c_spread[3]"
+    ncols = 10 if committee else 8
     plugin = build_plugin()
     at, box = lammps_cell(atoms)
     # rotate the velocities with the cell (lammps_cell keeps fractional coordinates)
@@ -154,13 +166,14 @@ atom_modify map array
 boundary {boundary(at)}
 read_data data.lmp
 plugin load {plugin}
-pair_style hdnnp/fast warn maxwarn 5
+pair_style hdnnp/fast warn maxwarn 5{opts}
 pair_coeff * * potential.hdnnp {' '.join(elements)}
+compute spread all pair hdnnp/fast
 neighbor 1.0 bin
 neigh_modify every 1 delay 0 check yes
 timestep {s.timestep / 1000.0}
 {fix}
-thermo_style custom step time temp pe ke etotal press vol
+thermo_style custom step time temp pe ke etotal press vol{spread_cols}
 thermo_modify format float %.15g flush yes
 thermo {s.thermo_every}
 dump traj all custom {s.dump_every} trajectory.lammpstrj id element x y z vx vy vz
@@ -181,7 +194,7 @@ run {s.steps}
             if t[:2] == ["Step", "Time"]:
                 header = True
                 continue
-            if header and len(t) == 8:
+            if header and len(t) == ncols:
                 try:
                     vals = [float(x) for x in t]
                 except ValueError:
@@ -193,10 +206,26 @@ run {s.steps}
                 header = False
         rc = proc.wait()
     prog.close()
+    stopped = None
     if rc != 0:
-        raise HDNNPError(f"LAMMPS failed (exit {rc}) in {out}:\n{''.join(tail)}")
-    path = _write_thermo(out / "thermo.csv", rows)
+        text = "".join(tail)
+        import re
+        m = re.search(r"hdnnp/fast: step (\d+): the committee's largest per-atom force spread", text)
+        if not (committee and m):
+            raise HDNNPError(f"LAMMPS failed (exit {rc}) in {out}:\n{text}")
+        stopped = int(m.group(1))
+        print(f"md: stopped at step {stopped}: the committee's largest per-atom force spread exceeds "
+              f"{s.stop_above} eV/Å", file=sys.stderr)
+    extra = ["energy_std_eV_atom", "max_forces_std_eV_A"] if committee else []
+    path = _write_thermo(out / "thermo.csv", rows, extra)
     _lammps_dump_to_extxyz(out / "trajectory.lammpstrj", out / "trajectory.extxyz", atoms.pbc)
+    import json
+    n_unc = 0
+    if uncertain.is_file() and uncertain.stat().st_size:
+        from ase.io import read as aread
+        n_unc = len(aread(uncertain, index=":"))
+    (out / "md.json").write_text(json.dumps({"steps_run": int(rows[-1][0]) if rows else 0, "uncertain_frames": n_unc,
+                                             "stopped_at_step": stopped, "committee": committee}, indent=2))
     return path
 
 

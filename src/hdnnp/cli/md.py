@@ -32,10 +32,13 @@ def register(sub):
     p.add_argument("--seed", type=int, default=12345, help="seed of the initial velocities")
     p.add_argument("--repeat", type=int, nargs=3, metavar=("NX", "NY", "NZ"), help="replicate the cell")
     p.add_argument("--uncertain-above", type=float, metavar="EV_PER_A",
-                   help="committee (ASE engine): write frames whose largest per-atom force spread exceeds this "
+                   help="committee: write frames whose largest per-atom force spread exceeds this "
                         "to uncertain.extxyz")
     p.add_argument("--stop-above", type=float, metavar="EV_PER_A",
-                   help="committee (ASE engine): stop when the largest per-atom force spread exceeds this")
+                   help="committee: stop when the largest per-atom force spread exceeds this")
+    p.add_argument("--spread-every", type=int, default=1, metavar="N",
+                   help="committee, LAMMPS engine: the members' force spread every N steps, the mean only in "
+                        "between (default 1)")
     p.add_argument("--format", help="structure format (default: detected)")
     add_potential_units(p)
     add_data_units(p)
@@ -65,7 +68,8 @@ def run(args) -> int:
                     timestep=args.timestep, steps=args.steps, thermo_every=args.thermo_every,
                     dump_every=args.dump_every, tdamp=args.tdamp, pdamp=args.pdamp, seed=args.seed,
                     engine=args.engine, ranks=args.ranks, progress=not args.no_progress,
-                    uncertain_above=args.uncertain_above, stop_above=args.stop_above)
+                    uncertain_above=args.uncertain_above, stop_above=args.stop_above,
+                    spread_every=args.spread_every)
     path = run_md(atoms, args.potential, args.output_dir, st, lu, eu)
     print(f"{len(atoms)} atoms, {st.steps} steps of {st.timestep} fs ({st.ensemble}, {st.engine}); "
           f"wrote {path}, {path.parent / 'trajectory.extxyz'}, {path.parent / 'md.png'}", file=sys.stderr)

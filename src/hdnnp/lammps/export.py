@@ -25,6 +25,17 @@ Python evaluator does (positions Å → file units before the symmetry functions
     end_element
     end
 
+A committee (a folder with ``committee.json``) is written as member 1 in the layout above followed by
+the other members, which share member 1's symmetry functions::
+
+    committee <M>
+    member <m>                       # m = 2 .. M
+      conv_energy <c>  mean_energy <m>  normalize_nodes <0|1>  scaling <mode> <smin> <smax>
+      atom_energies <one per element>
+      element <symbol> scaling_data ... network ... weights ... end_element   # per element
+    end_member
+    end_committee
+
 (``e1``/``e2`` are element indices or -1; ``subtype`` is the compact-SF code of
 ``SymmetryFunctionSet.param_table``; radii and η in the potential's length unit.)
 """
@@ -82,15 +93,59 @@ def export_text(potential, length_unit: str = "angstrom", energy_unit: str = "ev
     return "\n".join(out) + "\n"
 
 
+def _member_block(m: int, p) -> list[str]:
+    out = [f"member {m}", f"conv_energy {_g(p.conv_energy)}", f"mean_energy {_g(p.mean_energy)}",
+           f"normalize_nodes {int(bool(p.normalize_nodes))}",
+           f"scaling {int(p.scaling_mode)} {_g(p.scale_min)} {_g(p.scale_max)}",
+           "atom_energies " + " ".join(_g(p.atom_energy.get(el, 0.0)) for el in p.elements)]
+    for el in p.elements:
+        sc, net = p.scaling[el], p.networks[el]
+        out.append(f"element {el}")
+        out.append(f"scaling_data {len(sc.gmin)}")
+        for a, b, c, d in zip(sc.gmin, sc.gmax, sc.gmean, sc.gsigma):
+            out.append(f"{_g(a)} {_g(b)} {_g(c)} {_g(d)}")
+        out.append(f"network {len(net.layer_sizes)} {' '.join(str(int(s)) for s in net.layer_sizes)} "
+                   f"{net.activations}")
+        w = np.asarray(net.weights, dtype=np.float64)
+        out.append(f"weights {len(w)}")
+        for k in range(0, len(w), 4):
+            out.append(" ".join(_g(v) for v in w[k:k + 4]))
+        out.append("end_element")
+    out.append("end_member")
+    return out
+
+
+def committee_text(members, length_unit: str = "angstrom", energy_unit: str = "ev") -> str:
+    """The exported text of a committee: member 1 as a plain potential, then the others."""
+    from ..model.committee import check_members
+    check_members(members, normalisation=False)
+    lines = [export_text(members[0], length_unit, energy_unit).rstrip("\n"), f"committee {len(members)}"]
+    for m, p in enumerate(members[1:], start=2):
+        lines += _member_block(m, p)
+    lines.append("end_committee")
+    return "\n".join(lines) + "\n"
+
+
 def export_potential(potential_dir, output, length_unit: str | None = None,
                      energy_unit: str | None = None) -> Path:
     """Read an n2p2 potential folder and write ``output`` for ``pair_coeff * * output <elements>``.
-    Units default to the folder's UNITS file, else Å and eV."""
+    Units default to the folder's UNITS file, else Å and eV. A committee folder exports every member."""
+    import json
+
+    from ..model.evaluator import COMMITTEE_FILE
     from ..model.n2p2 import read_potential
+    folder = Path(potential_dir)
+    output = Path(output)
+    if (folder / COMMITTEE_FILE).is_file():
+        names = json.loads((folder / COMMITTEE_FILE).read_text())["members"]
+        members = [read_potential(folder / n) for n in names]
+        lu = length_unit or members[0].length_unit or "angstrom"
+        eu = energy_unit or members[0].energy_unit or "ev"
+        output.write_text(committee_text(members, lu, eu))
+        return output
     pot = read_potential(potential_dir)
     lu = length_unit or pot.length_unit or "angstrom"
     eu = energy_unit or pot.energy_unit or "ev"
-    output = Path(output)
     output.write_text(export_text(pot, lu, eu))
     return output
 
