@@ -72,6 +72,10 @@ class Explore:
     sample_every: int = 20
     #: replicate each starting cell (nx, ny, nz)
     repeat: list[int] | None = None
+    #: MD engine: ase (in-process, small cells) or lammps (the hdnnp/fast plugin, committee spread included)
+    engine: str = "ase"
+    #: MPI ranks per MD run (lammps)
+    ranks: int = 1
 
 
 @dataclass
@@ -166,6 +170,8 @@ def config_from_mapping(d: dict, *, file=None, base_dir=".") -> LearnConfig:
     need(e.temperatures and all(t > 0 for t in e.temperatures), "explore.temperatures", "positive temperatures (K)")
     need(e.steps >= 1 and e.sample_every >= 1 and e.timestep > 0, "explore", "steps ≥ 1, sample_every ≥ 1, timestep > 0")
     need(e.repeat is None or (isinstance(e.repeat, list) and len(e.repeat) == 3), "explore.repeat", "three integers")
+    need(e.engine in ("ase", "lammps"), "explore.engine", "ase or lammps")
+    need(e.ranks >= 1, "explore.ranks", "at least 1")
     s = cfg.select
     need(s.method in ("fps", "random"), "select.method", "fps or random")
     need(s.per_iteration >= 1, "select.per_iteration", "at least 1")
@@ -367,7 +373,8 @@ class Learner:
                 st = MDSettings(ensemble="npt" if P is not None else "nvt", temperature=T,
                                 pressure=P if P is not None else 1.0, timestep=e.timestep, steps=e.steps,
                                 thermo_every=e.sample_every, dump_every=e.sample_every,
-                                tdamp=100.0 * e.timestep, seed=self.cfg.seed + 1000 * k + j, engine="ase",
+                                tdamp=100.0 * e.timestep, seed=self.cfg.seed + 1000 * k + j, engine=e.engine,
+                                ranks=e.ranks,
                                 progress=self.progress, stop_above=max(2.0 * high, self._f_rms or 0.0))
                 self.log(f"iteration {k}: MD {j + 1}/{len(runs)} from structure {i} at {T:g} K"
                          + (f", {P:g} bar" if P is not None else ""))
