@@ -184,3 +184,16 @@ def test_committee_calculator_reports_spread(tmp_path):
     np.testing.assert_allclose(r["uncertainty"], r["forces_std"] / 0.1 + r["extrapolations"] /
                                np.array([len(members[0].symmetry_functions.for_element(x))
                                          for x in atoms.get_chemical_symbols()]))
+
+
+def test_cli_make(tmp_path, capsys):
+    from hdnnp.cli.main import main
+    from hdnnp.model.evaluator import CommitteeEvaluator, load_potential
+    members = _members(2)
+    for k, p in enumerate(members):
+        write_potential(p, tmp_path / f"m{k}")
+    assert main(["committee", "make", str(tmp_path / "m0"), str(tmp_path / "m1"), "-o", str(tmp_path / "c"),
+                 "--calibration", "0.2"]) == 0
+    ev = load_potential(tmp_path / "c")
+    assert isinstance(ev, CommitteeEvaluator) and ev.n_members == 2 and ev.calibration == 0.2
+    assert (tmp_path / "c" / "input.nn").is_file()          # the merged mean, an n2p2 potential

@@ -30,6 +30,20 @@ def register(sub):
                    help="n2p2 potential folders, or hdnnp training run folders (their potential/)")
     m.add_argument("-o", "--output", metavar="OUT_DIR", required=True, help="folder to write")
     m.set_defaults(func=merge)
+    b = cs.add_parser(
+        "make",
+        help="make a committee folder (mean and spread) from members trained separately",
+        description="Write one committee folder from member potentials that share their symmetry functions: the "
+                    "members in member_k/, their merged mean at the top level when they can be merged, and "
+                    "committee.json. hdnnp predict, md, the calculator and LAMMPS (hdnnp lammps export) then give the "
+                    "mean and the members' spread. 'hdnnp train --committee M' writes such a folder itself, with the "
+                    "committee's spread on its validation set (the unit of the trust score); a folder made here has "
+                    "that calibration only when --calibration is given.")
+    b.add_argument("members", metavar="DIR", nargs="+", help="n2p2 potential folders or training run folders")
+    b.add_argument("-o", "--output", metavar="OUT_DIR", required=True, help="folder to write")
+    b.add_argument("--calibration", type=float, metavar="EV_PER_A",
+                   help="the committee's RMS per-atom force spread on validation data (eV/Å)")
+    b.set_defaults(func=make)
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
 
 
@@ -60,4 +74,22 @@ def merge(args) -> int:
     sizes = {el: "-".join(str(n) for n in pot.networks[el].layer_sizes) for el in pot.elements}
     print(f"merged {len(members)} members into {args.output} (networks "
           f"{', '.join(f'{el} {s}' for el, s in sizes.items())})")
+    return 0
+
+
+def make(args) -> int:
+    from ..errors import InputError
+    from ..training.committee import write_committee
+
+    dirs = [_potential_dir(d) for d in args.members]
+    if len(dirs) < 2:
+        raise InputError("a committee needs at least two members")
+    try:
+        info = write_committee(dirs, args.output,
+                               {"force_std_validation": args.calibration} if args.calibration else None)
+    except ValueError as exc:
+        raise InputError(f"{exc} (members: {', '.join(str(d) for d in dirs)})") from None
+    print(f"committee of {len(dirs)} in {args.output}" + (" (with the merged mean at the top level)"
+                                                         if info["merged_mean"] else
+                                                         " (members differ in normalisation: no merged mean)"))
     return 0
