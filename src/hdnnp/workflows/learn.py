@@ -374,7 +374,7 @@ class Learner:
                                 pressure=P if P is not None else 1.0, timestep=e.timestep, steps=e.steps,
                                 thermo_every=e.sample_every, dump_every=e.sample_every,
                                 tdamp=100.0 * e.timestep, seed=self.cfg.seed + 1000 * k + j, engine=e.engine,
-                                ranks=e.ranks,
+                                ranks=e.ranks, spread_every=e.sample_every,
                                 progress=self.progress, stop_above=max(2.0 * high, self._f_rms or 0.0))
                 self.log(f"iteration {k}: MD {j + 1}/{len(runs)} from structure {i} at {T:g} K"
                          + (f", {P:g} bar" if P is not None else ""))
