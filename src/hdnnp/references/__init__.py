@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import numpy as np
 from pathlib import Path
 
 from ..errors import InputError
@@ -122,3 +123,28 @@ def get_reference(spec, overrides: dict | None = None, *, where: str = "referenc
     code = get_code(code_name)
     settings = code.validate(spec, where)
     return Reference(code=code_name, settings_json=json.dumps(settings, sort_keys=True), name=name or code_name)
+
+
+def ReferenceCalculator(reference):
+    """An ASE calculator computing with ``reference`` in this process, without the label store (for
+    relaxations and other step-by-step work): energy, free_energy, forces and, when the code gives it,
+    stress."""
+    from ase.calculators.calculator import Calculator, all_changes
+
+    from ..structures import Structure
+    from ._base import compute_label
+
+    class _ReferenceCalculator(Calculator):
+        implemented_properties = ["energy", "free_energy", "forces", "stress"]
+
+        def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+            super().calculate(atoms, properties, system_changes)
+            r = compute_label(reference, Structure.from_ase(self.atoms))
+            if not r.ok:
+                raise RuntimeError(f"{reference.name}: {r.error}")
+            self.results = {"energy": r.energy, "free_energy": r.energy, "forces": np.asarray(r.forces)}
+            if r.stress is not None:
+                st = np.asarray(r.stress)
+                self.results["stress"] = np.array([st[0, 0], st[1, 1], st[2, 2], st[1, 2], st[0, 2], st[0, 1]])
+
+    return _ReferenceCalculator()

@@ -1,0 +1,69 @@
+"""``hdnnp phonons STRUCTURE POTENTIAL_DIR`` (or ``--reference REF``): harmonic phonons with phonopy."""
+from __future__ import annotations
+
+import sys
+
+from ._units import add_data_units, add_potential_units
+
+
+def register(sub):
+    p = sub.add_parser(
+        "phonons", help="phonons (phonopy): relax, force constants, band structure, DOS, thermal properties",
+        description="Relax the structure with the potential keeping its symmetry (positions; the cell too with "
+                    "--relax-cell) to --fmax, compute the force constants by finite displacements of the "
+                    "supercell (phonopy; displaced supercells evaluated in one batch), and write the band "
+                    "structure along the standard path (seekpath), the DOS, the thermal properties, their CSV "
+                    "files, phonopy_params.yaml and plots (phonons.png, thermal.png). Imaginary modes are "
+                    "reported and drawn in red. With --reference instead of a potential the same is computed "
+                    "with a reference code, every displaced supercell labelled through the label store.")
+    p.add_argument("structure", metavar="STRUCTURE", help="structure file (the first structure is used)")
+    p.add_argument("potential", metavar="POTENTIAL_DIR", nargs="?", help="potential folder (or a committee)")
+    p.add_argument("--reference", "-r", metavar="REF", help="a reference preset or YAML file instead of a potential")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a reference setting")
+    p.add_argument("--store", default="labels.db", help="label store for --reference (default labels.db)")
+    p.add_argument("--workers", type=int, help="labelling worker processes (--reference)")
+    p.add_argument("-o", "--output-dir", default="phonons", help="output folder (default phonons)")
+    p.add_argument("--supercell", type=int, nargs=3, default=[2, 2, 2], metavar=("NX", "NY", "NZ"))
+    p.add_argument("--displacement", type=float, default=0.01, help="Å (default 0.01)")
+    p.add_argument("--no-relax", action="store_true", help="use the structure as given")
+    p.add_argument("--relax-cell", action="store_true", help="relax the cell too (symmetry kept)")
+    p.add_argument("--fmax", type=float, default=1e-4, help="relaxation target, eV/Å (default 1e-4)")
+    p.add_argument("--mesh", type=int, nargs=3, default=[20, 20, 20], metavar=("MX", "MY", "MZ"))
+    p.add_argument("--tmax", type=float, default=1000.0, help="thermal properties up to this temperature (K)")
+    p.add_argument("--tstep", type=float, default=10.0)
+    p.add_argument("--format", help="structure format (default: detected)")
+    add_potential_units(p)
+    add_data_units(p)
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..errors import InputError
+    from ..workflows.phonons import ForceEngine, PhononSettings, require_phonopy, run_phonons
+    from ._units import read_structures
+
+    require_phonopy()
+    if (args.potential is None) == (args.reference is None):
+        raise InputError("give a POTENTIAL_DIR or --reference REF (one of them)")
+    ref = None
+    if args.reference:
+        from ..references import get_reference, parse_overrides
+        ref = get_reference(args.reference, parse_overrides(args.set), where="--reference")
+    engine = ForceEngine(potential=args.potential, reference=ref, store=args.store,
+                         length_unit=args.potential_length_unit, energy_unit=args.potential_energy_unit,
+                         workers=args.workers, progress=not args.no_progress)
+    atoms = read_structures([args.structure], args.format, args)[0].to_ase()
+    st = PhononSettings(supercell=args.supercell, displacement=args.displacement, relax=not args.no_relax,
+                        relax_cell=args.relax_cell, fmax=args.fmax, mesh=args.mesh, t_max=args.tmax,
+                        t_step=args.tstep, workers=args.workers, progress=not args.no_progress)
+    s = run_phonons(atoms, engine, args.output_dir, st, log=lambda m: print(m, file=sys.stderr))
+    g = ", ".join(f"{f:.3f}" for f in s["gamma_frequencies_THz"])
+    print(f"phonons of {args.structure} with {engine.name}: {s['n_displacements']} displacements of a "
+          f"{s['supercell_atoms']}-atom supercell; Γ frequencies (THz): {g}; highest {s['max_frequency_THz']:.3f} THz")
+    if s["imaginary_modes_on_path"]:
+        print(f"IMAGINARY MODES at {s['imaginary_modes_on_path']} points of the band path (see phonons.json, "
+              f"phonons.png)")
+    print(f"written: {args.output_dir}/phonons.png, thermal.png, band.csv, dos.csv, thermal.csv, phonons.json, "
+          "phonopy_params.yaml")
+    return 0

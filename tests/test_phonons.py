@@ -1,0 +1,101 @@
+"""hdnnp phonons: the workflow's force constants equal phonopy's with the same calculator used directly;
+imaginary modes are reported; a potential and the same potential used as an ASE reference agree."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from conftest import _in_ci
+
+try:
+    import phonopy  # noqa: F401
+    import seekpath  # noqa: F401
+except ImportError:
+    if _in_ci():
+        raise
+    pytest.skip("phonons need the [phonons] extra (phonopy, seekpath)", allow_module_level=True)
+
+
+def _freqs(ph, q):
+    ph.run_qpoints([q])
+    return ph.qpoints.frequencies[0]
+
+
+def _direct_phonopy(atoms, calc, supercell, dist=0.01):
+    """phonopy driven by hand with an ASE calculator: the independent route."""
+    from phonopy import Phonopy
+    from phonopy.structure.atoms import PhonopyAtoms
+    from ase import Atoms
+    ph = Phonopy(PhonopyAtoms(symbols=atoms.get_chemical_symbols(), cell=atoms.cell[:],
+                              scaled_positions=atoms.get_scaled_positions()),
+                 supercell_matrix=np.diag(supercell), primitive_matrix="auto")
+    ph.generate_displacements(distance=dist)
+    forces = []
+    for sc in ph.supercells_with_displacements:
+        a = Atoms(symbols=sc.symbols, cell=sc.cell, scaled_positions=sc.scaled_positions, pbc=True)
+        a.calc = calc
+        forces.append(a.get_forces())
+    ph.forces = forces
+    ph.produce_force_constants()
+    ph.symmetrize_force_constants()
+    return ph
+
+
+def test_emt_copper_matches_direct_phonopy(tmp_path):
+    from ase.calculators.emt import EMT
+    cu = bulk("Cu", "fcc", a=3.6)
+    cu.write(tmp_path / "cu.xyz")
+    out = subprocess.run([sys.executable, "-m", "hdnnp", "phonons", str(tmp_path / "cu.xyz"), "-r", "emt",
+                          "--store", str(tmp_path / "l.db"), "-o", str(tmp_path / "ph"), "--supercell", "3", "3", "3",
+                          "--mesh", "8", "8", "8", "--no-progress", "--relax-cell"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    summ = json.loads((tmp_path / "ph" / "phonons.json").read_text())
+    assert summ["relaxed_max_force_eV_A"] < 1e-4 and summ["imaginary_modes_on_path"] == 0
+    np.testing.assert_allclose(summ["gamma_frequencies_THz"][:3], 0.0, atol=1e-3)   # acoustic sum rule
+    from ase.io import read
+    relaxed = read(tmp_path / "ph" / "relaxed.extxyz")
+    ph = _direct_phonopy(relaxed, EMT(), [3, 3, 3])
+    import phonopy
+    mine = phonopy.load(tmp_path / "ph" / "phonopy_params.yaml")
+    for q in ([0.5, 0.5, 0.0], [0.5, 0.0, 0.0], [0.3, 0.1, 0.2]):
+        np.testing.assert_allclose(_freqs(mine, q), _freqs(ph, q), atol=1e-6)
+    for f in ("phonons.png", "thermal.png", "band.csv", "dos.csv", "thermal.csv"):
+        assert (tmp_path / "ph" / f).stat().st_size > 100
+    # Cv → 3R per mole of atoms at high T (Dulong-Petit): one atom per primitive cell
+    T, _, _, cv = np.loadtxt(tmp_path / "ph" / "thermal.csv", delimiter=",", skiprows=1).T
+    assert cv[-1] == pytest.approx(3 * 8.314462618, rel=0.01)
+
+
+def test_imaginary_modes_reported(tmp_path):
+    sc = bulk("Cu", "sc", a=2.3)          # simple cubic copper: unstable under EMT
+    sc.write(tmp_path / "sc.xyz")
+    out = subprocess.run([sys.executable, "-m", "hdnnp", "phonons", str(tmp_path / "sc.xyz"), "-r", "emt",
+                          "--store", str(tmp_path / "l.db"), "-o", str(tmp_path / "ph"), "--supercell", "3", "3", "3",
+                          "--mesh", "6", "6", "6", "--no-progress", "--no-relax"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "IMAGINARY MODES" in out.stdout and "IMAGINARY MODES" in out.stderr
+    summ = json.loads((tmp_path / "ph" / "phonons.json").read_text())
+    assert summ["imaginary_modes_on_path"] > 0 and summ["imaginary_examples"][0]["frequency_THz"] < 0
+
+
+def test_potential_engine_equals_the_potential_as_reference(tmp_path):
+    """The compiled batch path and the label-store path through an ASE reference wrapping the same potential
+    give the same force constants."""
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_committee import _trained_or_random
+    from hdnnp.model import write_potential
+    from hdnnp.references import get_reference
+    from hdnnp.workflows.phonons import ForceEngine, PhononSettings, force_constants
+    write_potential(_trained_or_random(), tmp_path / "pot")
+    si = bulk("Si", "diamond", a=5.43)
+    st = PhononSettings(supercell=[2, 2, 2], relax=False, progress=False)
+    ph1, _, _ = force_constants(si, ForceEngine(potential=tmp_path / "pot", progress=False), st, log=lambda m: None)
+    ref = get_reference({"code": "ase", "calculator": "hdnnp.calculator.HDNNPCalculator",
+                         "kwargs": {"potential": str(tmp_path / "pot")}})
+    ph2, _, _ = force_constants(si, ForceEngine(reference=ref, store=tmp_path / "l.db", workers=0, progress=False),
+                                st, log=lambda m: None)
+    np.testing.assert_allclose(ph1.force_constants, ph2.force_constants, atol=1e-10)
