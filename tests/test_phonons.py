@@ -99,3 +99,41 @@ def test_potential_engine_equals_the_potential_as_reference(tmp_path):
     ph2, _, _ = force_constants(si, ForceEngine(reference=ref, store=tmp_path / "l.db", workers=0, progress=False),
                                 st, log=lambda m: None)
     np.testing.assert_allclose(ph1.force_constants, ph2.force_constants, atol=1e-10)
+
+
+def test_thermal_conductivity_matches_direct_phono3py(tmp_path):
+    """hdnnp thermal-conductivity with Stillinger-Weber equals phono3py driven by hand with the same
+    calculator (2-atom Si, 2x2x2 fc3 supercell, 5x5x5 mesh, RTA)."""
+    from ase import Atoms
+    from phono3py import Phono3py
+    from phonopy.structure.atoms import PhonopyAtoms
+    from hdnnp.references import ReferenceCalculator, get_reference
+    si = bulk("Si", "diamond", a=5.431)
+    si.write(tmp_path / "si.xyz")
+    out = subprocess.run([sys.executable, "-m", "hdnnp", "thermal-conductivity", str(tmp_path / "si.xyz"), "-r",
+                          "sw-si", "--store", str(tmp_path / "l.db"), "-o", str(tmp_path / "k"), "--mesh", "5", "5", "5",
+                          "-T", "300", "600", "--no-relax", "--no-progress"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    summ = json.loads((tmp_path / "k" / "kappa.json").read_text())
+    calc = ReferenceCalculator(get_reference("sw-si"))
+    ph3 = Phono3py(PhonopyAtoms(symbols=si.get_chemical_symbols(), cell=si.cell[:],
+                                scaled_positions=si.get_scaled_positions()),
+                   supercell_matrix=np.diag([2, 2, 2]), primitive_matrix="auto", log_level=0)
+    ph3.generate_displacements(distance=0.03)
+    forces = []
+    for c in ph3.supercells_with_displacements:
+        a = Atoms(symbols=c.symbols, cell=c.cell, scaled_positions=c.scaled_positions, pbc=True)
+        a.calc = calc
+        forces.append(a.get_forces())
+    assert summ["force_calculations"] == len(forces)
+    ph3.forces = np.array(forces)
+    ph3.produce_fc3(symmetrize_fc3r=True)
+    ph3.produce_fc2(symmetrize_fc2=True)
+    ph3.mesh_numbers = [5, 5, 5]
+    ph3.init_phph_interaction()
+    ph3.run_thermal_conductivity(temperatures=[300, 600], write_kappa=False)
+    ref = ph3.thermal_conductivity.kappa[0]
+    got = np.loadtxt(tmp_path / "k" / "kappa.csv", delimiter=",", skiprows=1)[:, 1:]
+    np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-8)
+    assert got[0, 0] > got[1, 0] > 0             # κ falls with temperature
+    assert (tmp_path / "k" / "kappa.png").stat().st_size > 1000

@@ -1,0 +1,72 @@
+"""``hdnnp thermal-conductivity STRUCTURE POTENTIAL_DIR`` (or ``--reference REF``): κ(T) with phono3py."""
+from __future__ import annotations
+
+import sys
+
+from ._units import add_data_units, add_potential_units
+
+
+def register(sub):
+    p = sub.add_parser(
+        "thermal-conductivity", help="lattice thermal conductivity κ(T) (phono3py: RTA or direct LBTE)",
+        description="Relax the structure (symmetry kept), compute second- and third-order force constants by "
+                    "finite displacements (phono3py; the displaced supercells evaluated in one batch, or labelled "
+                    "through the label store with --reference), and solve the phonon Boltzmann equation on "
+                    "--mesh in the relaxation-time approximation (--method rta) or directly (lbte). Writes "
+                    "kappa.csv (the κ tensor per temperature, W/m/K), kappa.png and kappa.json (with the number "
+                    "of force calculations).")
+    p.add_argument("structure", metavar="STRUCTURE", help="structure file (the first structure is used)")
+    p.add_argument("potential", metavar="POTENTIAL_DIR", nargs="?", help="potential folder (or a committee)")
+    p.add_argument("--reference", "-r", metavar="REF", help="a reference preset or YAML file instead of a potential")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a reference setting")
+    p.add_argument("--store", default="labels.db", help="label store for --reference (default labels.db)")
+    p.add_argument("--workers", type=int, help="labelling worker processes (--reference)")
+    p.add_argument("-o", "--output-dir", default="kappa", help="output folder (default kappa)")
+    p.add_argument("--supercell", type=int, nargs=3, default=[2, 2, 2], metavar=("NX", "NY", "NZ"),
+                   help="fc3 supercell of the input cell (default 2 2 2)")
+    p.add_argument("--fc2-supercell", type=int, nargs=3, metavar=("NX", "NY", "NZ"),
+                   help="a larger supercell for fc2 (default: the fc3 supercell)")
+    p.add_argument("--displacement", type=float, default=0.03, help="Å (default 0.03, phono3py's)")
+    p.add_argument("--mesh", type=int, nargs=3, default=[11, 11, 11], metavar=("MX", "MY", "MZ"))
+    p.add_argument("--temperatures", "-T", type=float, nargs="+", default=[300.0], metavar="K")
+    p.add_argument("--method", choices=["rta", "lbte"], default="rta")
+    p.add_argument("--isotope", action="store_true", help="isotope scattering (natural abundances)")
+    p.add_argument("--no-relax", action="store_true")
+    p.add_argument("--relax-cell", action="store_true")
+    p.add_argument("--fmax", type=float, default=1e-4, help="relaxation target, eV/Å")
+    p.add_argument("--format", help="structure format (default: detected)")
+    add_potential_units(p)
+    add_data_units(p)
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..errors import InputError
+    from ..workflows.phonons import ForceEngine, require_phonopy
+    from ..workflows.thermal import VOIGT, KappaSettings, require_phono3py, run_kappa
+    from ._units import read_structures
+
+    require_phonopy()
+    require_phono3py()
+    if (args.potential is None) == (args.reference is None):
+        raise InputError("give a POTENTIAL_DIR or --reference REF (one of them)")
+    ref = None
+    if args.reference:
+        from ..references import get_reference, parse_overrides
+        ref = get_reference(args.reference, parse_overrides(args.set), where="--reference")
+    engine = ForceEngine(potential=args.potential, reference=ref, store=args.store,
+                         length_unit=args.potential_length_unit, energy_unit=args.potential_energy_unit,
+                         workers=args.workers, progress=not args.no_progress)
+    atoms = read_structures([args.structure], args.format, args)[0].to_ase()
+    st = KappaSettings(supercell=args.supercell, fc2_supercell=args.fc2_supercell, displacement=args.displacement,
+                       mesh=args.mesh, temperatures=args.temperatures, method=args.method, isotope=args.isotope,
+                       relax=not args.no_relax, relax_cell=args.relax_cell, fmax=args.fmax)
+    s = run_kappa(atoms, engine, args.output_dir, st, log=lambda m: print(m, file=sys.stderr))
+    print(f"κ (W/m/K, {args.method.upper()}, mesh {'x'.join(map(str, args.mesh))}, {s['force_calculations']} "
+          f"supercell force calculations with {engine.name}):")
+    print("  T (K)  " + "".join(f"{c:>10s}" for c in VOIGT))
+    for t, k in s["kappa_W_mK"].items():
+        print(f"  {float(t):6.1f} " + "".join(f"{k[c]:10.3f}" for c in VOIGT))
+    print(f"written: {args.output_dir}/kappa.csv, kappa.png, kappa.json")
+    return 0

@@ -1,0 +1,153 @@
+"""Lattice thermal conductivity with phono3py: ``hdnnp thermal-conductivity STRUCTURE POTENTIAL``.
+
+The structure is relaxed as in :mod:`hdnnp.workflows.phonons` (symmetry kept, ``fmax``), then phono3py
+builds the displaced supercells for the third-order force constants (``supercell``) and, when
+``fc2_supercell`` differs, for the second-order ones; their forces come from the potential in one batch (or
+from a reference through the label store); phono3py computes fc2, fc3, the phonon–phonon interaction on the
+``mesh`` and κ(T) in the relaxation-time approximation (``method: rta``) or from the direct solution of the
+linearised Boltzmann equation (``lbte``), with or without isotope scattering.
+
+κ is written as a tensor per temperature (W/m/K; Voigt order xx yy zz yz xz xy) in ``kappa.csv``, plotted in
+``kappa.png``, and summarised in ``kappa.json`` with the number of force calculations (supercells) used.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from .phonons import ForceEngine, _ase_atoms, _phonopy_atoms, relax
+
+__all__ = ["KappaSettings", "run_kappa", "displacement_count"]
+
+VOIGT = ("xx", "yy", "zz", "yz", "xz", "xy")
+
+
+@dataclass
+class KappaSettings:
+    supercell: list[int] = field(default_factory=lambda: [2, 2, 2])        # fc3
+    fc2_supercell: list[int] | None = None                                 # default: the fc3 supercell
+    displacement: float = 0.03                                              # Å (phono3py's default)
+    mesh: list[int] = field(default_factory=lambda: [11, 11, 11])
+    temperatures: list[float] = field(default_factory=lambda: [300.0])
+    method: str = "rta"                                                     # rta | lbte
+    isotope: bool = False
+    relax: bool = True
+    relax_cell: bool = False
+    fmax: float = 1e-4
+    max_steps: int = 2000
+    symprec: float = 1e-5
+
+
+def require_phono3py():
+    try:
+        import phono3py  # noqa: F401
+    except ImportError:
+        raise InputError("thermal conductivity needs phono3py: pip install 'hdnnp[phonons]'") from None
+
+
+def _phono3py(atoms, s: KappaSettings):
+    from phono3py import Phono3py
+    fc2 = s.fc2_supercell if s.fc2_supercell and list(s.fc2_supercell) != list(s.supercell) else None
+    ph3 = Phono3py(_phonopy_atoms(atoms), supercell_matrix=np.diag(s.supercell),
+                   phonon_supercell_matrix=np.diag(fc2) if fc2 else None, primitive_matrix="auto",
+                   symprec=s.symprec, log_level=0)
+    ph3.generate_displacements(distance=s.displacement)
+    if fc2:
+        ph3.generate_fc2_displacements(distance=s.displacement)
+    return ph3, fc2 is not None
+
+
+def displacement_count(atoms, s: KappaSettings) -> int:
+    """How many supercell force calculations phono3py's finite-displacement set needs (fc3, plus fc2 when
+    it has its own supercell): the count a direct calculation with a reference code would make."""
+    require_phono3py()
+    ph3, sep = _phono3py(atoms, s)
+    n = sum(1 for c in ph3.supercells_with_displacements if c is not None)
+    if sep:
+        n += len(ph3.phonon_supercells_with_displacements)
+    return n
+
+
+def run_kappa(atoms, engine: ForceEngine, out, s: KappaSettings, log=print) -> dict:
+    require_phono3py()
+    if s.method not in ("rta", "lbte"):
+        raise InputError(f"method must be rta or lbte, not {s.method!r}")
+    if not atoms.pbc.all():
+        raise InputError("thermal conductivity needs a periodic cell (all three directions)")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    info = {}
+    if s.relax:
+        atoms, fres = relax(atoms, engine.calculator(), fmax=s.fmax, relax_cell=s.relax_cell,
+                            max_steps=s.max_steps, symprec=s.symprec, log=log)
+        info["relaxed_max_force_eV_A"] = fres
+    atoms.write(out / "relaxed.extxyz")
+    ph3, sep = _phono3py(atoms, s)
+    cells = ph3.supercells_with_displacements
+    live = [k for k, c in enumerate(cells) if c is not None]
+    log(f"thermal conductivity: {len(live)} displaced {len(ph3.supercell)}-atom supercells for fc3"
+        + (f" and {len(ph3.phonon_supercells_with_displacements)} for fc2" if sep else "")
+        + f", forces from {engine.name}")
+    todo = [_ase_atoms(cells[k]) for k in live]
+    if sep:
+        todo += [_ase_atoms(c) for c in ph3.phonon_supercells_with_displacements]
+    forces = engine.forces(todo, "displaced supercells")
+    n3 = len(ph3.supercell)
+    F3 = np.zeros((len(cells), n3, 3))
+    for k, f in zip(live, forces[:len(live)]):
+        F3[k] = f
+    ph3.forces = F3
+    if sep:
+        ph3.phonon_forces = np.array(forces[len(live):])
+    ph3.produce_fc3(symmetrize_fc3r=True)
+    ph3.produce_fc2(symmetrize_fc2=True)
+    ph3.mesh_numbers = list(s.mesh)
+    ph3.init_phph_interaction()
+    T = [float(t) for t in s.temperatures]
+    ph3.run_thermal_conductivity(temperatures=T, is_LBTE=(s.method == "lbte"), is_isotope=s.isotope,
+                                 write_kappa=False)
+    tc = ph3.thermal_conductivity
+    kappa = np.asarray(tc.kappa)[0] if s.method == "rta" else np.asarray(tc.kappa)[0]
+    with open(out / "kappa.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["T_K"] + [f"kappa_{c}_W_mK" for c in VOIGT])
+        for t, k in zip(T, kappa):
+            w.writerow([t] + [float(x) for x in k])
+    plot_kappa(T, kappa, out / "kappa.png", f"{engine.name}, {s.method.upper()}, mesh {'x'.join(map(str, s.mesh))}")
+    summary = dict(info, engine=engine.name, method=s.method, isotope=s.isotope, mesh=list(s.mesh),
+                   supercell=list(s.supercell), fc2_supercell=list(s.fc2_supercell or s.supercell),
+                   displacement_A=s.displacement, force_calculations=len(todo),
+                   temperatures_K=T, kappa_W_mK={f"{t:g}": dict(zip(VOIGT, map(float, k))) for t, k in zip(T, kappa)},
+                   extrapolating_supercells=engine.extrapolating,
+                   committee_max_force_spread_eV_A=engine.max_spread)
+    (out / "kappa.json").write_text(json.dumps(summary, indent=2))
+    if engine.extrapolating:
+        log(f"thermal conductivity: {engine.extrapolating} of {len(todo)} displaced supercells extrapolate "
+            "(symmetry functions outside the training range)")
+    return summary
+
+
+def plot_kappa(T, kappa, png, title=""):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kappa = np.asarray(kappa)
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for c, name in enumerate(VOIGT[:3]):
+        ax.plot(T, kappa[:, c], "o-", label=f"κ_{name}")
+    if np.abs(kappa[:, 3:]).max() > 1e-6 * max(np.abs(kappa).max(), 1e-30):
+        for c in range(3, 6):
+            ax.plot(T, kappa[:, c], "s--", label=f"κ_{VOIGT[c]}")
+    ax.set_xlabel("T (K)")
+    ax.set_ylabel("κ (W/m/K)")
+    ax.set_title(title, fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
