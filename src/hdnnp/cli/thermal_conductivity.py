@@ -34,6 +34,14 @@ def register(sub):
     p.add_argument("--no-relax", action="store_true")
     p.add_argument("--relax-cell", action="store_true")
     p.add_argument("--fmax", type=float, default=1e-4, help="relaxation target, eV/Å")
+    p.add_argument("--train", action="store_true",
+                   help="with --reference: label a training set made for force constants (random-displacement and "
+                        "strained supercells), train a potential on it, check it on held-out displaced supercells, "
+                        "and compute κ with the potential (the number of reference calculations is reported beside "
+                        "the count of phono3py's own displacement set)")
+    p.add_argument("--train-config", metavar="YAML", help="training configuration for --train (data.* is set)")
+    p.add_argument("--train-budget", type=float, default=300.0, metavar="S", help="training time budget for --train")
+    p.add_argument("--committee", type=int, default=1, metavar="M", help="train a committee of M for --train")
     p.add_argument("--format", help="structure format (default: detected)")
     add_potential_units(p)
     add_data_units(p)
@@ -55,6 +63,10 @@ def run(args) -> int:
     if args.reference:
         from ..references import get_reference, parse_overrides
         ref = get_reference(args.reference, parse_overrides(args.set), where="--reference")
+    if args.train:
+        if ref is None:
+            raise InputError("--train needs --reference (the code that labels the training set)")
+        return _train_then_kappa(args, ref)
     engine = ForceEngine(potential=args.potential, reference=ref, store=args.store,
                          length_unit=args.potential_length_unit, energy_unit=args.potential_energy_unit,
                          workers=args.workers, progress=not args.no_progress)
@@ -69,4 +81,43 @@ def run(args) -> int:
     for t, k in s["kappa_W_mK"].items():
         print(f"  {float(t):6.1f} " + "".join(f"{k[c]:10.3f}" for c in VOIGT))
     print(f"written: {args.output_dir}/kappa.csv, kappa.png, kappa.json")
+    return 0
+
+
+def _train_then_kappa(args, ref) -> int:
+    from pathlib import Path
+
+    import yaml
+
+    from ..workflows.phonons import ForceEngine, relax
+    from ..workflows.thermal import KappaSettings, KappaTraining, displacement_count, run_kappa, train_for_kappa
+    from ._units import read_structures
+    from ..references import ReferenceCalculator
+
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atoms = read_structures([args.structure], args.format, args)[0].to_ase()
+    st = KappaSettings(supercell=args.supercell, fc2_supercell=args.fc2_supercell, displacement=args.displacement,
+                       mesh=args.mesh, temperatures=args.temperatures, method=args.method, isotope=args.isotope,
+                       relax=not args.no_relax, relax_cell=args.relax_cell, fmax=args.fmax)
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    if st.relax:          # relaxed once with the reference; the potential then relaxes it again (its own minimum)
+        atoms, _ = relax(atoms, ReferenceCalculator(ref), fmax=st.fmax, relax_cell=st.relax_cell,
+                         max_steps=st.max_steps, symprec=st.symprec, log=log)
+    t = KappaTraining(committee=args.committee, time_budget=args.train_budget,
+                      config=yaml.safe_load(Path(args.train_config).read_text()) if args.train_config else None)
+    tr = train_for_kappa(atoms, ref, args.store, out / "training", st, t, workers=args.workers, log=log)
+    direct = displacement_count(atoms, st)
+    engine = ForceEngine(potential=tr["potential"], progress=not args.no_progress)
+    s = run_kappa(atoms, engine, out, st, log=log)
+    import json
+    s.update(labels_used=tr["labels_used"], direct_displacements=direct,
+             check_force_rmse_meV_A=tr["check_force_rmse_meV_A"], check_relative=tr["check_relative"])
+    (out / "kappa.json").write_text(json.dumps(s, indent=2))
+    print(f"κ with the trained potential ({tr['labels_used']} reference calculations; phono3py's displacement set "
+          f"needs {direct}); held-out force RMSE {tr['check_force_rmse_meV_A']:.2f} meV/Å "
+          f"({tr['check_relative']:.1%}):")
+    for T, k in s["kappa_W_mK"].items():
+        print(f"  {float(T):6.1f} K  κ_xx {k['xx']:.3f}  κ_yy {k['yy']:.3f}  κ_zz {k['zz']:.3f} W/m/K")
+    print(f"labels_used={tr['labels_used']} direct_displacements={direct}")
     return 0

@@ -151,3 +151,104 @@ def plot_kappa(T, kappa, png, title=""):
     fig.tight_layout()
     fig.savefig(png, dpi=110)
     plt.close(fig)
+
+
+# --- training data made for the job ------------------------------------------------------------------
+@dataclass
+class KappaTraining:
+    """``--train``: a training set for force constants, labelled by the reference through the store."""
+    amplitudes: list[float] = field(default_factory=lambda: [0.01, 0.02, 0.04, 0.08])   # Å, Gaussian std
+    per_amplitude: int = 6
+    strains: list[float] = field(default_factory=lambda: [-0.02, -0.01, 0.01, 0.02])     # isotropic
+    check: int = 4                   # held-out displaced supercells (amplitude 0.03 Å)
+    committee: int = 1
+    config: dict | None = None       # training configuration (mapping); default: hdnnp init's choice, forces weighted
+    time_budget: float = 300.0       # s, for the whole training
+    seed: int = 1
+
+
+def training_cells(atoms, supercell, t: KappaTraining):
+    """Random-displacement supercells at several amplitudes, isotropically strained ones (each rattled by
+    0.02 Å), and held-out displaced supercells for the check."""
+    rng = np.random.default_rng(t.seed)
+    base = atoms.repeat(tuple(int(x) for x in supercell))
+    train, check = [], []
+    for amp in t.amplitudes:
+        for _ in range(t.per_amplitude):
+            a = base.copy()
+            a.positions += rng.normal(0.0, amp, a.positions.shape)
+            a.info["group"] = f"displaced {amp:g} Å"
+            train.append(a)
+    for eps in t.strains:
+        a = base.copy()
+        a.set_cell(a.cell[:] * (1.0 + eps), scale_atoms=True)
+        a.positions += rng.normal(0.0, 0.02, a.positions.shape)
+        a.info["group"] = f"strained {eps:+g}"
+        train.append(a)
+    for _ in range(t.check):
+        a = base.copy()
+        a.positions += rng.normal(0.0, 0.03, a.positions.shape)
+        a.info["group"] = "check 0.03 Å"
+        check.append(a)
+    return train, check
+
+
+def train_for_kappa(atoms, reference, store, out, s: KappaSettings, t: KappaTraining, workers=None,
+                    log=print) -> dict:
+    """Label the training and check cells with the reference, train a potential on them, and check it on
+    the held-out cells. Returns ``{potential, labels_used, check_force_rmse_meV_A, check_relative}``."""
+    from ..io import write
+    from ..labels import LabelStore, default_workers, label
+    from ..structures import Structure
+    from ..training import train
+    from ..training.autoconfig import choose, summarize
+    from ..training.config import config_from_dict
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    train_cells, check_cells = training_cells(atoms, s.supercell, t)
+    store = store if isinstance(store, LabelStore) else LabelStore(store)
+    run = label([Structure.from_ase(a) for a in train_cells + check_cells], reference, store,
+                workers=workers if workers is not None else default_workers(), desc="label training cells")
+    if run.interrupted:
+        raise KeyboardInterrupt
+    log(f"thermal conductivity, training set: {run.summary()}")
+    lab = run.labelled
+    n_train = sum(1 for r in run.results[:len(train_cells)] if r is not None and r.ok)
+    tr, ck = lab[:n_train], lab[n_train:]
+    if len(tr) < 4 or not ck:
+        raise InputError("too few training cells could be labelled by the reference")
+    write(out / "train.extxyz", tr)
+    write(out / "check.extxyz", ck)
+    pot = out / "train" / "potential"
+    if not (out / "train" / "metadata.json").is_file():
+        if t.config is not None:
+            d = json.loads(json.dumps(t.config))
+        else:
+            settings, _ = choose(summarize(tr), t.time_budget)
+            d = {"model": {"symmetry_functions": settings["symmetry_functions"], "hidden": settings["hidden"]},
+                 "loss": dict(settings["loss"], forces=1.0, stress=0.0), "optimizer": settings["optimizer"],
+                 "run": {"time_budget": t.time_budget, "progress": "none"}}
+        d.setdefault("data", {})
+        d["data"]["train"] = [str((out / "train.extxyz").resolve())]
+        d["data"]["test"] = [str((out / "check.extxyz").resolve())]
+        d["data"].pop("label", None)
+        d.setdefault("run", {})
+        d["run"].update(output=str((out / "train").resolve()), committee=t.committee, seed=t.seed)
+        cfg = config_from_dict(d, file="thermal-conductivity --train", base_dir=str(out))
+        started = (out / "train" / ("member_1" if t.committee > 1 else "checkpoint.pt")).exists()
+        train(cfg, resume=started, log=lambda *a, **k: None)
+    from ..model.evaluator import load_potential
+    ev = load_potential(pot)
+    df, fref = [], []
+    for c in ck:
+        p = ev.evaluate(c, stress=False)
+        df.append((p.forces - c.forces).ravel())
+        fref.append(np.asarray(c.forces).ravel())
+    df, fref = np.concatenate(df), np.concatenate(fref)
+    rmse = float(np.sqrt(np.mean(df ** 2)))
+    rel = rmse / float(np.sqrt(np.mean(fref ** 2)))
+    log(f"thermal conductivity: the trained potential on {len(ck)} held-out displaced supercells: force RMSE "
+        f"{rmse * 1e3:.2f} meV/Å ({rel:.1%} of the RMS force)")
+    return {"potential": str(pot), "labels_used": len(train_cells) + len(check_cells),
+            "check_force_rmse_meV_A": rmse * 1e3, "check_relative": rel}
