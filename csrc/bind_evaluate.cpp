@@ -75,7 +75,7 @@ void bind_evaluate(nb::module_ &m) {
         .def(
             "evaluate",
             [](Evaluator &ev, Arr1<int64_t> offsets, Arr1<int64_t> neigh, Arr2d rij, Arr1<int32_t> elem,
-               bool compute_forces) {
+               bool compute_forces, bool atom_virial) {
                 const int64_t natoms = (int64_t)offsets.shape(0) - 1;
                 const int64_t ntot = (int64_t)elem.shape(0);
                 if (natoms < 0 || natoms > ntot) throw std::invalid_argument("offsets/elem size mismatch");
@@ -94,19 +94,23 @@ void bind_evaluate(nb::module_ &m) {
                 auto forces = owned<double>({(size_t)ntot, 3});
                 auto virial = owned<double>({3, 3});
                 auto extrap = owned<int32_t>({(size_t)natoms});
+                const bool va = compute_forces && atom_virial;
+                auto vatom = owned<double>({va ? (size_t)ntot : 0, 3, 3});
                 double e;
                 {
                     nb::gil_scoped_release release;
                     e = ev.evaluate((int)natoms, offsets.data(), neigh.data(), rij.data(), elem.data(),
                                     eatom.data(), compute_forces ? forces.data() : nullptr,
-                                    compute_forces ? virial.data() : nullptr, extrap.data());
+                                    compute_forces ? virial.data() : nullptr, extrap.data(),
+                                    va ? vatom.data() : nullptr);
                 }
-                return nb::make_tuple(e, eatom, forces, virial, extrap);
+                return nb::make_tuple(e, eatom, forces, virial, extrap, vatom);
             },
             nb::arg("offsets"), nb::arg("neighbours"), nb::arg("rij"), nb::arg("elements"),
-            nb::arg("forces") = true,
+            nb::arg("forces") = true, nb::arg("atom_virial") = false,
             "Returns (energy, atomic_energies[natoms], forces[ntot,3], virial[3,3], "
-            "extrapolations[natoms]); internal units, no offsets.");
+            "extrapolations[natoms], atom_virials[ntot,3,3] (centroid form; empty unless atom_virial)); internal "
+            "units, no offsets.");
 
     nb::class_<CommitteeEvaluator>(m, "CommitteeEvaluator",
                                    "Committee of M networks on shared descriptors: symmetry functions once per "
@@ -119,7 +123,7 @@ void bind_evaluate(nb::module_ &m) {
         .def(
             "evaluate",
             [](CommitteeEvaluator &ev, Arr1<int64_t> offsets, Arr1<int64_t> neigh, Arr2d rij, Arr1<int32_t> elem,
-               bool compute_forces, bool member_forces) {
+               bool compute_forces, bool member_forces, bool atom_virial) {
                 const int64_t natoms = (int64_t)offsets.shape(0) - 1;
                 const int64_t ntot = (int64_t)elem.shape(0);
                 if (natoms < 0 || natoms > ntot) throw std::invalid_argument("offsets/elem size mismatch");
@@ -142,17 +146,19 @@ void bind_evaluate(nb::module_ &m) {
                 auto mforces = owned<double>({mf ? M : 0, (size_t)ntot, 3});
                 auto mvirial = owned<double>({mf ? M : 0, 3, 3});
                 auto extrap = owned<int32_t>({(size_t)natoms});
+                const bool va = compute_forces && atom_virial;
+                auto vatom = owned<double>({va ? (size_t)ntot : 0, 3, 3});
                 {
                     nb::gil_scoped_release release;
                     ev.evaluate((int)natoms, offsets.data(), neigh.data(), rij.data(), elem.data(), ntot,
                                 eatom.data(), compute_forces ? forces.data() : nullptr,
                                 compute_forces ? virial.data() : nullptr, mf ? mforces.data() : nullptr,
-                                mf ? mvirial.data() : nullptr, extrap.data());
+                                mf ? mvirial.data() : nullptr, extrap.data(), va ? vatom.data() : nullptr);
                 }
-                return nb::make_tuple(eatom, forces, virial, mforces, mvirial, extrap);
+                return nb::make_tuple(eatom, forces, virial, mforces, mvirial, extrap, vatom);
             },
             nb::arg("offsets"), nb::arg("neighbours"), nb::arg("rij"), nb::arg("elements"),
-            nb::arg("forces") = true, nb::arg("member_forces") = true,
+            nb::arg("forces") = true, nb::arg("member_forces") = true, nb::arg("atom_virial") = false,
             "Returns (atomic_energies[M, natoms], mean forces[ntot,3], mean virial[3,3], member forces "
             "[M,ntot,3] (empty unless member_forces), member virials [M,3,3], extrapolations[natoms]).");
 }

@@ -197,3 +197,17 @@ def test_cli_make(tmp_path, capsys):
     ev = load_potential(tmp_path / "c")
     assert isinstance(ev, CommitteeEvaluator) and ev.n_members == 2 and ev.calibration == 0.2
     assert (tmp_path / "c" / "input.nn").is_file()          # the merged mean, an n2p2 potential
+
+
+def test_atom_virials_sum_to_the_global_virial():
+    """Per-atom virials (centroid form) sum to −stress·V; a committee's are the members' mean."""
+    from hdnnp.model.evaluator import CommitteeEvaluator
+    members = _members(3, gaussian_only=True)
+    s = periodic_structure(0)
+    vol = abs(np.linalg.det(s.cell))
+    refs = [Evaluator(p).evaluate(s, atom_virials=True) for p in members]
+    for r in refs:
+        np.testing.assert_allclose(r.virials.sum(0), -r.stress.T * vol, atol=1e-10 * np.abs(r.stress).max() * vol)
+    c = CommitteeEvaluator(members).evaluate(s, atom_virials=True)
+    np.testing.assert_allclose(c.virials, np.mean([r.virials for r in refs], 0), atol=1e-10)
+    assert Evaluator(members[0]).evaluate(s).virials is None

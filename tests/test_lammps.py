@@ -260,3 +260,57 @@ run 0
     (tmp_path / "in.lmp").write_text(script(f"stop_above {0.5 * smax}"))
     with pytest.raises(HDNNPError, match="exceeds stop_above"):
         run_lammps(tmp_path / "in.lmp", ranks=ranks, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("ranks,newton", [(1, True), (2, True), (2, False)])
+def test_centroid_atom_virial(plugin, tmp_path, ranks, newton):
+    """compute centroid/stress/atom: the pair style's one-pass per-atom virials (atom i's energy gives
+    r_ik ⊗ f_k to neighbour k) equal the Python evaluator's, atom by atom, and sum to the global virial to
+    1e-10 relative; compute stress/atom sums to it as well."""
+    from hdnnp.io import read
+    from hdnnp.lammps.runner import NKTV2P_METAL, lammps_cell, run_lammps, write_data
+    from hdnnp.model.evaluator import load_potential
+    folder, pot = _export(tmp_path, "Cu2S_PBE", "angstrom", "ev")
+    at = _atoms(read(folder / "input.data")[3])
+    at.rattle(0.02, seed=2)
+    at, box = lammps_cell(at)
+    write_data(tmp_path / "data.lmp", at, ["Cu", "S"], box)
+    (tmp_path / "in.lmp").write_text(f"""units metal
+atom_style atomic
+atom_modify map array
+boundary p p p
+newton {'on' if newton else 'off'}
+read_data data.lmp
+plugin load {plugin}
+pair_style hdnnp/fast
+pair_coeff * * {pot} Cu S
+compute c all centroid/stress/atom NULL virial
+compute s all stress/atom NULL virial
+compute cs all reduce sum c_c[1] c_c[2] c_c[3] c_c[4] c_c[5] c_c[6] c_c[7] c_c[8] c_c[9]
+compute vir all pressure NULL virial
+variable vol equal vol
+thermo_style custom step v_vol c_vir[1] c_vir[2] c_vir[3] c_vir[4] c_vir[5] c_vir[6] c_cs[1] c_cs[2] c_cs[3] c_cs[4] c_cs[5] c_cs[6] c_cs[7] c_cs[8] c_cs[9]
+thermo_modify format float %.17g
+dump d all custom 1 cv.dump id c_c[1] c_c[2] c_c[3] c_c[4] c_c[5] c_c[6] c_c[7] c_c[8] c_c[9]
+dump_modify d format float %.17g sort id
+run 0
+""")
+    res = run_lammps(tmp_path / "in.lmp", ranks=ranks, cwd=tmp_path)
+    lines = res.stdout.splitlines()
+    k = next(i for i, ln in enumerate(lines) if ln.split()[:2] == ["Step", "v_vol"])
+    vals = [float(v) for v in lines[k + 1].split()]
+    vol, p, cs = vals[1], vals[2:8], vals[8:17]
+    W = np.array([[p[0], p[3], p[4]], [p[3], p[1], p[5]], [p[4], p[5], p[2]]]) * vol / NKTV2P_METAL
+    # centroid per-atom "stress" is -virial (x nktv2p), components xx yy zz xy xz yz yx zx zy
+    order = [(0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2), (1, 0), (2, 0), (2, 1)]
+    Wc = np.zeros((3, 3))
+    for (x, y), v in zip(order, cs):
+        Wc[x, y] = -v / NKTV2P_METAL
+    np.testing.assert_allclose(Wc, W, rtol=0, atol=1e-10 * np.abs(W).max())
+    d = np.loadtxt(tmp_path / "cv.dump", skiprows=9)
+    d = d[np.argsort(d[:, 0])]
+    pred = load_potential(folder, "angstrom", "ev").evaluate(at, atom_virials=True)
+    np.testing.assert_allclose(pred.virials.sum(0), W, rtol=0, atol=1e-10 * np.abs(W).max())
+    mine = np.stack([-d[:, 1 + c] / NKTV2P_METAL for c in range(9)], axis=1)
+    want = np.stack([pred.virials[:, x, y] for x, y in order], axis=1)
+    np.testing.assert_allclose(mine, want, rtol=0, atol=1e-9 * np.abs(want).max())

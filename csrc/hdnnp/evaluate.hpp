@@ -44,9 +44,13 @@ public:
     //   forces[3a+c]  -dE/dr (nullptr: skip forces and virial)
     //   virial[9]     sum over pairs of r_ij (x) f_j, i.e. -sum r_ij (x) dE/dr_j (row-major; nullptr: skip)
     //   extrap[i]     number of symmetry functions of atom i outside the scaling range (nullptr: skip)
+    //   vatom[9a + 3x + y]  per-atom virial in the centroid form (accumulated; nullptr: skip): the virial
+    //                 r_ik (x) f_k of atom i's energy goes to its neighbour k, so that the atoms' virials sum
+    //                 to the global one and sum_a vatom_a . v_a is the potential part of the heat flux
     // Returns the total energy (sum of eatom).
     double evaluate(int natoms, const int64_t *offsets, const int64_t *neigh, const double *rij,
-                    const int *elem, double *eatom, double *forces, double *virial, int *extrap) {
+                    const int *elem, double *eatom, double *forces, double *virial, int *extrap,
+                    double *vatom = nullptr) {
         double etot = 0.0;
         for (int i = 0; i < natoms; ++i) {
             const int e = elem[i];
@@ -83,6 +87,9 @@ public:
                 if (virial)
                     for (int x = 0; x < 3; ++x)
                         for (int y = 0; y < 3; ++y) virial[3 * x + y] -= r[x] * gk[y];
+                if (vatom)
+                    for (int x = 0; x < 3; ++x)
+                        for (int y = 0; y < 3; ++y) vatom[9 * a + 3 * x + y] -= r[x] * gk[y];
             }
             for (int c = 0; c < 3; ++c) forces[3 * i + c] += fi[c];
         }
@@ -131,9 +138,10 @@ public:
     //   mforces[(m * ntot + a) * 3 + c], mvirial[9m + ...]: per-member forces and virials
     //                          (accumulated; nullptr: only the mean, one contraction per atom)
     //   extrap[i]              symmetry functions outside member 0's scaling range
+    //   vatom[9a + ...]        mean per-atom virial in the centroid form (as Evaluator::evaluate; nullptr: skip)
     void evaluate(int natoms, const int64_t *offsets, const int64_t *neigh, const double *rij, const int *elem,
                   int64_t ntot, double *eatom, double *forces, double *virial, double *mforces, double *mvirial,
-                  int *extrap) {
+                  int *extrap, double *vatom = nullptr) {
         const int M = (int)models_.size();
         const double invM = 1.0 / M;
         for (int i = 0; i < natoms; ++i) {
@@ -164,9 +172,9 @@ public:
                 }
             }
             if (!forces) continue;
-            if (!mforces) {
-                scatter(d, mean, nn, neigh + p0, rij + 3 * p0, i, forces, virial);
-                continue;
+            if (!mforces || vatom) {
+                scatter(d, mean, nn, neigh + p0, rij + 3 * p0, i, forces, virial, vatom);
+                if (!mforces) continue;
             }
             if ((int)gm_.size() < 3 * M * (nn > 0 ? nn : 1)) gm_.resize((std::size_t)3 * M * (nn > 0 ? nn : 1));
             d.contract_multi(M, dEdG_.data(), nsf, gm_.data());
@@ -174,7 +182,7 @@ public:
                 scatter_g(gm_.data() + (std::size_t)m * 3 * nn, nn, neigh + p0, rij + 3 * p0, i,
                           mforces + (std::size_t)m * ntot * 3, mvirial ? mvirial + 9 * m : nullptr);
         }
-        if (forces && mforces) {
+        if (forces && mforces && !vatom) {
             for (int m = 0; m < M; ++m) {
                 const double *fm = mforces + (std::size_t)m * ntot * 3;
                 for (int64_t k = 0; k < 3 * ntot; ++k) forces[k] += fm[k] * invM;
@@ -187,12 +195,12 @@ public:
 private:
     // forces -= contraction of dEdG over atom i's neighbourhood (as Evaluator::evaluate)
     void scatter(const ElementDescriptor &d, const double *dEdG, int nn, const int64_t *nb, const double *r,
-                 int i, double *forces, double *virial) {
+                 int i, double *forces, double *virial, double *vatom = nullptr) {
         d.contract(dEdG, g_.data());
-        scatter_g(g_.data(), nn, nb, r, i, forces, virial);
+        scatter_g(g_.data(), nn, nb, r, i, forces, virial, vatom);
     }
     static void scatter_g(const double *g, int nn, const int64_t *nb, const double *r, int i, double *forces,
-                          double *virial) {
+                          double *virial, double *vatom = nullptr) {
         double fi[3] = {0.0, 0.0, 0.0};
         for (int k = 0; k < nn; ++k) {
             const int64_t a = nb[k];
@@ -205,6 +213,9 @@ private:
             if (virial)
                 for (int x = 0; x < 3; ++x)
                     for (int y = 0; y < 3; ++y) virial[3 * x + y] -= rk[x] * gk[y];
+            if (vatom)
+                for (int x = 0; x < 3; ++x)
+                    for (int y = 0; y < 3; ++y) vatom[9 * a + 3 * x + y] -= rk[x] * gk[y];
         }
         for (int c = 0; c < 3; ++c) forces[3 * i + c] += fi[c];
     }

@@ -10,7 +10,9 @@
 // The potential file is written by `hdnnp lammps export` (format: src/hdnnp/lammps/export.py).
 // Neighbours come from a full LAMMPS list (cutoff = the largest symmetry-function cutoff); the kernels
 // put forces on local and ghost atoms; with newton_pair off the ghost forces are reverse-communicated
-// here, with newton_pair on LAMMPS does it. Energy, per-atom energy, global and per-atom virial.
+// here, with newton_pair on LAMMPS does it. Energy, per-atom energy, global and per-atom virial (also in the centroid form for
+// compute centroid/stress/atom and heat/flux: the virial r_ik (x) f_k of atom i's energy goes to neighbour
+// k, in the same pass as the forces).
 //
 // Extrapolation (symmetry functions outside the scaling.data range) is counted every step;
 // `compute X all pair hdnnp/fast` gives c_X[1] = extrapolated SF values, c_X[2] = atoms concerned.
@@ -231,10 +233,10 @@ public:
         restartinfo = 0;
         one_coeff = 1;
         manybody_flag = 1;
-        centroidstressflag = CENTROID_NOTAVAIL;
+        centroidstressflag = CENTROID_AVAIL;
         no_virial_fdotr_compute = 1;
-        comm_reverse = 6;
-        comm_reverse_off = 6;
+        comm_reverse = 9;
+        comm_reverse_off = 9;
         nextra = 4;
         pvector = new double[nextra];
         for (int k = 0; k < nextra; ++k) pvector[k] = 0.0;
@@ -310,7 +312,7 @@ public:
                 for (auto const &mb : pot_.extra) { mm.push_back(mb.models); scale.push_back(1.0 / mb.conv_energy); }
                 com_.reset(new hdnnp::CommitteeEvaluator(std::move(d2), std::move(mm), std::move(scale)));
                 nmembers_ = (int)pot_.extra.size() + 1;
-                comm_reverse = comm_reverse_off = std::max(6, 3 * nmembers_);
+                comm_reverse = comm_reverse_off = std::max(9, 3 * nmembers_);
             }
         } catch (std::exception &ex) {
             error->all(FLERR, ex.what());
@@ -430,57 +432,25 @@ public:
         extrap_.assign(nlocal, 0);
         double W[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
 
+        // per-atom virials in the centroid form, one pass: atom i's energy gives r_ik (x) f_k to neighbour k
+        const bool want_va = vflag_atom || cvflag_atom;
+        if (want_va) vbuf_.assign((size_t)9 * nall, 0.0);
         if (com_) {
-            if (vflag_atom)
-                error->all(FLERR, "hdnnp/fast: per-atom virials are not available with a committee potential yet");
-            compute_committee(el);
+            compute_committee(el, want_va);
             return;
         }
-        if (!vflag_atom) {
-            eval_->evaluate(nlocal, offsets_.data(), neigh_.data(), rij_.data(), el.data(), ei_.data(),
-                            fbuf_.data(), W, extrap_.data());
-        } else {
-            // atom by atom, to split the virial over atoms: half of r_ik (x) f_k to i, half to k
-            vbuf_.assign((size_t)6 * nall, 0.0);
-            std::vector<int64_t> off1(2), nb1;
-            std::vector<int> el1;
-            std::vector<double> f1;
-            for (int i = 0; i < nlocal; ++i) {
-                const int64_t p0 = offsets_[i];
-                const int nn = (int)(offsets_[i + 1] - p0);
-                off1[0] = 0; off1[1] = nn;
-                nb1.resize(nn); el1.resize(nn + 1); f1.assign((size_t)3 * (nn + 1), 0.0);
-                el1[0] = el[i];
-                for (int k = 0; k < nn; ++k) { nb1[k] = k + 1; el1[k + 1] = el[neigh_[p0 + k]]; }
-                double w1[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-                eval_->evaluate(1, off1.data(), nb1.data(), rij_.data() + 3 * p0, el1.data(), &ei_[i],
-                                f1.data(), w1, &extrap_[i]);
-                for (int c = 0; c < 3; ++c) fbuf_[3 * i + c] += f1[c];
-                for (int k = 0; k < nn; ++k) {
-                    const int64_t a = neigh_[p0 + k];
-                    const double *fk = &f1[3 * (k + 1)];
-                    const double *r = &rij_[3 * (p0 + k)];
-                    for (int c = 0; c < 3; ++c) fbuf_[3 * a + c] += fk[c];
-                    const double v[6] = {r[0] * fk[0], r[1] * fk[1], r[2] * fk[2],
-                                         r[0] * fk[1], r[0] * fk[2], r[1] * fk[2]};
-                    for (int c = 0; c < 6; ++c) {
-                        vbuf_[6 * i + c] += 0.5 * v[c];
-                        vbuf_[6 * a + c] += 0.5 * v[c];
-                    }
-                }
-                for (int c = 0; c < 9; ++c) W[c] += w1[c];
-            }
-        }
+        eval_->evaluate(nlocal, offsets_.data(), neigh_.data(), rij_.data(), el.data(), ei_.data(), fbuf_.data(), W,
+                        extrap_.data(), want_va ? vbuf_.data() : nullptr);
 
-        // ghost forces (and per-atom virials): LAMMPS reverse-communicates f with newton on; with
-        // newton off this style does it for its own buffers
+        // ghost forces (and per-atom virials): LAMMPS reverse-communicates f with newton on (and the computes
+        // their per-atom virials); with newton off this style does it for its own buffers
         if (force->newton_pair) {
             for (int a = 0; a < nall; ++a)
                 for (int c = 0; c < 3; ++c) f[a][c] += fbuf_[3 * a + c] * (U / (ce * L));
         } else {
             rev_mode_ = 3;
             comm->reverse_comm(this, 3);
-            if (vflag_atom) { rev_mode_ = 6; comm->reverse_comm(this, 6); }
+            if (want_va) { rev_mode_ = 9; comm->reverse_comm(this, 9); }
             for (int a = 0; a < nlocal; ++a)
                 for (int c = 0; c < 3; ++c) f[a][c] += fbuf_[3 * a + c] * (U / (ce * L));
         }
@@ -497,13 +467,27 @@ public:
             virial[0] += W[0] * s; virial[1] += W[4] * s; virial[2] += W[8] * s;
             virial[3] += W[1] * s; virial[4] += W[2] * s; virial[5] += W[5] * s;
         }
-        if (vflag_atom) {
-            const int n = force->newton_pair ? nall : nlocal;
-            const double s = U / ce;
-            for (int a = 0; a < n; ++a)
-                for (int c = 0; c < 6; ++c) vatom[a][c] += vbuf_[6 * a + c] * s;
-        }
+        if (want_va) store_atom_virials(U / ce);
         report_extrapolation(x);
+    }
+
+    // vbuf_ (9 per atom, [3x + y] = sum r_x f_y) -> vatom (xx yy zz xy xz yz, symmetrised) and cvatom
+    // (xx yy zz xy xz yz yx zx zy), times s
+    void store_atom_virials(double s) {
+        const int n = force->newton_pair ? atom->nlocal + atom->nghost : atom->nlocal;
+        for (int a = 0; a < n; ++a) {
+            const double *v = &vbuf_[(size_t)9 * a];
+            if (vflag_atom) {
+                vatom[a][0] += v[0] * s; vatom[a][1] += v[4] * s; vatom[a][2] += v[8] * s;
+                vatom[a][3] += 0.5 * (v[1] + v[3]) * s; vatom[a][4] += 0.5 * (v[2] + v[6]) * s;
+                vatom[a][5] += 0.5 * (v[5] + v[7]) * s;
+            }
+            if (cvflag_atom) {
+                cvatom[a][0] += v[0] * s; cvatom[a][1] += v[4] * s; cvatom[a][2] += v[8] * s;
+                cvatom[a][3] += v[1] * s; cvatom[a][4] += v[2] * s; cvatom[a][5] += v[5] * s;
+                cvatom[a][6] += v[3] * s; cvatom[a][7] += v[6] * s; cvatom[a][8] += v[7] * s;
+            }
+        }
     }
 
     int pack_reverse_comm(int n, int first, double *buf) override {
@@ -519,7 +503,7 @@ public:
                     for (int c = 0; c < 3; ++c) buf[m++] = mbuf_[((size_t)q * mstride_ + a) * 3 + c];
         } else {
             for (int a = first; a < last; ++a)
-                for (int c = 0; c < 6; ++c) buf[m++] = vbuf_[6 * a + c];
+                for (int c = 0; c < 9; ++c) buf[m++] = vbuf_[9 * a + c];
         }
         return m;
     }
@@ -536,7 +520,7 @@ public:
                     for (int c = 0; c < 3; ++c) mbuf_[((size_t)q * mstride_ + list_[i]) * 3 + c] += buf[m++];
         } else {
             for (int i = 0; i < n; ++i)
-                for (int c = 0; c < 6; ++c) vbuf_[6 * list_[i] + c] += buf[m++];
+                for (int c = 0; c < 9; ++c) vbuf_[9 * list_[i] + c] += buf[m++];
         }
     }
 
@@ -557,7 +541,7 @@ public:
 private:
     // Committee step: mean energies and forces, and every committee_every steps the members' forces for the
     // per-atom spread (reverse-communicated over ghosts, summed on the owners).
-    void compute_committee(const std::vector<int> &el) {
+    void compute_committee(const std::vector<int> &el, bool want_va) {
         double **f = atom->f;
         const int nlocal = atom->nlocal;
         const int nall = nlocal + atom->nghost;
@@ -570,16 +554,19 @@ private:
         mW_.assign((size_t)9 * M, 0.0);
         double W[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
         com_->evaluate(nlocal, offsets_.data(), neigh_.data(), rij_.data(), el.data(), nall, eM_.data(), fbuf_.data(),
-                       W, spread ? mbuf_.data() : nullptr, spread ? mW_.data() : nullptr, extrap_.data());
+                       W, spread ? mbuf_.data() : nullptr, spread ? mW_.data() : nullptr, extrap_.data(),
+                       want_va ? vbuf_.data() : nullptr);
         if (force->newton_pair) {
             for (int a = 0; a < nall; ++a)
                 for (int c = 0; c < 3; ++c) f[a][c] += fbuf_[3 * a + c] * (U / L);
         } else {
             rev_mode_ = 3;
             comm->reverse_comm(this, 3);
+            if (want_va) { rev_mode_ = 9; comm->reverse_comm(this, 9); }
             for (int a = 0; a < nlocal; ++a)
                 for (int c = 0; c < 3; ++c) f[a][c] += fbuf_[3 * a + c] * (U / L);
         }
+        if (want_va) store_atom_virials(U);
         // energies: member m's atom i is (E_i^m / conv_energy_m + mean_energy_m + atom_energy_m) * unit
         std::vector<double> etot(M, 0.0);
         double natoms_loc = 0.0;

@@ -37,6 +37,9 @@ class Prediction:
     forces: np.ndarray | None = None
     stress: np.ndarray | None = None
     extrapolations: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    #: per-atom virials (N, 3, 3), eV, centroid form (atom i's energy contributes r_ik ⊗ f_k to neighbour k;
+    #: they sum to the global virial Σ r ⊗ f = −stress·V); only when asked for (``atom_virials=True``)
+    virials: np.ndarray | None = None
     #: committees only: per-member total energies (M,), eV
     member_energies: np.ndarray | None = None
     #: committees only: per-atom force disagreement (N,), eV/Å: sqrt((1/M) Σ_m |F_i^m − F̄_i|²)
@@ -123,9 +126,9 @@ class Evaluator:
                              f"(elements: {' '.join(self.elements)})", file=where) from None
 
     def evaluate(self, structure, *, forces: bool = True, stress: bool = True,
-                 neighbours: NeighbourList | None = None) -> Prediction:
+                 neighbours: NeighbourList | None = None, atom_virials: bool = False) -> Prediction:
         """Energy (eV), per-atom energies, forces (eV/Å) and stress (eV/Å³, periodic cells only)
-        of a Structure or ase.Atoms."""
+        of a Structure or ase.Atoms; ``atom_virials``: per-atom virials too (``Prediction.virials``)."""
         positions = np.asarray(structure.positions, dtype=np.float64)
         cell = np.asarray(structure.cell[:] if hasattr(structure.cell, "array") else structure.cell, float)
         pbc = np.asarray(structure.pbc, bool)
@@ -135,18 +138,20 @@ class Evaluator:
         elem = self.element_indices(structure.numbers, where)
         if neighbours is None:  # fast path: vesin pairs -> CSR in one compiled pass, already scaled
             offsets, j, rij = csr_pairs(positions, self.cutoff, cell, pbc, 1.0 / self._L)
-            return self._evaluate_pairs(offsets, j, rij, elem, cell, pbc, forces, stress, scaled=True)
+            return self._evaluate_pairs(offsets, j, rij, elem, cell, pbc, forces, stress, scaled=True,
+                                        atom_virials=atom_virials)
         nl = neighbours
-        return self._evaluate_pairs(nl.offsets, nl.j, nl.vectors, elem, cell, pbc, forces, stress)
+        return self._evaluate_pairs(nl.offsets, nl.j, nl.vectors, elem, cell, pbc, forces, stress,
+                                    atom_virials=atom_virials)
 
     def _evaluate_pairs(self, offsets, j, vectors_A, elem, cell, pbc, forces, stress,
-                        scaled: bool = False) -> Prediction:
+                        scaled: bool = False, atom_virials: bool = False) -> Prediction:
         L, U = self._L, self._U
         p = self.potential
         rij = vectors_A if scaled else np.ascontiguousarray(vectors_A / L, dtype=np.float64)
-        e_int, ea_int, f_int, w_int, extrap = self._core.evaluate(
+        e_int, ea_int, f_int, w_int, extrap, va = self._core.evaluate(
             np.ascontiguousarray(offsets, np.int64), np.ascontiguousarray(j, np.int64), rij,
-            elem, bool(forces or stress))
+            elem, bool(forces or stress or atom_virials), bool(atom_virials))
         ce, mu = p.conv_energy, p.mean_energy
         energies = (np.asarray(ea_int) / ce + mu + self._offsets[elem]) * U
         # total as n2p2 forms it: network sum / conv_energy + N·mean_energy + offsets
@@ -157,6 +162,8 @@ class Evaluator:
         if stress and pbc.all():
             volume = abs(np.linalg.det(cell))
             pred.stress = -np.asarray(w_int).T * (U / ce) / volume
+        if atom_virials:
+            pred.virials = np.asarray(va) * (U / ce)
         return pred
 
 
@@ -243,14 +250,14 @@ class CommitteeEvaluator(Evaluator):
                    mean_potential=mean, **kw)
 
     def _evaluate_pairs(self, offsets, j, vectors_A, elem, cell, pbc, forces, stress,
-                        scaled: bool = False, spread: bool | None = None) -> Prediction:
+                        scaled: bool = False, spread: bool | None = None, atom_virials: bool = False) -> Prediction:
         L, U = self._L, self._U
         spread = self.spread if spread is None else spread
         rij = vectors_A if scaled else np.ascontiguousarray(vectors_A / L, dtype=np.float64)
-        want_f = bool(forces or stress)
-        ea, f, w, mf, mw, extrap = self._committee.evaluate(
+        want_f = bool(forces or stress or atom_virials)
+        ea, f, w, mf, mw, extrap, va = self._committee.evaluate(
             np.ascontiguousarray(offsets, np.int64), np.ascontiguousarray(j, np.int64), rij,
-            elem, want_f, want_f and spread)
+            elem, want_f, want_f and spread, bool(atom_virials))
         ea = (np.asarray(ea) + self._member_offsets[:, elem]) * U          # (M, N) eV
         member_e = ea.sum(axis=1)
         extrap = np.asarray(extrap)
@@ -274,4 +281,6 @@ class CommitteeEvaluator(Evaluator):
             if spread:
                 ms = -np.transpose(np.asarray(mw), (0, 2, 1)) * U / volume
                 pred.stress_std = ms.std(axis=0)
+        if atom_virials:
+            pred.virials = np.asarray(va) * U
         return pred
