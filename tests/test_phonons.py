@@ -137,3 +137,37 @@ def test_thermal_conductivity_matches_direct_phono3py(tmp_path):
     np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-8)
     assert got[0, 0] > got[1, 0] > 0             # κ falls with temperature
     assert (tmp_path / "k" / "kappa.png").stat().st_size > 1000
+
+
+def test_green_kubo_integral_of_a_known_correlation():
+    """gk_kappa on an Ornstein-Uhlenbeck flux with C(t) = s² exp(-t/tc): κ(τ ≫ tc) = pref · s² tc."""
+    from hdnnp.workflows.green_kubo import EV_PS_A_TO_W_MK, KB_EV, gk_kappa
+    rng = np.random.default_rng(0)
+    dt, tc, s, n = 0.005, 0.1, 20.0, 400_000
+    a = np.exp(-dt / tc)
+    x = np.zeros((n, 3))
+    noise = rng.normal(0, s * np.sqrt(1 - a * a), (n, 3))
+    for i in range(1, n):
+        x[i] = a * x[i - 1] + noise[i]
+    V, T = 1000.0, 300.0
+    lags, k, sem, acf = gk_kappa(x, dt, V, T, tau_ps=1.0, blocks=10)
+    want = EV_PS_A_TO_W_MK / (V * KB_EV * T * T) * s * s * tc
+    assert k[-1] == pytest.approx(want, rel=0.05) and sem[-1] < 0.05 * want
+    assert acf[0] == pytest.approx(1.0) and abs(acf[-1]) < 0.05
+
+
+def test_green_kubo_command_with_a_lammps_reference(tmp_path):
+    """The Green-Kubo command end to end (fcc argon with a Lennard-Jones reference in LAMMPS, short run)."""
+    (tmp_path / "lj.yaml").write_text("code: lammps\npair_style: lj/cut 8.0\npair_coeff: ['* * 0.0104 3.40']\n"
+                                      "elements: [Ar]\n")
+    bulk("Ar", "fcc", a=5.26, cubic=True).write(tmp_path / "ar.xyz")
+    out = subprocess.run([sys.executable, "-m", "hdnnp", "thermal-conductivity", str(tmp_path / "ar.xyz"), "-r",
+                          str(tmp_path / "lj.yaml"), "--method", "green-kubo", "-T", "40", "--repeat", "3", "3", "3",
+                          "--timestep", "4", "--equilibration", "4", "--production", "40", "--tau", "2", "--blocks", "4",
+                          "-o", str(tmp_path / "gk")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    summ = json.loads((tmp_path / "gk" / "gk.json").read_text())
+    assert summ["atoms"] == 108 and summ["kappa_W_mK"] > 0 and summ["kappa_sem_W_mK"] > 0
+    assert (tmp_path / "gk" / "gk.png").stat().st_size > 1000
+    d = np.loadtxt(tmp_path / "gk" / "gk.csv", delimiter=",", skiprows=1)
+    assert d.shape[1] == 4 and d[-1, 0] == pytest.approx(2.0)

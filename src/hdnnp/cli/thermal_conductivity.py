@@ -29,7 +29,17 @@ def register(sub):
     p.add_argument("--displacement", type=float, default=0.03, help="Å (default 0.03, phono3py's)")
     p.add_argument("--mesh", type=int, nargs=3, default=[11, 11, 11], metavar=("MX", "MY", "MZ"))
     p.add_argument("--temperatures", "-T", type=float, nargs="+", default=[300.0], metavar="K")
-    p.add_argument("--method", choices=["rta", "lbte"], default="rta")
+    p.add_argument("--method", choices=["rta", "lbte", "green-kubo"], default="rta",
+                   help="rta / lbte (phono3py), or green-kubo (equilibrium MD in LAMMPS, heat flux with the centroid "
+                        "per-atom virial)")
+    g = p.add_argument_group("green-kubo")
+    g.add_argument("--equilibration", type=float, default=20.0, metavar="PS", help="NVT ps (default 20)")
+    g.add_argument("--production", type=float, default=100.0, metavar="PS", help="NVE ps (default 100)")
+    g.add_argument("--tau", type=float, default=10.0, metavar="PS", help="correlation time read (default 10 ps)")
+    g.add_argument("--blocks", type=int, default=5, help="segments for the standard error (default 5)")
+    g.add_argument("--timestep", type=float, default=1.0, metavar="FS")
+    g.add_argument("--repeat", type=int, nargs=3, metavar=("NX", "NY", "NZ"), help="replicate the cell")
+    g.add_argument("--ranks", type=int, default=1, help="MPI ranks")
     p.add_argument("--isotope", action="store_true", help="isotope scattering (natural abundances)")
     p.add_argument("--no-relax", action="store_true")
     p.add_argument("--relax-cell", action="store_true")
@@ -63,6 +73,8 @@ def run(args) -> int:
     if args.reference:
         from ..references import get_reference, parse_overrides
         ref = get_reference(args.reference, parse_overrides(args.set), where="--reference")
+    if args.method == "green-kubo":
+        return _green_kubo(args, ref)
     if args.train:
         if ref is None:
             raise InputError("--train needs --reference (the code that labels the training set)")
@@ -120,4 +132,25 @@ def _train_then_kappa(args, ref) -> int:
     for T, k in s["kappa_W_mK"].items():
         print(f"  {float(T):6.1f} K  κ_xx {k['xx']:.3f}  κ_yy {k['yy']:.3f}  κ_zz {k['zz']:.3f} W/m/K")
     print(f"labels_used={tr['labels_used']} direct_displacements={direct}")
+    return 0
+
+
+def _green_kubo(args, ref) -> int:
+    from ..workflows.green_kubo import GKSettings, run_green_kubo
+    from ._units import read_structures
+
+    atoms = read_structures([args.structure], args.format, args)[0].to_ase()
+    out = {}
+    for T in args.temperatures:
+        st = GKSettings(temperature=T, timestep=args.timestep, equilibration=args.equilibration,
+                        production=args.production, tau=args.tau, blocks=args.blocks, repeat=args.repeat,
+                        ranks=args.ranks)
+        d = args.output_dir if len(args.temperatures) == 1 else f"{args.output_dir}/T{T:g}"
+        s = run_green_kubo(atoms, d, st, potential=args.potential, reference=ref,
+                           length_unit=args.potential_length_unit, energy_unit=args.potential_energy_unit,
+                           log=lambda m: print(m, file=sys.stderr))
+        out[T] = s
+        print(f"Green-Kubo κ at {T:g} K: {s['kappa_W_mK']:.4g} ± {s['kappa_sem_W_mK']:.2g} W/m/K "
+              f"(τ = {args.tau:g} ps, {s['atoms']} atoms, {args.production:g} ps NVE, s.e. over {args.blocks} blocks); "
+              f"{d}/gk.png")
     return 0
