@@ -314,3 +314,52 @@ run 0
     mine = np.stack([-d[:, 1 + c] / NKTV2P_METAL for c in range(9)], axis=1)
     want = np.stack([pred.virials[:, x, y] for x, y in order], axis=1)
     np.testing.assert_allclose(mine, want, rtol=0, atol=1e-9 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_sw_centroid_equals_lammps_sw(plugin, tmp_path, ranks):
+    """The plugin's sw/centroid gives LAMMPS' sw energy, forces and virial (rattled 64-atom Si), and centroid
+    per-atom virials that sum to the global virial."""
+    from ase.build import bulk
+    from hdnnp.lammps.runner import NKTV2P_METAL, lammps_cell, run_lammps, write_data
+    from hdnnp.references.lammps import potentials_dir
+    at = bulk("Si", "diamond", a=5.43, cubic=True).repeat(2)
+    at.rattle(0.1, seed=3)
+    at, box = lammps_cell(at)
+    write_data(tmp_path / "data.lmp", at, ["Si"], box)
+    res = {}
+    for style in ("sw", "sw/centroid"):
+        extra = "compute c all centroid/stress/atom NULL virial\ncompute cs all reduce sum c_c[1] c_c[2] c_c[3] " \
+                "c_c[4] c_c[5] c_c[6] c_c[7] c_c[8] c_c[9]" if style == "sw/centroid" else ""
+        cols = " c_cs[1] c_cs[2] c_cs[3] c_cs[4] c_cs[5] c_cs[6] c_cs[7] c_cs[8] c_cs[9]" if extra else ""
+        (tmp_path / "in.lmp").write_text(f"""units metal
+atom_style atomic
+atom_modify map array
+boundary p p p
+read_data data.lmp
+plugin load {plugin}
+pair_style {style}
+pair_coeff * * {potentials_dir() / 'Si.sw'} Si
+{extra}
+compute vir all pressure NULL virial
+variable vol equal vol
+thermo_style custom step pe v_vol c_vir[1] c_vir[2] c_vir[3] c_vir[4] c_vir[5] c_vir[6]{cols}
+thermo_modify format float %.17g
+dump d all custom 1 f.dump id fx fy fz
+dump_modify d format float %.17g sort id
+run 0
+""")
+        out = run_lammps(tmp_path / "in.lmp", ranks=ranks, cwd=tmp_path).stdout.splitlines()
+        k = next(i for i, ln in enumerate(out) if ln.split()[:2] == ["Step", "PotEng"])
+        vals = [float(v) for v in out[k + 1].split()]
+        d = np.loadtxt(tmp_path / "f.dump", skiprows=9)
+        res[style] = (vals, d[np.argsort(d[:, 0])][:, 1:])
+    (a, fa), (b, fb) = res["sw"], res["sw/centroid"]
+    assert b[1] == pytest.approx(a[1], rel=1e-12)
+    np.testing.assert_allclose(fb, fa, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(b[3:9], a[3:9], rtol=1e-10, atol=1e-6)
+    vol, p = b[2], b[3:9]
+    W = np.array([p[0], p[1], p[2], p[3], p[4], p[5]]) * vol / NKTV2P_METAL
+    cs = -np.array(b[9:18]) / NKTV2P_METAL
+    np.testing.assert_allclose(cs[[0, 1, 2, 3, 4, 5]], W, rtol=0, atol=1e-10 * np.abs(W).max())
+    np.testing.assert_allclose(cs[[3, 4, 5]], cs[[6, 7, 8]], rtol=0, atol=1e-10 * np.abs(W).max())

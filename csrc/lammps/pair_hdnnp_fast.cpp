@@ -784,7 +784,199 @@ private:
 
 using namespace LAMMPS_NS;
 
+
+// ---------------------------------------------------------------------------------------------
+// pair_style sw/centroid: Stillinger-Weber (LAMMPS' sw parameter files and energy, to rounding) with the
+// per-atom virial in the centroid form, which LAMMPS' own sw lacks: a reference for Green-Kubo heat
+// transport. Site energies E_i = 1/2 sum_j phi2(r_ij) + sum_{j<k} phi3(j,i,k); the virial r_ij (x) f_j of
+// each term owned by atom i goes to the atoms it moves (j, k). Full neighbour list, newton_pair on.
+class PairSWCentroid : public Pair {
+public:
+    explicit PairSWCentroid(LAMMPS *lmp) : Pair(lmp) {
+        single_enable = 0;
+        restartinfo = 0;
+        one_coeff = 1;
+        manybody_flag = 1;
+        centroidstressflag = CENTROID_AVAIL;
+        no_virial_fdotr_compute = 1;
+    }
+    ~PairSWCentroid() override {
+        if (allocated) {
+            memory->destroy(setflag);
+            memory->destroy(cutsq);
+        }
+    }
+    void settings(int narg, char **) override {
+        if (narg != 0) error->all(FLERR, "pair_style sw/centroid takes no arguments");
+    }
+    void coeff(int narg, char **arg) override {
+        const int ntypes = atom->ntypes;
+        if (narg != 3 + ntypes) error->all(FLERR, "pair_coeff * * FILE needs one element (or NULL) per atom type");
+        std::vector<std::string> elems;
+        map_.assign(ntypes + 1, -1);
+        for (int t = 1; t <= ntypes; ++t) {
+            std::string e = arg[2 + t];
+            if (e == "NULL") continue;
+            int k = -1;
+            for (int q = 0; q < (int)elems.size(); ++q) if (elems[q] == e) k = q;
+            if (k < 0) { k = (int)elems.size(); elems.push_back(e); }
+            map_[t] = k;
+        }
+        ne_ = (int)elems.size();
+        par_.assign((size_t)ne_ * ne_ * ne_, P());
+        std::vector<char> have(par_.size(), 0);
+        std::ifstream in(utils::get_potential_file_path(arg[2]));
+        if (!in) error->all(FLERR, "sw/centroid: cannot open {}", arg[2]);
+        std::vector<std::string> tok;
+        std::string line;
+        while (std::getline(in, line)) {
+            auto h = line.find('#');
+            if (h != std::string::npos) line.resize(h);
+            std::istringstream ls(line);
+            std::string t;
+            while (ls >> t) tok.push_back(t);
+        }
+        if (tok.size() % 14) error->all(FLERR, "sw/centroid: {} is not a Stillinger-Weber file", arg[2]);
+        for (size_t q = 0; q < tok.size(); q += 14) {
+            int id[3];
+            bool use = true;
+            for (int c = 0; c < 3; ++c) {
+                id[c] = -1;
+                for (int e = 0; e < ne_; ++e) if (elems[e] == tok[q + c]) id[c] = e;
+                use = use && id[c] >= 0;
+            }
+            if (!use) continue;
+            P p;
+            double v[11];
+            for (int c = 0; c < 11; ++c) v[c] = std::stod(tok[q + 3 + c]);
+            p.eps = v[0]; p.sigma = v[1]; p.a = v[2]; p.lambda = v[3]; p.gamma = v[4]; p.cos0 = v[5];
+            p.A = v[6]; p.B = v[7]; p.p = v[8]; p.q = v[9];
+            p.cut = p.a * p.sigma;
+            const size_t k = ((size_t)id[0] * ne_ + id[1]) * ne_ + id[2];
+            par_[k] = p;
+            have[k] = 1;
+        }
+        for (size_t k = 0; k < have.size(); ++k)
+            if (!have[k]) error->all(FLERR, "sw/centroid: {} lacks an entry for an element triplet", arg[2]);
+        cutmax_ = 0.0;
+        for (auto const &p : par_) cutmax_ = std::max(cutmax_, p.cut);
+        if (!allocated) {
+            allocated = 1;
+            memory->create(setflag, ntypes + 1, ntypes + 1, "pair:setflag");
+            memory->create(cutsq, ntypes + 1, ntypes + 1, "pair:cutsq");
+        }
+        for (int i = 1; i <= ntypes; ++i)
+            for (int j = i; j <= ntypes; ++j) setflag[i][j] = map_[i] >= 0 && map_[j] >= 0;
+    }
+    void init_style() override {
+        if (!force->newton_pair) error->all(FLERR, "pair_style sw/centroid needs newton_pair on");
+        neighbor->add_request(this, NeighConst::REQ_FULL);
+    }
+    double init_one(int, int) override { return cutmax_; }
+
+    void compute(int eflag, int vflag) override {
+        ev_init(eflag, vflag);
+        double **x = atom->x, **f = atom->f;
+        const int *type = atom->type;
+        const int inum = list->inum;
+        const bool va = vflag_atom || cvflag_atom;
+        for (int ii = 0; ii < inum; ++ii) {
+            const int i = list->ilist[ii];
+            const int ei = map_[type[i]];
+            if (ei < 0) continue;
+            const int *jl = list->firstneigh[i];
+            const int jn = list->numneigh[i];
+            nb_.clear();
+            for (int jj = 0; jj < jn; ++jj) {
+                const int j = jl[jj] & NEIGHMASK;
+                const int ej = map_[type[j]];
+                if (ej < 0) continue;
+                const P &pij = par(ei, ej, ej);
+                const double d[3] = {x[j][0] - x[i][0], x[j][1] - x[i][1], x[j][2] - x[i][2]};
+                const double r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+                if (r2 >= pij.cut * pij.cut) continue;
+                nb_.push_back({j, ej, d[0], d[1], d[2], std::sqrt(r2)});
+            }
+            double ei_energy = 0.0;
+            // two-body: half of phi2 belongs to atom i
+            for (auto const &n : nb_) {
+                const P &p = par(ei, n.e, n.e);
+                const double r = n.r, sr = p.sigma / r, rp = std::pow(sr, p.p), rq = std::pow(sr, p.q);
+                const double ex = std::exp(p.sigma / (r - p.cut));
+                const double phi = p.A * p.eps * (p.B * rp - rq) * ex;
+                const double dphi = p.A * p.eps * ex * ((-p.p * p.B * rp + p.q * rq) / r
+                                                        - (p.B * rp - rq) * p.sigma / ((r - p.cut) * (r - p.cut)));
+                ei_energy += 0.5 * phi;
+                const double c = -0.5 * dphi / r;      // f_j = c * d
+                const double fj[3] = {c * n.dx, c * n.dy, c * n.dz};
+                add(f, i, n.j, fj, &n.dx, va);
+            }
+            // three-body, centred at i
+            const int m = (int)nb_.size();
+            for (int a = 0; a < m; ++a)
+                for (int b = a + 1; b < m; ++b) {
+                    const N &u = nb_[a], &w = nb_[b];
+                    const P &pij = par(ei, u.e, u.e), &pik = par(ei, w.e, w.e), &pijk = par(ei, u.e, w.e);
+                    const double g1 = pij.sigma * pij.gamma, g2 = pik.sigma * pik.gamma;
+                    const double e1 = std::exp(g1 / (u.r - pij.cut)), e2 = std::exp(g2 / (w.r - pik.cut));
+                    const double de1 = -e1 * g1 / ((u.r - pij.cut) * (u.r - pij.cut));
+                    const double de2 = -e2 * g2 / ((w.r - pik.cut) * (w.r - pik.cut));
+                    const double uw = u.dx * w.dx + u.dy * w.dy + u.dz * w.dz;
+                    const double cs = uw / (u.r * w.r), dl = cs - pijk.cos0;
+                    const double L = pijk.lambda * pijk.eps;
+                    ei_energy += L * dl * dl * e1 * e2;
+                    const double dEdcs = 2.0 * L * dl * e1 * e2;
+                    const double dEdr1 = L * dl * dl * de1 * e2, dEdr2 = L * dl * dl * e1 * de2;
+                    const double U[3] = {u.dx, u.dy, u.dz}, Wv[3] = {w.dx, w.dy, w.dz};
+                    double fj[3], fk[3];
+                    for (int c = 0; c < 3; ++c) {
+                        const double dcs_du = Wv[c] / (u.r * w.r) - cs * U[c] / (u.r * u.r);
+                        const double dcs_dw = U[c] / (u.r * w.r) - cs * Wv[c] / (w.r * w.r);
+                        fj[c] = -(dEdcs * dcs_du + dEdr1 * U[c] / u.r);
+                        fk[c] = -(dEdcs * dcs_dw + dEdr2 * Wv[c] / w.r);
+                    }
+                    add(f, i, u.j, fj, U, va);
+                    add(f, i, w.j, fk, Wv, va);
+                }
+            if (eflag_global) eng_vdwl += ei_energy;
+            if (eflag_atom) eatom[i] += ei_energy;
+        }
+    }
+
+private:
+    struct P { double eps = 0, sigma = 0, a = 0, lambda = 0, gamma = 0, cos0 = 0, A = 0, B = 0, p = 0, q = 0, cut = 0; };
+    struct N { int j, e; double dx, dy, dz, r; };
+    const P &par(int i, int j, int k) const { return par_[((size_t)i * ne_ + j) * ne_ + k]; }
+    // force f_j on neighbour j from a term owned by i (f_i gets -f_j); virial d (x) f_j, centroid part to j
+    void add(double **f, int i, int j, const double *fj, const double *d, bool va) {
+        for (int c = 0; c < 3; ++c) { f[j][c] += fj[c]; f[i][c] -= fj[c]; }
+        if (vflag_global) {
+            virial[0] += d[0] * fj[0]; virial[1] += d[1] * fj[1]; virial[2] += d[2] * fj[2];
+            virial[3] += d[0] * fj[1]; virial[4] += d[0] * fj[2]; virial[5] += d[1] * fj[2];
+        }
+        if (!va) return;
+        if (vflag_atom) {
+            vatom[j][0] += d[0] * fj[0]; vatom[j][1] += d[1] * fj[1]; vatom[j][2] += d[2] * fj[2];
+            vatom[j][3] += 0.5 * (d[0] * fj[1] + d[1] * fj[0]);
+            vatom[j][4] += 0.5 * (d[0] * fj[2] + d[2] * fj[0]);
+            vatom[j][5] += 0.5 * (d[1] * fj[2] + d[2] * fj[1]);
+        }
+        if (cvflag_atom) {
+            double *cv = cvatom[j];
+            cv[0] += d[0] * fj[0]; cv[1] += d[1] * fj[1]; cv[2] += d[2] * fj[2];
+            cv[3] += d[0] * fj[1]; cv[4] += d[0] * fj[2]; cv[5] += d[1] * fj[2];
+            cv[6] += d[1] * fj[0]; cv[7] += d[2] * fj[0]; cv[8] += d[2] * fj[1];
+        }
+    }
+    std::vector<int> map_;
+    std::vector<P> par_;
+    std::vector<N> nb_;
+    int ne_ = 0;
+    double cutmax_ = 0.0;
+};
+
 static Pair *hdnnp_fast_creator(LAMMPS *lmp) { return new PairHDNNPFast(lmp); }
+static Pair *sw_centroid_creator(LAMMPS *lmp) { return new PairSWCentroid(lmp); }
 
 extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc) {
     lammpsplugin_t plugin;
@@ -797,5 +989,9 @@ extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc) {
     plugin.author = "hdnnp developers";
     plugin.creator.v1 = (lammpsplugin_factory1 *)&hdnnp_fast_creator;
     plugin.handle = handle;
+    (*reg)(&plugin, lmp);
+    plugin.name = "sw/centroid";
+    plugin.info = "sw/centroid: Stillinger-Weber with centroid per-atom virials (hdnnp package)";
+    plugin.creator.v1 = (lammpsplugin_factory1 *)&sw_centroid_creator;
     (*reg)(&plugin, lmp);
 }

@@ -3,8 +3,9 @@
 LAMMPS runs the MD: NVT equilibration at T (``equilibration`` ps), then NVE production (``production`` ps)
 writing the heat flux every ``sample_every`` steps. The flux is LAMMPS' ``compute heat/flux`` with the
 per-atom virial in the centroid form (``compute centroid/stress/atom``), which many-body potentials need: the
-``hdnnp/fast`` pair style gives it in the same pass as the forces; a LAMMPS reference (``--reference sw-si``)
-runs its own pair style with LAMMPS' own centroid virials, so both sides follow one protocol.
+``hdnnp/fast`` pair style gives it in the same pass as the forces; a LAMMPS reference runs its own pair style
+with LAMMPS' centroid virials, and Stillinger-Weber (``--reference sw-si``), whose LAMMPS pair style has none,
+runs as the plugin's ``sw/centroid`` (the same energy and forces): both sides follow one protocol.
 
     κ_αα(τ) = 1 / (V k_B T²) ∫₀^τ ⟨J_α(0) J_α(t)⟩ dt,   J = Σ_i e_i v_i + Σ_i W_i · v_i   (J·V from LAMMPS)
 
@@ -90,7 +91,13 @@ def _pair_lines(potential, reference, elements, out: Path, lu, eu):
     st = reference.settings
     if list(st["elements"]) != list(elements):
         elements[:] = list(st["elements"])
-    lines = [f"pair_style {st['pair_style']}"]
+    style = st["pair_style"]
+    lines = []
+    if style.split()[0] == "sw":       # LAMMPS' sw has no centroid virial: the plugin's sw/centroid (same energy)
+        from ..lammps import build_plugin
+        lines.append(f"plugin load {build_plugin()}")
+        style = "sw/centroid"
+    lines.append(f"pair_style {style}")
     lines += ["pair_coeff " + " ".join(ln.split()[:2] + [_resolve(t) for t in ln.split()[2:]])
               for ln in st["pair_coeff"]]
     return lines + list(st.get("commands") or [])
