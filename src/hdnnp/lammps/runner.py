@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import HDNNPError
+from ..errors import HDNNPError, InputError
 from .build import lammps_dir, mpi_dirs
 
 
@@ -173,3 +173,31 @@ run 0
     if tmp is not None:
         tmp.cleanup()
     return out
+
+
+def pair_lines(potential, reference, elements: list, out: Path, lu=None, eu=None) -> list[str]:
+    """LAMMPS input lines for the interaction: an hdnnp potential folder (the hdnnp/fast plugin, exported into
+    ``out``) or a reference of code ``lammps`` (its own pair style; Stillinger-Weber as the plugin's
+    ``sw/centroid``, which adds centroid per-atom virials). ``elements`` may be replaced by the reference's."""
+    if potential is not None:
+        from . import build_plugin, export_potential
+        export_potential(potential, out / "potential.hdnnp", lu, eu)
+        return [f"plugin load {build_plugin()}", "pair_style hdnnp/fast silent",
+                f"pair_coeff * * potential.hdnnp {' '.join(elements)}"]
+    if reference.code != "lammps":
+        raise InputError("this runs MD in LAMMPS: the reference must be a LAMMPS pair style (e.g. sw-si), "
+                         f"not {reference.code}")
+    from ..references.lammps import _resolve
+    st = reference.settings
+    if list(st["elements"]) != list(elements):
+        elements[:] = list(st["elements"])
+    style = st["pair_style"]
+    lines = []
+    if style.split()[0] == "sw":       # LAMMPS' sw has no centroid virial: the plugin's sw/centroid (same energy)
+        from . import build_plugin
+        lines.append(f"plugin load {build_plugin()}")
+        style = "sw/centroid"
+    lines.append(f"pair_style {style}")
+    lines += ["pair_coeff " + " ".join(ln.split()[:2] + [_resolve(t) for t in ln.split()[2:]])
+              for ln in st["pair_coeff"]]
+    return lines + list(st.get("commands") or [])

@@ -78,31 +78,6 @@ def gk_kappa(flux: np.ndarray, dt_ps: float, volume: float, temperature: float, 
     return np.arange(nlag) * dt_ps, mean, sem, np.mean(acfs, axis=0)
 
 
-def _pair_lines(potential, reference, elements, out: Path, lu, eu):
-    if potential is not None:
-        from ..lammps import build_plugin, export_potential
-        export_potential(potential, out / "potential.hdnnp", lu, eu)
-        return [f"plugin load {build_plugin()}", "pair_style hdnnp/fast silent",
-                f"pair_coeff * * potential.hdnnp {' '.join(elements)}"]
-    if reference.code != "lammps":
-        raise InputError("Green-Kubo runs MD in LAMMPS: --reference must be a LAMMPS pair style (e.g. sw-si), "
-                         f"not {reference.code}")
-    from ..references.lammps import _resolve
-    st = reference.settings
-    if list(st["elements"]) != list(elements):
-        elements[:] = list(st["elements"])
-    style = st["pair_style"]
-    lines = []
-    if style.split()[0] == "sw":       # LAMMPS' sw has no centroid virial: the plugin's sw/centroid (same energy)
-        from ..lammps import build_plugin
-        lines.append(f"plugin load {build_plugin()}")
-        style = "sw/centroid"
-    lines.append(f"pair_style {style}")
-    lines += ["pair_coeff " + " ".join(ln.split()[:2] + [_resolve(t) for t in ln.split()[2:]])
-              for ln in st["pair_coeff"]]
-    return lines + list(st.get("commands") or [])
-
-
 def run_green_kubo(atoms, out, s: GKSettings, *, potential=None, reference=None, length_unit=None,
                    energy_unit=None, log=print, progress=True) -> dict:
     from ..lammps.runner import lammps_cell, lammps_command, lammps_env, write_data
@@ -122,7 +97,8 @@ def run_green_kubo(atoms, out, s: GKSettings, *, potential=None, reference=None,
     else:
         elements = sorted(set(atoms.get_chemical_symbols()))
         lu = eu = None
-    pair = _pair_lines(potential, reference, elements, out, lu, eu)
+    from ..lammps.runner import pair_lines
+    pair = pair_lines(potential, reference, elements, out, lu, eu)
     at, box = lammps_cell(atoms)
     write_data(out / "data.lmp", at, elements, box)
     dt_ps = s.timestep / 1000.0
