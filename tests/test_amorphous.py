@@ -30,8 +30,13 @@ def test_rdf_of_a_crystal():
     from ase.build import bulk
     si = bulk("Si", "diamond", a=5.43, cubic=True).repeat(3)
     r, g = partial_rdf([si], r_max=6.0, bins=300)
-    peak = r[np.argmax(g[("Si", "Si")])]
-    assert peak == pytest.approx(5.43 * np.sqrt(3) / 4, abs=0.03)       # nearest-neighbour distance
+    first = r[np.nonzero(g[("Si", "Si")])[0][0]]
+    assert first == pytest.approx(5.43 * np.sqrt(3) / 4, abs=0.03)      # nearest-neighbour distance
+    # the coordination number from the first shell: 4
+    dr = r[1] - r[0]
+    shell = r < 2.8
+    vol = 4.0 / 3.0 * np.pi * ((r + dr / 2) ** 3 - (r - dr / 2) ** 3)
+    assert np.sum(vol[shell] * g[("Si", "Si")][shell]) * len(si) / si.get_volume() == pytest.approx(4.0, rel=1e-6)
 
 
 def test_melt_quench_with_sw(tmp_path):
