@@ -1,0 +1,68 @@
+"""``hdnnp defects BULK POTENTIAL_DIR`` (or ``--reference REF``): point-defect formation energies."""
+from __future__ import annotations
+
+import sys
+
+
+def register(sub):
+    p = sub.add_parser(
+        "defects", help="point defects: vacancies, interstitials, substitutions, antisites; formation energies",
+        description="Build defect supercells of a bulk structure (symmetry-distinct sites), relax each from the "
+                    "ideal site and from bond-distorted and rattled starts (a plain relaxation can stay on a "
+                    "symmetry-protected stationary point), and write the lowest formation energies with the spread "
+                    "of the minima: defects.csv, defects.json, distortions.png and the relaxed cells.")
+    p.add_argument("bulk", metavar="BULK", help="bulk structure (unit cell; the first structure of the file)")
+    p.add_argument("potential", metavar="POTENTIAL_DIR", nargs="?", help="potential folder")
+    p.add_argument("--reference", "-r", metavar="REF", help="a reference instead of a potential")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a reference setting")
+    p.add_argument("--supercell", type=int, nargs=3, default=[2, 2, 2], metavar=("NX", "NY", "NZ"))
+    p.add_argument("--no-vacancies", action="store_true")
+    p.add_argument("--interstitials", nargs="+", default=[], metavar="EL", help="elements to insert")
+    p.add_argument("--substitutions", nargs="+", default=[], metavar="HOST:DOPANT", help="e.g. Si:Ge")
+    p.add_argument("--antisites", action="store_true")
+    p.add_argument("--mu", nargs="+", default=[], metavar="EL=EV", help="chemical potentials, eV/atom")
+    p.add_argument("--distortions", type=float, nargs="+", default=[-0.6, -0.4, -0.2, 0.0, 0.2, 0.4],
+                   help="fractions of the neighbours' distance to the defect (default -0.6 ... 0.4)")
+    p.add_argument("--rattle", type=float, default=0.05, help="Å (default 0.05)")
+    p.add_argument("--rattle-seeds", type=int, default=1)
+    p.add_argument("--fmax", type=float, default=0.01, help="eV/Å (default 0.01)")
+    p.add_argument("-o", "--output-dir", default="defects")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..errors import InputError
+    from ..workflows.defects import DefectSettings, run_defects
+    from ..workflows.phonons import ForceEngine
+    from ..io import read
+
+    if (args.potential is None) == (args.reference is None):
+        raise InputError("give a POTENTIAL_DIR or --reference REF (one of them)")
+    ref = None
+    if args.reference:
+        from ..references import get_reference, parse_overrides
+        ref = get_reference(args.reference, parse_overrides(args.set), where="--reference")
+    mu = {}
+    for item in args.mu:
+        try:
+            k, v = item.split("=", 1)
+            mu[k] = float(v)
+        except ValueError:
+            raise InputError(f"--mu {item!r}: write EL=EV, e.g. Si=-4.63") from None
+    subs = []
+    for item in args.substitutions:
+        if ":" not in item:
+            raise InputError(f"--substitutions {item!r}: write HOST:DOPANT, e.g. Si:Ge")
+        subs.append(tuple(item.split(":", 1)))
+    st = DefectSettings(supercell=args.supercell, vacancies=not args.no_vacancies, interstitials=args.interstitials,
+                        substitutions=subs, antisites=args.antisites, distortions=args.distortions,
+                        rattle=args.rattle, rattle_seeds=args.rattle_seeds, fmax=args.fmax, mu=mu)
+    engine = ForceEngine(potential=args.potential, reference=ref, progress=False)
+    bulk = read(args.bulk)[0].to_ase()
+    s = run_defects(bulk, engine, args.output_dir, st, log=lambda m: print(m, file=sys.stderr))
+    print(f"{'defect':16s}{'E_f (eV)':>10s}{'plain':>10s}{'unrelaxed':>11s}{'spread':>9s}  best start")
+    for r in s["defects"]:
+        print(f"{r['defect']:16s}{r['formation_energy_eV']:10.3f}{r['plain_relaxation_eV']:10.3f}"
+              f"{r['unrelaxed_eV']:11.3f}{r['spread_of_minima_eV']:9.3f}  {r['best_start']}")
+    print(f"written: {args.output_dir}/defects.csv, defects.json, distortions.png")
+    return 0
