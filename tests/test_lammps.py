@@ -231,7 +231,8 @@ pair_coeff * * {pot} Si
 compute pp all pair hdnnp/fast
 compute pe all pe/atom
 fix fp all pair 1 hdnnp/fast forces_std 0
-thermo_style custom step pe c_pp[3] c_pp[4]
+compute vir all pressure NULL virial
+thermo_style custom step pe c_pp[3] c_pp[4] c_vir[1] c_vir[2] c_vir[3] c_vir[4] c_vir[5] c_vir[6]
 thermo_modify format float %.17g
 dump d all custom 1 forces.dump id fx fy fz c_pe f_fp
 dump_modify d format float %.17g sort id
@@ -241,7 +242,8 @@ run 0
     res = run_lammps(tmp_path / "in.lmp", ranks=ranks, cwd=tmp_path)
     lines = res.stdout.splitlines()
     k = next(i for i, ln in enumerate(lines) if ln.split()[:2] == ["Step", "PotEng"])
-    pe, smax, estd = [float(v) for v in lines[k + 1].split()[1:4]]
+    vals = [float(v) for v in lines[k + 1].split()]
+    pe, smax, estd, p = vals[1], vals[2], vals[3], vals[4:10]
     d = np.loadtxt(tmp_path / "forces.dump", skiprows=9)
     d = d[np.argsort(d[:, 0])]
     r = CommitteeEvaluator.load(folder).evaluate(at)
@@ -249,6 +251,11 @@ run 0
     np.testing.assert_allclose(d[:, 1:4], r.forces, rtol=0, atol=1e-9 * np.abs(r.forces).max())
     np.testing.assert_allclose(d[:, 4], r.energies, rtol=0, atol=1e-9 * np.abs(r.energies).max())
     np.testing.assert_allclose(d[:, 5], r.forces_std, rtol=1e-9, atol=1e-12)
+    from hdnnp.lammps.runner import NKTV2P_METAL
+    W = -r.stress * at.get_volume()                              # the mean virial
+    lw = np.array(p) * at.get_volume() / NKTV2P_METAL
+    np.testing.assert_allclose(lw, [W[0, 0], W[1, 1], W[2, 2], W[0, 1], W[0, 2], W[1, 2]], rtol=0,
+                               atol=1e-9 * np.abs(W).max())
     assert smax == pytest.approx(r.forces_std.max(), rel=1e-9)
     assert estd == pytest.approx(r.energy_std_per_atom, rel=1e-9)
     frames = aread(tmp_path / "frames.xyz", index=":")

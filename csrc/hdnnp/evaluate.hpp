@@ -178,9 +178,10 @@ public:
             }
             if ((int)gm_.size() < 3 * M * (nn > 0 ? nn : 1)) gm_.resize((std::size_t)3 * M * (nn > 0 ? nn : 1));
             d.contract_multi(M, dEdG_.data(), nsf, gm_.data());
-            for (int m = 0; m < M; ++m)
+            for (int m = 0; m < M; ++m)   // without member virials the mean virial is summed here directly
                 scatter_g(gm_.data() + (std::size_t)m * 3 * nn, nn, neigh + p0, rij + 3 * p0, i,
-                          mforces + (std::size_t)m * ntot * 3, mvirial ? mvirial + 9 * m : nullptr);
+                          mforces + (std::size_t)m * ntot * 3,
+                          mvirial ? mvirial + 9 * m : (vatom ? nullptr : virial), nullptr, mvirial ? 1.0 : invM);
         }
         if (forces && mforces && !vatom) {
             for (int m = 0; m < M; ++m) {
@@ -200,7 +201,7 @@ private:
         scatter_g(g_.data(), nn, nb, r, i, forces, virial, vatom);
     }
     static void scatter_g(const double *g, int nn, const int64_t *nb, const double *r, int i, double *forces,
-                          double *virial, double *vatom = nullptr) {
+                          double *virial, double *vatom = nullptr, double vscale = 1.0) {
         double fi[3] = {0.0, 0.0, 0.0};
         for (int k = 0; k < nn; ++k) {
             const int64_t a = nb[k];
@@ -212,7 +213,7 @@ private:
             }
             if (virial)
                 for (int x = 0; x < 3; ++x)
-                    for (int y = 0; y < 3; ++y) virial[3 * x + y] -= rk[x] * gk[y];
+                    for (int y = 0; y < 3; ++y) virial[3 * x + y] -= vscale * rk[x] * gk[y];
             if (vatom)
                 for (int x = 0; x < 3; ++x)
                     for (int y = 0; y < 3; ++y) vatom[9 * a + 3 * x + y] -= rk[x] * gk[y];

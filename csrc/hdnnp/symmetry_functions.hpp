@@ -517,6 +517,66 @@ private:
         }
     }
 
+    // The members' P, Q, S, T of one (j, group) over blocks of four triplets, MC members at a time (a compile-time
+    // count, so that their accumulators stay in registers).
+    struct AccArgs {
+        std::size_t n4, L, ns;
+        const char* skip;
+        const Member* members;
+        const double *AB, *Ap, *gkB, *dgk, *hB, *dh, *C1, *C2;
+        int M;
+        double *P, *Q, *S, *T;
+    };
+    template <int MC, bool NARROW>
+    HDNNP_SF_INLINE static void accumulate(AccArgs const& a) {
+        using detail::vd4;
+        using detail::load4;
+        using detail::store4;
+        vd4 const zero = detail::splat4(0.0);
+        for (std::size_t i = 0; i < a.n4; i += 4) {
+            vd4 acc[4 * MC];
+            for (int q = 0; q < 4 * MC; ++q) acc[q] = zero;
+            for (std::size_t si = 0; si < a.ns; ++si) {
+                if (a.skip[si]) continue;
+                Member const& mb = a.members[si];
+                vd4 const av = load4(a.AB + (std::size_t)mb.ang * a.n4 + i);
+                vd4 const apv = load4(a.Ap + (std::size_t)mb.ang * a.L + i);
+                vd4 const gv = load4(a.gkB + (std::size_t)mb.rtl * a.n4 + i);
+                vd4 const dgv = load4(a.dgk + (std::size_t)mb.rtl * a.L + i);
+                const double* c1 = a.C1 + si * a.M;
+                const double* c2 = a.C2 + si * a.M;
+                if (NARROW) {
+                    vd4 const hv = load4(a.hB + (std::size_t)mb.jkterm * a.n4 + i);
+                    vd4 const dhv = load4(a.dh + (std::size_t)mb.jkterm * a.L + i);
+                    vd4 const gh = gv * hv;
+                    vd4 const x1 = apv * gh, x2 = av * gh, x3 = av * dgv * hv, x4 = av * gv * dhv;
+                    for (int m = 0; m < MC; ++m) {
+                        vd4 const a1 = detail::splat4(c1[m]);
+                        acc[4 * m] += a1 * x1;
+                        acc[4 * m + 1] += detail::splat4(c2[m]) * x2;
+                        acc[4 * m + 2] += a1 * x3;
+                        acc[4 * m + 3] += a1 * x4;
+                    }
+                } else {
+                    vd4 const x1 = apv * gv, x2 = av * gv, x3 = av * dgv;
+                    for (int m = 0; m < MC; ++m) {
+                        vd4 const a1 = detail::splat4(c1[m]);
+                        acc[4 * m] += a1 * x1;
+                        acc[4 * m + 1] += detail::splat4(c2[m]) * x2;
+                        acc[4 * m + 2] += a1 * x3;
+                    }
+                }
+            }
+            for (int m = 0; m < MC; ++m) {
+                std::size_t const o = (std::size_t)m * a.L + i;
+                store4(a.P + o, acc[4 * m]);
+                store4(a.Q + o, acc[4 * m + 1]);
+                store4(a.S + o, acc[4 * m + 2]);
+                store4(a.T + o, NARROW ? acc[4 * m + 3] : zero);
+            }
+        }
+    }
+
     // group_fused<true> for M members: the derivative arrays once per (j, group), then per block of
     // four triplets and per symmetry function the four geometric products once, accumulated into every
     // member's P, Q, S, T (registers, up to kMulti members per sweep).
@@ -631,47 +691,15 @@ private:
             }
             for (int mb0 = 0; mb0 < M; mb0 += kMulti) {
                 int const mc = M - mb0 < kMulti ? M - mb0 : kMulti;
-                for (std::size_t i = 0; i < n4; i += 4) {
-                    vd4 acc[4 * kMulti];
-                    for (int q = 0; q < 4 * mc; ++q) acc[q] = zero;
-                    for (std::size_t si = 0; si < ns; ++si) {
-                        if (skip[si]) continue;
-                        Member const& mb = grp.members[si];
-                        vd4 const av = load4(AB + (std::size_t)mb.ang * n4 + i);
-                        vd4 const apv = load4(sc.Ap.data() + (std::size_t)mb.ang * L + i);
-                        vd4 const gv = load4(gkB + (std::size_t)mb.rtl * n4 + i);
-                        vd4 const dgv = load4(sc.dgk.data() + (std::size_t)mb.rtl * L + i);
-                        const double* c1 = C1 + si * M + mb0;
-                        const double* c2 = C2 + si * M + mb0;
-                        if (narrow) {
-                            vd4 const hv = load4(hB + (std::size_t)mb.jkterm * n4 + i);
-                            vd4 const dhv = load4(sc.dh.data() + (std::size_t)mb.jkterm * L + i);
-                            vd4 const gh = gv * hv;
-                            vd4 const x1 = apv * gh, x2 = av * gh, x3 = av * dgv * hv, x4 = av * gv * dhv;
-                            for (int m = 0; m < mc; ++m) {
-                                vd4 const a1 = detail::splat4(c1[m]);
-                                acc[4 * m] += a1 * x1;
-                                acc[4 * m + 1] += detail::splat4(c2[m]) * x2;
-                                acc[4 * m + 2] += a1 * x3;
-                                acc[4 * m + 3] += a1 * x4;
-                            }
-                        } else {
-                            vd4 const x1 = apv * gv, x2 = av * gv, x3 = av * dgv;
-                            for (int m = 0; m < mc; ++m) {
-                                vd4 const a1 = detail::splat4(c1[m]);
-                                acc[4 * m] += a1 * x1;
-                                acc[4 * m + 1] += detail::splat4(c2[m]) * x2;
-                                acc[4 * m + 2] += a1 * x3;
-                            }
-                        }
-                    }
-                    for (int m = 0; m < mc; ++m) {
-                        std::size_t const o = (std::size_t)(mb0 + m) * L + i;
-                        store4(sc.P.data() + o, acc[4 * m]);
-                        store4(sc.Q.data() + o, acc[4 * m + 1]);
-                        store4(sc.S.data() + o, acc[4 * m + 2]);
-                        store4(sc.T.data() + o, narrow ? acc[4 * m + 3] : zero);
-                    }
+                AccArgs const aa{n4, L, ns, skip, grp.members.data(), AB, sc.Ap.data(), gkB, sc.dgk.data(), hB,
+                                 sc.dh.data(), C1 + mb0, C2 + mb0, M, sc.P.data() + (std::size_t)mb0 * L,
+                                 sc.Q.data() + (std::size_t)mb0 * L, sc.S.data() + (std::size_t)mb0 * L,
+                                 sc.T.data() + (std::size_t)mb0 * L};
+                switch (mc * 2 + (narrow ? 1 : 0)) {
+#define HDNNP_ACC(n) case 2 * n: accumulate<n, false>(aa); break; case 2 * n + 1: accumulate<n, true>(aa); break;
+                    HDNNP_ACC(1) HDNNP_ACC(2) HDNNP_ACC(3) HDNNP_ACC(4) HDNNP_ACC(5) HDNNP_ACC(6) HDNNP_ACC(7) HDNNP_ACC(8)
+#undef HDNNP_ACC
+                    default: break;
                 }
             }
             double* caj = sc.caj.data();

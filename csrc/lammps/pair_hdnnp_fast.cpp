@@ -551,10 +551,9 @@ private:
         eM_.assign((size_t)M * nlocal, 0.0);
         mstride_ = nall;
         if (spread) mbuf_.assign((size_t)M * nall * 3, 0.0);
-        mW_.assign((size_t)9 * M, 0.0);
         double W[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
         com_->evaluate(nlocal, offsets_.data(), neigh_.data(), rij_.data(), el.data(), nall, eM_.data(), fbuf_.data(),
-                       W, spread ? mbuf_.data() : nullptr, spread ? mW_.data() : nullptr, extrap_.data(),
+                       W, spread ? mbuf_.data() : nullptr, nullptr, extrap_.data(),
                        want_va ? vbuf_.data() : nullptr);
         if (force->newton_pair) {
             for (int a = 0; a < nall; ++a)
