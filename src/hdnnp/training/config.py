@@ -222,7 +222,7 @@ class RunConfig:
     max_cache_gb: float = 8.0
     #: checkpoint every N epochs (and at every new best validation loss)
     checkpoint_every: int = 1
-    #: torch CPU threads (0 = torch's default)
+    #: torch CPU threads (0: the cores this process may use, hdnnp.threads.available_cores)
     threads: int = 0
     #: training-set errors per epoch: "running" (Adam: from the epoch's minibatches while the
     #: weights move, no extra pass) or "exact" (a full pass over the training set after every

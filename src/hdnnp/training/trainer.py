@@ -248,8 +248,8 @@ class Trainer:
         self.log = log
         self.out = C.resolve_path(cfg, cfg.run.output)
         self.device = select_device(cfg.run.device)
-        if cfg.run.threads > 0:
-            torch.set_num_threads(cfg.run.threads)
+        from ..threads import configure_torch
+        self.threads = configure_torch(cfg.run.threads)
         self.resume = resume
         self._running = None        # RunningErrors of the last Adam epoch (run.train_metrics)
 
@@ -314,6 +314,8 @@ class Trainer:
                  f"{'cached' if tr.cached else 'on the fly'} "
                  f"({sum(d.nbytes() for d in self.data.values()) / 1e6:.0f} MB) in "
                  f"{self.t_descriptors:.1f} s")
+        from ..threads import describe
+        self.log(f"threads: torch {self.threads} intra-op; {describe()}")
         self.w = {"energy": cfg.loss.energy if self.has["energy"] else 0.0,
                   "forces": cfg.loss.forces if self.has["forces"] else 0.0,
                   "stress": cfg.loss.stress if self.has["stress"] else 0.0}
