@@ -178,10 +178,19 @@ public:
             }
             if ((int)gm_.size() < 3 * M * (nn > 0 ? nn : 1)) gm_.resize((std::size_t)3 * M * (nn > 0 ? nn : 1));
             d.contract_multi(M, dEdG_.data(), nsf, gm_.data());
-            for (int m = 0; m < M; ++m)   // without member virials the mean virial is summed here directly
+            for (int m = 0; m < M; ++m)
                 scatter_g(gm_.data() + (std::size_t)m * 3 * nn, nn, neigh + p0, rij + 3 * p0, i,
-                          mforces + (std::size_t)m * ntot * 3,
-                          mvirial ? mvirial + 9 * m : (vatom ? nullptr : virial), nullptr, mvirial ? 1.0 : invM);
+                          mforces + (std::size_t)m * ntot * 3, mvirial ? mvirial + 9 * m : nullptr);
+            if (!mvirial && !vatom && virial) {   // the mean virial from the members' mean g, once per pair
+                const double *r = rij + 3 * p0;
+                for (int k = 0; k < nn; ++k) {
+                    double gb[3] = {0.0, 0.0, 0.0};
+                    for (int m = 0; m < M; ++m)
+                        for (int c = 0; c < 3; ++c) gb[c] += gm_[(std::size_t)m * 3 * nn + 3 * k + c];
+                    for (int x = 0; x < 3; ++x)
+                        for (int y = 0; y < 3; ++y) virial[3 * x + y] -= r[3 * k + x] * gb[y] * invM;
+                }
+            }
         }
         if (forces && mforces && !vatom) {
             for (int m = 0; m < M; ++m) {
