@@ -4,9 +4,9 @@
 (containers and batch jobs often show every core of the host while granting a few). Training uses that many
 torch intra-op threads by default (``run.threads`` overrides); labelling workers run one thread each; and the
 package sets ``OMP_WAIT_POLICY=PASSIVE`` unless the user chose otherwise, so that idle OpenMP threads sleep instead
-of spinning: on a machine shared with other CPU-bound work, spinning threads fight for the cores
-(``benchmarks/bench_train_si.py`` beside one busy process: 2 torch threads 25.7 s with spinning threads, 17.6 s
-passive, 19.0 s with one thread — a 3-epoch run of the embedded example).
+of spinning: on a machine shared with other CPU-bound work, spinning threads fight for the cores.
+``benchmarks/bench_shared_core.py`` (``bench_train_si.py`` beside one process pinned busy on a core of this 2-core
+machine): 1.28× the quiet wall time with passive threads (61.8 → 79.0 s), 2.31× with spinning ones (62.8 → 144.9 s).
 """
 from __future__ import annotations
 
