@@ -9,7 +9,7 @@ import os as _os
 # hdnnp.threads); set before torch or any OpenMP runtime is loaded, unless the user chose a policy
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .errors import HDNNPError  # noqa: E402, InputError, UnsupportedFeatureError
+from .errors import HDNNPError, InputError, UnsupportedFeatureError  # noqa: E402
 from .structures import Batch, Structure  # noqa: E402
 
 __version__ = "0.1.0"
