@@ -27,6 +27,9 @@ def main():
     ap.add_argument("--budget", type=float, default=600.0, help="training time budget, s")
     ap.add_argument("--committee", type=int, default=1)
     ap.add_argument("--mesh", type=int, nargs=3, default=[11, 11, 11])
+    ap.add_argument("--amplitudes", type=float, nargs="+", default=[0.01, 0.02, 0.04, 0.08])
+    ap.add_argument("--per-amplitude", type=int, default=6)
+    ap.add_argument("--tag", default="trained", help="folder of the trained run (several settings side by side)")
     args = ap.parse_args()
     work = Path(args.workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -38,13 +41,15 @@ def main():
         subprocess.run(["hdnnp", "thermal-conductivity", *common, "-o", str(work / "sw")], check=True)
     t_ref = time.perf_counter() - t0
     t0 = time.perf_counter()
-    if not (work / "trained" / "kappa.json").is_file() or "labels_used" not in json.loads(
-            (work / "trained" / "kappa.json").read_text()):
-        subprocess.run(["hdnnp", "thermal-conductivity", *common, "-o", str(work / "trained"), "--train",
-                        "--train-budget", str(args.budget), "--committee", str(args.committee)], check=True)
+    tdir = work / args.tag
+    if not (tdir / "kappa.json").is_file() or "labels_used" not in json.loads((tdir / "kappa.json").read_text()):
+        subprocess.run(["hdnnp", "thermal-conductivity", *common, "-o", str(tdir), "--train",
+                        "--train-budget", str(args.budget), "--committee", str(args.committee),
+                        "--train-amplitudes", *map(str, args.amplitudes),
+                        "--train-per-amplitude", str(args.per_amplitude)], check=True)
     t_pot = time.perf_counter() - t0
     ref = json.loads((work / "sw" / "kappa.json").read_text())
-    pot = json.loads((work / "trained" / "kappa.json").read_text())
+    pot = json.loads((tdir / "kappa.json").read_text())
     errs = []
     print("  T (K)   κ_SW (W/m/K)   κ_HDNNP   rel. error")
     for T, k in ref["kappa_W_mK"].items():

@@ -127,8 +127,10 @@ def test_thermal_conductivity_matches_direct_phono3py(tmp_path):
         forces.append(a.get_forces())
     assert summ["force_calculations"] == len(forces)
     ph3.forces = np.array(forces)
-    ph3.produce_fc3(symmetrize_fc3r=True)
-    ph3.produce_fc2(symmetrize_fc2=True)
+    ph3.produce_fc3()
+    ph3.produce_fc2()
+    ph3.symmetrize_fc3()
+    ph3.symmetrize_fc2()
     ph3.mesh_numbers = [5, 5, 5]
     ph3.init_phph_interaction()
     ph3.run_thermal_conductivity(temperatures=[300, 600], write_kappa=False)

@@ -52,6 +52,10 @@ def register(sub):
     p.add_argument("--train-config", metavar="YAML", help="training configuration for --train (data.* is set)")
     p.add_argument("--train-budget", type=float, default=300.0, metavar="S", help="training time budget for --train")
     p.add_argument("--committee", type=int, default=1, metavar="M", help="train a committee of M for --train")
+    p.add_argument("--train-amplitudes", type=float, nargs="+", default=[0.01, 0.02, 0.04, 0.08], metavar="A",
+                   help="Gaussian displacement amplitudes (Å) of the --train supercells (default 0.01 0.02 0.04 0.08)")
+    p.add_argument("--train-per-amplitude", type=int, default=6, metavar="N",
+                   help="--train supercells per amplitude (default 6)")
     p.add_argument("--format", help="structure format (default: detected)")
     add_potential_units(p)
     add_data_units(p)
@@ -116,7 +120,8 @@ def _train_then_kappa(args, ref) -> int:
     if st.relax:          # relaxed once with the reference; the potential then relaxes it again (its own minimum)
         atoms, _ = relax(atoms, ReferenceCalculator(ref), fmax=st.fmax, relax_cell=st.relax_cell,
                          max_steps=st.max_steps, symprec=st.symprec, log=log)
-    t = KappaTraining(committee=args.committee, time_budget=args.train_budget,
+    t = KappaTraining(committee=args.committee, time_budget=args.train_budget, amplitudes=args.train_amplitudes,
+                      per_amplitude=args.train_per_amplitude,
                       config=yaml.safe_load(Path(args.train_config).read_text()) if args.train_config else None)
     tr = train_for_kappa(atoms, ref, args.store, out / "training", st, t, workers=args.workers, log=log)
     direct = displacement_count(atoms, st)

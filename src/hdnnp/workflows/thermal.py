@@ -104,8 +104,10 @@ def run_kappa(atoms, engine: ForceEngine, out, s: KappaSettings, log=print) -> d
     ph3.forces = F3
     if sep:
         ph3.phonon_forces = np.array(forces[len(live):])
-    ph3.produce_fc3(symmetrize_fc3r=True)
-    ph3.produce_fc2(symmetrize_fc2=True)
+    ph3.produce_fc3()
+    ph3.produce_fc2()
+    ph3.symmetrize_fc3()
+    ph3.symmetrize_fc2()
     ph3.mesh_numbers = list(s.mesh)
     ph3.init_phph_interaction()
     T = [float(t) for t in s.temperatures]
