@@ -25,6 +25,23 @@ static nb::ndarray<nb::numpy, T> owned(std::vector<size_t> shape) {
     return nb::ndarray<nb::numpy, T>(data, shape.size(), shape.data(), owner);
 }
 
+// the CSR neighbour list and element indices handed to an evaluator are consistent (else std::invalid_argument)
+static void check_pairs(const Arr1<int64_t> &offsets, const Arr1<int64_t> &neigh, const Arr2d &rij,
+                        const Arr1<int32_t> &elem, int n_elements) {
+    const int64_t natoms = (int64_t)offsets.shape(0) - 1;
+    const int64_t ntot = (int64_t)elem.shape(0);
+    if (natoms < 0 || natoms > ntot) throw std::invalid_argument("offsets/elem size mismatch");
+    const int64_t npairs = (int64_t)neigh.shape(0);
+    if ((int64_t)rij.shape(0) != npairs || rij.shape(1) != 3)
+        throw std::invalid_argument("rij must have shape (npairs, 3)");
+    if (natoms > 0 && offsets.data()[natoms] != npairs)
+        throw std::invalid_argument("offsets[-1] must equal the number of pairs");
+    for (int64_t p = 0; p < npairs; ++p)
+        if (neigh.data()[p] < 0 || neigh.data()[p] >= ntot) throw std::invalid_argument("neighbour index out of range");
+    for (int64_t a = 0; a < ntot; ++a)
+        if (elem.data()[a] < 0 || elem.data()[a] >= n_elements) throw std::invalid_argument("element index out of range");
+}
+
 void bind_evaluate(nb::module_ &m) {
     m.def(
         "csr_pairs",
@@ -78,18 +95,7 @@ void bind_evaluate(nb::module_ &m) {
                bool compute_forces, bool atom_virial) {
                 const int64_t natoms = (int64_t)offsets.shape(0) - 1;
                 const int64_t ntot = (int64_t)elem.shape(0);
-                if (natoms < 0 || natoms > ntot) throw std::invalid_argument("offsets/elem size mismatch");
-                const int64_t npairs = (int64_t)neigh.shape(0);
-                if ((int64_t)rij.shape(0) != npairs || rij.shape(1) != 3)
-                    throw std::invalid_argument("rij must have shape (npairs, 3)");
-                if (natoms > 0 && offsets.data()[natoms] != npairs)
-                    throw std::invalid_argument("offsets[-1] must equal the number of pairs");
-                for (int64_t p = 0; p < npairs; ++p)
-                    if (neigh.data()[p] < 0 || neigh.data()[p] >= ntot)
-                        throw std::invalid_argument("neighbour index out of range");
-                for (int64_t a = 0; a < ntot; ++a)
-                    if (elem.data()[a] < 0 || elem.data()[a] >= ev.n_elements())
-                        throw std::invalid_argument("element index out of range");
+                check_pairs(offsets, neigh, rij, elem, ev.n_elements());
                 auto eatom = owned<double>({(size_t)natoms});
                 auto forces = owned<double>({(size_t)ntot, 3});
                 auto virial = owned<double>({3, 3});
@@ -126,18 +132,7 @@ void bind_evaluate(nb::module_ &m) {
                bool compute_forces, bool member_forces, bool atom_virial) {
                 const int64_t natoms = (int64_t)offsets.shape(0) - 1;
                 const int64_t ntot = (int64_t)elem.shape(0);
-                if (natoms < 0 || natoms > ntot) throw std::invalid_argument("offsets/elem size mismatch");
-                const int64_t npairs = (int64_t)neigh.shape(0);
-                if ((int64_t)rij.shape(0) != npairs || rij.shape(1) != 3)
-                    throw std::invalid_argument("rij must have shape (npairs, 3)");
-                if (natoms > 0 && offsets.data()[natoms] != npairs)
-                    throw std::invalid_argument("offsets[-1] must equal the number of pairs");
-                for (int64_t p = 0; p < npairs; ++p)
-                    if (neigh.data()[p] < 0 || neigh.data()[p] >= ntot)
-                        throw std::invalid_argument("neighbour index out of range");
-                for (int64_t a = 0; a < ntot; ++a)
-                    if (elem.data()[a] < 0 || elem.data()[a] >= ev.n_elements())
-                        throw std::invalid_argument("element index out of range");
+                check_pairs(offsets, neigh, rij, elem, ev.n_elements());
                 const size_t M = (size_t)ev.n_members();
                 const bool mf = compute_forces && member_forces;
                 auto eatom = owned<double>({M, (size_t)natoms});

@@ -138,6 +138,25 @@ static HdnnpPotential parse_potential(const std::string &text, const std::string
         std::string t = next();
         if (t != key) fail(std::string("expected '") + key + "', got '" + t + "'");
     };
+    // scaling_data ... network ... weights ... end_element of one element (nsf symmetry functions)
+    auto model = [&](int nsf, int smode, double smin, double smax, int normalize) -> hdnnp::ElementModel {
+        expect("scaling_data");
+        if (inum() != nsf) fail("scaling_data size differs from the symmetry functions");
+        std::vector<double> gmin(nsf), gmax(nsf), gmean(nsf), gsigma(nsf);
+        for (int s = 0; s < nsf; ++s) { gmin[s] = num(); gmax[s] = num(); gmean[s] = num(); gsigma[s] = num(); }
+        expect("network");
+        std::vector<int> sizes(inum());
+        for (auto &x : sizes) x = inum();
+        std::vector<hdnnp::Activation> act;
+        for (char c : next()) act.push_back(hdnnp::activation_from_char(c));
+        expect("weights");
+        std::vector<double> w(inum());
+        for (auto &x : w) x = num();
+        expect("end_element");
+        if (sizes.empty() || sizes[0] != nsf) fail("network inputs differ from the symmetry functions");
+        return hdnnp::ElementModel(hdnnp::Scaling(smode, smin, smax, gmin, gmax, gmean, gsigma),
+                                   hdnnp::Network(sizes, act, w, normalize != 0));
+    };
     HdnnpPotential P;
     expect("hdnnp_lammps_potential");
     if (inum() != 1) fail("unsupported format version (this pair style reads version 1)");
@@ -164,22 +183,8 @@ static HdnnpPotential parse_potential(const std::string &text, const std::string
             p.eta = num(); p.rs = num(); p.lambda = num(); p.zeta = num(); p.rc = num(); p.rl = num();
             p.angle_left = num(); p.angle_right = num(); p.cutoff_type = inum(); p.cutoff_alpha = num();
         }
-        expect("scaling_data"); if (inum() != nsf) fail("scaling_data size differs from symmetry_functions");
-        std::vector<double> gmin(nsf), gmax(nsf), gmean(nsf), gsigma(nsf);
-        for (int s = 0; s < nsf; ++s) { gmin[s] = num(); gmax[s] = num(); gmean[s] = num(); gsigma[s] = num(); }
-        expect("network"); int nl = inum();
-        std::vector<int> sizes(nl);
-        for (auto &s : sizes) s = inum();
-        std::string acts = next();
-        std::vector<hdnnp::Activation> act;
-        for (char c : acts) act.push_back(hdnnp::activation_from_char(c));
-        expect("weights"); int nw = inum();
-        std::vector<double> w(nw);
-        for (auto &x : w) x = num();
-        expect("end_element");
         P.params.push_back(ps);
-        P.models.emplace_back(hdnnp::Scaling(smode, smin, smax, gmin, gmax, gmean, gsigma),
-                              hdnnp::Network(sizes, act, w, normalize != 0));
+        P.models.push_back(model(nsf, smode, smin, smax, normalize));
     }
     expect("end");
     if (pos < tok.size() && tok[pos] == "committee") {
@@ -199,23 +204,7 @@ static HdnnpPotential parse_potential(const std::string &text, const std::string
             for (int e = 0; e < ne; ++e) {
                 expect("element");
                 if (next() != P.symbols[e]) fail("member element blocks must follow the 'elements' order");
-                const int nsf = (int)P.params[e].size();
-                expect("scaling_data"); if (inum() != nsf) fail("a member's scaling_data size differs from the symmetry functions");
-                std::vector<double> gmin(nsf), gmax(nsf), gmean(nsf), gsigma(nsf);
-                for (int s = 0; s < nsf; ++s) { gmin[s] = num(); gmax[s] = num(); gmean[s] = num(); gsigma[s] = num(); }
-                expect("network"); int nl = inum();
-                std::vector<int> sizes(nl);
-                for (auto &x : sizes) x = inum();
-                std::string acts = next();
-                std::vector<hdnnp::Activation> act;
-                for (char c : acts) act.push_back(hdnnp::activation_from_char(c));
-                expect("weights"); int nw = inum();
-                std::vector<double> w(nw);
-                for (auto &x : w) x = num();
-                expect("end_element");
-                if (sizes.empty() || sizes[0] != nsf) fail("a member's network inputs differ from the symmetry functions");
-                mb.models.emplace_back(hdnnp::Scaling(mmode, mmin, mmax, gmin, gmax, gmean, gsigma),
-                                       hdnnp::Network(sizes, act, w, mnorm != 0));
+                mb.models.push_back(model((int)P.params[e].size(), mmode, mmin, mmax, mnorm));
             }
             expect("end_member");
             P.extra.push_back(std::move(mb));

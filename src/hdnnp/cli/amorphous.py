@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from ._engine import add_engine_args, reference_from_args
+
 
 def register(sub):
     p = sub.add_parser(
@@ -11,9 +13,7 @@ def register(sub):
                     "structure), melt, quench linearly and anneal in LAMMPS with a potential (hdnnp/fast) or a LAMMPS "
                     "reference (--reference sw-si, a pedone YAML, ...). Writes amorphous.extxyz, quench.extxyz, "
                     "thermo.csv, rdf.csv, rdf.png and amorphous.json.")
-    p.add_argument("potential", metavar="POTENTIAL_DIR", nargs="?", help="potential folder")
-    p.add_argument("--reference", "-r", metavar="REF", help="a LAMMPS reference instead of a potential")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a reference setting")
+    add_engine_args(p, store=False)
     p.add_argument("--composition", "-c", help="formula unit, e.g. Si, SiO2, Li3PO4")
     p.add_argument("--atoms", type=int, help="about this many atoms (whole formula units)")
     p.add_argument("--density", type=float, help="g/cm³")
@@ -36,12 +36,7 @@ def run(args) -> int:
     from ..errors import InputError
     from ..workflows.amorphous import AmorphousSettings, melt_quench, parse_composition, random_cell
 
-    if (args.potential is None) == (args.reference is None):
-        raise InputError("give a POTENTIAL_DIR or --reference REF (one of them)")
-    ref = None
-    if args.reference:
-        from ..references import get_reference, parse_overrides
-        ref = get_reference(args.reference, parse_overrides(args.set), where="--reference")
+    ref = reference_from_args(args)
     st = AmorphousSettings(t_melt=args.t_melt, melt=args.melt, t_final=args.t_final, rate=args.rate,
                            anneal=args.anneal, timestep=args.timestep, pressure=args.pressure,
                            min_distance=args.min_distance, seed=args.seed, ranks=args.ranks)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from ._engine import add_engine_args, engine_from_args, reference_from_args
+
 
 def register(sub):
     p = sub.add_parser(
@@ -12,9 +14,7 @@ def register(sub):
                     "symmetry-protected stationary point), and write the lowest formation energies with the spread "
                     "of the minima: defects.csv, defects.json, distortions.png and the relaxed cells.")
     p.add_argument("bulk", metavar="BULK", help="bulk structure (unit cell; the first structure of the file)")
-    p.add_argument("potential", metavar="POTENTIAL_DIR", nargs="?", help="potential folder")
-    p.add_argument("--reference", "-r", metavar="REF", help="a reference instead of a potential")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a reference setting")
+    add_engine_args(p, store=False)
     p.add_argument("--supercell", type=int, nargs=3, default=[2, 2, 2], metavar=("NX", "NY", "NZ"))
     p.add_argument("--no-vacancies", action="store_true")
     p.add_argument("--interstitials", nargs="+", default=[], metavar="EL", help="elements to insert")
@@ -32,16 +32,10 @@ def register(sub):
 
 def run(args) -> int:
     from ..errors import InputError
-    from ..workflows.defects import DefectSettings, run_defects
-    from ..workflows.phonons import ForceEngine
     from ..io import read
+    from ..workflows.defects import DefectSettings, run_defects
 
-    if (args.potential is None) == (args.reference is None):
-        raise InputError("give a POTENTIAL_DIR or --reference REF (one of them)")
-    ref = None
-    if args.reference:
-        from ..references import get_reference, parse_overrides
-        ref = get_reference(args.reference, parse_overrides(args.set), where="--reference")
+    ref = reference_from_args(args)
     mu = {}
     for item in args.mu:
         try:
@@ -57,7 +51,7 @@ def run(args) -> int:
     st = DefectSettings(supercell=args.supercell, vacancies=not args.no_vacancies, interstitials=args.interstitials,
                         substitutions=subs, antisites=args.antisites, distortions=args.distortions,
                         rattle=args.rattle, rattle_seeds=args.rattle_seeds, fmax=args.fmax, mu=mu)
-    engine = ForceEngine(potential=args.potential, reference=ref, progress=False)
+    engine = engine_from_args(args, ref)
     bulk = read(args.bulk)[0].to_ase()
     s = run_defects(bulk, engine, args.output_dir, st, log=lambda m: print(m, file=sys.stderr))
     print(f"{'defect':16s}{'E_f (eV)':>10s}{'plain':>10s}{'unrelaxed':>11s}{'spread':>9s}  best start")

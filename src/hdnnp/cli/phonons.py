@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+from ._engine import add_engine_args, engine_from_args, reference_from_args
 from ._units import add_data_units, add_potential_units
 
 
@@ -17,11 +18,7 @@ def register(sub):
                     "reported and drawn in red. With --reference instead of a potential the same is computed "
                     "with a reference code, every displaced supercell labelled through the label store.")
     p.add_argument("structure", metavar="STRUCTURE", help="structure file (the first structure is used)")
-    p.add_argument("potential", metavar="POTENTIAL_DIR", nargs="?", help="potential folder (or a committee)")
-    p.add_argument("--reference", "-r", metavar="REF", help="a reference preset or YAML file instead of a potential")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a reference setting")
-    p.add_argument("--store", default="labels.db", help="label store for --reference (default labels.db)")
-    p.add_argument("--workers", type=int, help="labelling worker processes (--reference)")
+    add_engine_args(p)
     p.add_argument("-o", "--output-dir", default="phonons", help="output folder (default phonons)")
     p.add_argument("--supercell", type=int, nargs=3, default=[2, 2, 2], metavar=("NX", "NY", "NZ"))
     p.add_argument("--displacement", type=float, default=0.01, help="Å (default 0.01)")
@@ -39,20 +36,11 @@ def register(sub):
 
 
 def run(args) -> int:
-    from ..errors import InputError
-    from ..workflows.phonons import ForceEngine, PhononSettings, require_phonopy, run_phonons
+    from ..workflows.phonons import PhononSettings, require_phonopy, run_phonons
     from ._units import read_structures
 
     require_phonopy()
-    if (args.potential is None) == (args.reference is None):
-        raise InputError("give a POTENTIAL_DIR or --reference REF (one of them)")
-    ref = None
-    if args.reference:
-        from ..references import get_reference, parse_overrides
-        ref = get_reference(args.reference, parse_overrides(args.set), where="--reference")
-    engine = ForceEngine(potential=args.potential, reference=ref, store=args.store,
-                         length_unit=args.potential_length_unit, energy_unit=args.potential_energy_unit,
-                         workers=args.workers, progress=not args.no_progress)
+    engine = engine_from_args(args, reference_from_args(args))
     atoms = read_structures([args.structure], args.format, args)[0].to_ase()
     st = PhononSettings(supercell=args.supercell, displacement=args.displacement, relax=not args.no_relax,
                         relax_cell=args.relax_cell, fmax=args.fmax, mesh=args.mesh, t_max=args.tmax,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+from ._engine import add_engine_args, engine_from_args, reference_from_args
 from ._units import add_data_units, add_potential_units
 
 
@@ -16,11 +17,7 @@ def register(sub):
                     "kappa.csv (the κ tensor per temperature, W/m/K), kappa.png and kappa.json (with the number "
                     "of force calculations).")
     p.add_argument("structure", metavar="STRUCTURE", help="structure file (the first structure is used)")
-    p.add_argument("potential", metavar="POTENTIAL_DIR", nargs="?", help="potential folder (or a committee)")
-    p.add_argument("--reference", "-r", metavar="REF", help="a reference preset or YAML file instead of a potential")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a reference setting")
-    p.add_argument("--store", default="labels.db", help="label store for --reference (default labels.db)")
-    p.add_argument("--workers", type=int, help="labelling worker processes (--reference)")
+    add_engine_args(p)
     p.add_argument("-o", "--output-dir", default="kappa", help="output folder (default kappa)")
     p.add_argument("--supercell", type=int, nargs=3, default=[2, 2, 2], metavar=("NX", "NY", "NZ"),
                    help="fc3 supercell of the input cell (default 2 2 2)")
@@ -65,27 +62,20 @@ def register(sub):
 
 def run(args) -> int:
     from ..errors import InputError
-    from ..workflows.phonons import ForceEngine, require_phonopy
+    from ..workflows.phonons import require_phonopy
     from ..workflows.thermal import VOIGT, KappaSettings, require_phono3py, run_kappa
     from ._units import read_structures
 
     require_phonopy()
     require_phono3py()
-    if (args.potential is None) == (args.reference is None):
-        raise InputError("give a POTENTIAL_DIR or --reference REF (one of them)")
-    ref = None
-    if args.reference:
-        from ..references import get_reference, parse_overrides
-        ref = get_reference(args.reference, parse_overrides(args.set), where="--reference")
+    ref = reference_from_args(args)
     if args.method == "green-kubo":
         return _green_kubo(args, ref)
     if args.train:
         if ref is None:
             raise InputError("--train needs --reference (the code that labels the training set)")
         return _train_then_kappa(args, ref)
-    engine = ForceEngine(potential=args.potential, reference=ref, store=args.store,
-                         length_unit=args.potential_length_unit, energy_unit=args.potential_energy_unit,
-                         workers=args.workers, progress=not args.no_progress)
+    engine = engine_from_args(args, ref)
     atoms = read_structures([args.structure], args.format, args)[0].to_ase()
     st = KappaSettings(supercell=args.supercell, fc2_supercell=args.fc2_supercell, displacement=args.displacement,
                        mesh=args.mesh, temperatures=args.temperatures, method=args.method, isotope=args.isotope,
@@ -105,7 +95,7 @@ def _train_then_kappa(args, ref) -> int:
 
     import yaml
 
-    from ..workflows.phonons import ForceEngine, relax
+    from ..workflows.phonons import relax
     from ..workflows.thermal import KappaSettings, KappaTraining, displacement_count, run_kappa, train_for_kappa
     from ._units import read_structures
     from ..references import ReferenceCalculator
@@ -125,6 +115,7 @@ def _train_then_kappa(args, ref) -> int:
                       config=yaml.safe_load(Path(args.train_config).read_text()) if args.train_config else None)
     tr = train_for_kappa(atoms, ref, args.store, out / "training", st, t, workers=args.workers, log=log)
     direct = displacement_count(atoms, st)
+    from ..workflows.phonons import ForceEngine
     engine = ForceEngine(potential=tr["potential"], progress=not args.no_progress)
     s = run_kappa(atoms, engine, out, st, log=log)
     import json

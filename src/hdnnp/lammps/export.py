@@ -60,7 +60,7 @@ def export_text(potential, length_unit: str = "angstrom", energy_unit: str = "ev
     p = potential
     L, U = length_factor(length_unit), energy_factor(energy_unit)
     sfset = p.symmetry_functions
-    out = [f"# hdnnp potential for the LAMMPS pair style hdnnp/fast (units metal)",
+    out = ["# hdnnp potential for the LAMMPS pair style hdnnp/fast (units metal)",
            f"# source: {p.source or '?'}  length unit: {length_unit}  energy unit: {energy_unit}",
            f"hdnnp_lammps_potential {FORMAT_VERSION}",
            f"length_unit_angstrom {_g(L)}", f"energy_unit_ev {_g(U)}",
@@ -71,26 +71,32 @@ def export_text(potential, length_unit: str = "angstrom", energy_unit: str = "ev
     for el in p.elements:
         out.append(f"  {el} {atomic_numbers[el]} {_g(p.atom_energy.get(el, 0.0))}")
     for el in p.elements:
-        table = sfset.param_table(el)
-        sc, net = p.scaling[el], p.networks[el]
-        out.append(f"element {el}")
+        out += _element_block(p, el, sfset.param_table(el))
+    out.append("end")
+    return "\n".join(out) + "\n"
+
+
+def _element_block(p, el: str, table=None) -> list[str]:
+    """``element EL`` … ``end_element``: the symmetry functions (when ``table`` is given: member 1 only), scaling
+    data, network and weights of one element."""
+    sc, net = p.scaling[el], p.networks[el]
+    out = [f"element {el}"]
+    if table is not None:
         out.append(f"symmetry_functions {len(table)}")
         for row in table:
             ints = [int(v) for v in row[:4]]
             out.append(" ".join(str(v) for v in ints) + " " + " ".join(_g(v) for v in row[4:12])
                        + f" {int(row[12])} {_g(row[13])}")
-        out.append(f"scaling_data {len(table)}")
-        for a, b, c, d in zip(sc.gmin, sc.gmax, sc.gmean, sc.gsigma):
-            out.append(f"{_g(a)} {_g(b)} {_g(c)} {_g(d)}")
-        out.append(f"network {len(net.layer_sizes)} {' '.join(str(int(s)) for s in net.layer_sizes)} "
-                   f"{net.activations}")
-        w = np.asarray(net.weights, dtype=np.float64)
-        out.append(f"weights {len(w)}")
-        for k in range(0, len(w), 4):
-            out.append(" ".join(_g(v) for v in w[k:k + 4]))
-        out.append("end_element")
-    out.append("end")
-    return "\n".join(out) + "\n"
+    out.append(f"scaling_data {len(sc.gmin)}")
+    for a, b, c, d in zip(sc.gmin, sc.gmax, sc.gmean, sc.gsigma):
+        out.append(f"{_g(a)} {_g(b)} {_g(c)} {_g(d)}")
+    out.append(f"network {len(net.layer_sizes)} {' '.join(str(int(s)) for s in net.layer_sizes)} {net.activations}")
+    w = np.asarray(net.weights, dtype=np.float64)
+    out.append(f"weights {len(w)}")
+    for k in range(0, len(w), 4):
+        out.append(" ".join(_g(v) for v in w[k:k + 4]))
+    out.append("end_element")
+    return out
 
 
 def _member_block(m: int, p) -> list[str]:
@@ -99,18 +105,7 @@ def _member_block(m: int, p) -> list[str]:
            f"scaling {int(p.scaling_mode)} {_g(p.scale_min)} {_g(p.scale_max)}",
            "atom_energies " + " ".join(_g(p.atom_energy.get(el, 0.0)) for el in p.elements)]
     for el in p.elements:
-        sc, net = p.scaling[el], p.networks[el]
-        out.append(f"element {el}")
-        out.append(f"scaling_data {len(sc.gmin)}")
-        for a, b, c, d in zip(sc.gmin, sc.gmax, sc.gmean, sc.gsigma):
-            out.append(f"{_g(a)} {_g(b)} {_g(c)} {_g(d)}")
-        out.append(f"network {len(net.layer_sizes)} {' '.join(str(int(s)) for s in net.layer_sizes)} "
-                   f"{net.activations}")
-        w = np.asarray(net.weights, dtype=np.float64)
-        out.append(f"weights {len(w)}")
-        for k in range(0, len(w), 4):
-            out.append(" ".join(_g(v) for v in w[k:k + 4]))
-        out.append("end_element")
+        out += _element_block(p, el)
     out.append("end_member")
     return out
 

@@ -201,3 +201,15 @@ def pair_lines(potential, reference, elements: list, out: Path, lu=None, eu=None
     lines += ["pair_coeff " + " ".join(ln.split()[:2] + [_resolve(t) for t in ln.split()[2:]])
               for ln in st["pair_coeff"]]
     return lines + list(st.get("commands") or [])
+
+
+def run_in(folder: Path, ranks: int = 1, input_file: str = "in.lmp") -> str:
+    """Run ``input_file`` in ``folder`` (log to log.lammps, no screen output); return the log's text. A failure
+    raises HDNNPError with the end of the log."""
+    folder = Path(folder)
+    res = subprocess.run(lammps_command(input_file, ranks, ["-log", "log.lammps", "-screen", "none"]), cwd=folder,
+                         env=lammps_env(), capture_output=True, text=True)
+    log = (folder / "log.lammps").read_text() if (folder / "log.lammps").is_file() else res.stdout
+    if res.returncode != 0:
+        raise HDNNPError(f"LAMMPS failed (exit {res.returncode}) in {folder}:\n{log[-3000:]}")
+    return log

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import HDNNPError, InputError
+from ..errors import InputError
 
 __all__ = ["AmorphousSettings", "random_cell", "melt_quench", "partial_rdf", "parse_composition"]
 
@@ -83,7 +82,7 @@ def random_cell(composition: dict[str, int], units: int, density: float, *, min_
 def melt_quench(atoms, out, s: AmorphousSettings, *, potential=None, reference=None, log=print) -> dict:
     from ase.io import read, write
 
-    from ..lammps.runner import lammps_cell, lammps_command, lammps_env, pair_lines, write_data
+    from ..lammps.runner import lammps_cell, pair_lines, run_in, write_data
     from ..model.n2p2 import read_potential
 
     out = Path(out)
@@ -136,11 +135,7 @@ write_dump all custom final.lammpstrj id element x y z modify element {' '.join(
     log(f"amorphous: {len(at)} atoms, melt {s.melt:g} ps at {s.t_melt:g} K, quench at {s.rate:g} K/ps "
         f"({n_quench * dt:.1f} ps), anneal {s.anneal:g} ps at {s.t_final:g} K"
         + (f", NPT {s.pressure:g} bar" if s.pressure is not None else ", NVT"))
-    res = subprocess.run(lammps_command("in.lmp", s.ranks, ["-log", "log.lammps", "-screen", "none"]), cwd=out,
-                         env=lammps_env(), capture_output=True, text=True)
-    if res.returncode != 0:
-        tail = (out / "log.lammps").read_text()[-3000:] if (out / "log.lammps").is_file() else res.stdout[-3000:]
-        raise HDNNPError(f"LAMMPS failed (exit {res.returncode}) in {out}:\n{tail}")
+    run_in(out, s.ranks)
     frames = read(out / "quench.lammpstrj", index=":", format="lammps-dump-text")
     final = read(out / "final.lammpstrj", format="lammps-dump-text")
     for f in frames + [final]:

@@ -18,7 +18,6 @@ band), ``gk.json`` (κ ± σ at ``tau``), ``flux.txt`` (the raw flux), ``in.lmp`
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +79,7 @@ def gk_kappa(flux: np.ndarray, dt_ps: float, volume: float, temperature: float, 
 
 def run_green_kubo(atoms, out, s: GKSettings, *, potential=None, reference=None, length_unit=None,
                    energy_unit=None, log=print, progress=True) -> dict:
-    from ..lammps.runner import lammps_cell, lammps_command, lammps_env, write_data
+    from ..lammps.runner import lammps_cell, write_data
     from ..model.n2p2 import read_potential
 
     if not atoms.pbc.all():
@@ -131,15 +130,15 @@ run {n_prod}
     (out / "in.lmp").write_text(script)
     log(f"green-kubo: {len(at)} atoms, {s.equilibration:g} ps NVT + {s.production:g} ps NVE at {s.temperature:g} K "
         f"({n_eq + n_prod} steps) in LAMMPS ({'hdnnp/fast' if potential is not None else reference.name})")
-    cmd = lammps_command("in.lmp", s.ranks, ["-log", "log.lammps", "-screen", "none"])
-    res = subprocess.run(cmd, cwd=out, env=lammps_env(), capture_output=True, text=True)
-    if res.returncode != 0:
-        tail = (out / "log.lammps").read_text()[-3000:] if (out / "log.lammps").is_file() else res.stdout[-3000:]
-        if "does not support compute centroid/stress/atom" in tail:
+    from ..lammps.runner import run_in
+    try:
+        run_in(out, s.ranks)
+    except HDNNPError as exc:
+        if "does not support compute centroid/stress/atom" in str(exc):
             raise InputError(f"LAMMPS' pair style {reference.settings['pair_style']} has no centroid per-atom virial, "
                              "so its heat flux would be wrong for a many-body potential (compute stress/atom is); "
-                             "Green-Kubo needs it")
-        raise HDNNPError(f"LAMMPS failed (exit {res.returncode}) in {out}:\n{tail}")
+                             "Green-Kubo needs it") from None
+        raise
     flux = np.loadtxt(out / "flux.txt", comments="#")[:, 1:4]
     volume = abs(np.linalg.det(at.cell[:]))
     lags, kap, sem, acf = gk_kappa(flux, s.sample_every * dt_ps, volume, s.temperature, s.tau, s.blocks)

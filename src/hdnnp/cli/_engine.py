@@ -1,0 +1,33 @@
+"""Shared options of the commands that compute with a potential *or* a reference code (phonons,
+thermal-conductivity, defects, amorphous): ``POTENTIAL_DIR`` or ``--reference REF`` with ``--set``
+overrides, and the label store and workers a reference's calculations go through."""
+from __future__ import annotations
+
+
+def add_engine_args(p, *, store: bool = True) -> None:
+    p.add_argument("potential", metavar="POTENTIAL_DIR", nargs="?", help="potential folder (or a committee)")
+    p.add_argument("--reference", "-r", metavar="REF", help="a reference preset or YAML file instead of a potential")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a reference setting")
+    if store:
+        p.add_argument("--store", default="labels.db", help="label store for --reference (default labels.db)")
+        p.add_argument("--workers", type=int, help="labelling worker processes (--reference)")
+
+
+def reference_from_args(args):
+    """The validated reference of ``--reference`` (None when a potential is given); exactly one is needed."""
+    from ..errors import InputError
+    if (args.potential is None) == (args.reference is None):
+        raise InputError("give a POTENTIAL_DIR or --reference REF (one of them)")
+    if not args.reference:
+        return None
+    from ..references import get_reference, parse_overrides
+    return get_reference(args.reference, parse_overrides(args.set), where="--reference")
+
+
+def engine_from_args(args, ref=None):
+    """A :class:`~hdnnp.workflows.phonons.ForceEngine` for the potential or the reference of ``args``."""
+    from ..workflows.phonons import ForceEngine
+    return ForceEngine(potential=args.potential, reference=ref, store=getattr(args, "store", None),
+                       length_unit=getattr(args, "potential_length_unit", None),
+                       energy_unit=getattr(args, "potential_energy_unit", None),
+                       workers=getattr(args, "workers", None), progress=not getattr(args, "no_progress", False))
