@@ -7,7 +7,7 @@ from pathlib import Path
 def register(sub):
     p = sub.add_parser(
         "committee",
-        help="committees of potentials (merge members into one n2p2 potential)",
+        help="committees of potentials (make a committee folder, merge members into one n2p2 potential)",
         description="Committees of HDNNPs trained on one training set with one symmetry-function set: "
                     "'hdnnp train' runs that differ only in run.seed, with the same explicit "
                     "symmetry_functions lines and the same training split (set data.split_seed, "
