@@ -44,7 +44,8 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--no-lammps", action="store_true")
     args = ap.parse_args()
-    pot = _trained_or_random()
+    from hdnnp.testing import random_si_potential
+    pot = random_si_potential()
     rng = np.random.default_rng(1)
     members = []
     for _ in range(args.members):
@@ -121,30 +122,6 @@ run {steps}
               f"every 10 steps {times['every10']:.2f} ({times['every10'] / times['single']:.2f}x)")
         out = {k: times[k] / times["single"] for k in ("every1", "every10")}
     return out
-
-
-def _trained_or_random():
-    """The example's symmetry functions with 24-24 networks and scaling from a few cells."""
-    from hdnnp.cli.train import example_config
-    from hdnnp.training.trainer import build_sfset
-    from hdnnp.training.model import HDNNP, SCALING_MODES, scaling_statistics
-    from hdnnp.training.data import DescriptorData
-    from hdnnp.structures import Structure
-    import torch
-
-    cfg = example_config()
-    sfset = build_sfset(cfg, ["Si"])
-    cells = []
-    for k in range(3):
-        a = bulk("Si", "diamond", a=5.43, cubic=True).repeat(2)
-        a.rattle(0.1, seed=k)
-        cells.append(Structure.from_ase(a))
-    data = DescriptorData(cells, sfset, ["Si"])
-    n_sf = {"Si": len(sfset.for_element("Si"))}
-    model = HDNNP(["Si"], n_sf, [24, 24], "t", SCALING_MODES["scale"], 0.0, 1.0)
-    model.set_scaling(scaling_statistics({"Si": [data[k].G[0] for k in range(len(data))]}, ["Si"], n_sf))
-    model.init_weights(torch.Generator().manual_seed(0))
-    return model.to_potential(sfset.to_n2p2_lines(), 1, 0.0)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,7 @@ LAMMPS is missing, with CI=true they fail.
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -180,9 +178,7 @@ def test_cli_export_and_build(plugin, tmp_path, capsys):
 
 def _si_committee(tmp_path, n=3):
     """A committee folder of n Si members (the embedded example's symmetry functions, random weights)."""
-    import sys
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from bench_committee import _trained_or_random
+    from hdnnp.testing import random_si_potential as _trained_or_random
     from hdnnp.model import write_potential
     from hdnnp.training.committee import write_committee
     base = _trained_or_random()

@@ -85,8 +85,7 @@ def test_imaginary_modes_reported(tmp_path):
 def test_potential_engine_equals_the_potential_as_reference(tmp_path):
     """The compiled batch path and the label-store path through an ASE reference wrapping the same potential
     give the same force constants."""
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "benchmarks"))
-    from bench_committee import _trained_or_random
+    from hdnnp.testing import random_si_potential as _trained_or_random
     from hdnnp.model import write_potential
     from hdnnp.references import get_reference
     from hdnnp.workflows.phonons import ForceEngine, PhononSettings, force_constants
