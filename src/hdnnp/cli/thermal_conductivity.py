@@ -47,12 +47,13 @@ def register(sub):
                         "and compute κ with the potential (the number of reference calculations is reported beside "
                         "the count of phono3py's own displacement set)")
     p.add_argument("--train-config", metavar="YAML", help="training configuration for --train (data.* is set)")
-    p.add_argument("--train-budget", type=float, default=300.0, metavar="S", help="training time budget for --train")
+    p.add_argument("--train-budget", type=float, default=900.0, metavar="S",
+                   help="training time budget for --train (default 900 s)")
     p.add_argument("--committee", type=int, default=1, metavar="M", help="train a committee of M for --train")
-    p.add_argument("--train-amplitudes", type=float, nargs="+", default=[0.01, 0.02, 0.04, 0.08], metavar="A",
-                   help="Gaussian displacement amplitudes (Å) of the --train supercells (default 0.01 0.02 0.04 0.08)")
-    p.add_argument("--train-per-amplitude", type=int, default=6, metavar="N",
-                   help="--train supercells per amplitude (default 6)")
+    p.add_argument("--train-amplitudes", type=float, nargs="+", default=[0.03, 0.06, 0.1, 0.15, 0.2], metavar="A",
+                   help="Gaussian displacement amplitudes (Å) of the --train supercells (default 0.03 0.06 0.1 0.15 0.2)")
+    p.add_argument("--train-per-amplitude", type=int, default=12, metavar="N",
+                   help="--train supercells per amplitude (default 12)")
     p.add_argument("--format", help="structure format (default: detected)")
     add_potential_units(p)
     add_data_units(p)
