@@ -24,6 +24,30 @@ struct Scratch {
     }
 };
 
+// Atom i's contraction g_k = dE_i/dr_k over its nn neighbours (indices nb, vectors r = r_k - r_i) into the
+// forces (-g_k on k, their sum on i), the virial (-sum r_k (x) g_k; nullptr: skip) and the per-atom centroid
+// virials (the term r_k (x) f_k to neighbour k; nullptr: skip).
+inline void scatter_pairs(const double *g, int nn, const int64_t *nb, const double *r, int i, double *forces,
+                          double *virial, double *vatom) {
+    double fi[3] = {0.0, 0.0, 0.0};
+    for (int k = 0; k < nn; ++k) {
+        const int64_t a = nb[k];
+        const double *gk = g + 3 * k;
+        const double *rk = r + 3 * k;
+        for (int c = 0; c < 3; ++c) {
+            forces[3 * a + c] -= gk[c];
+            fi[c] += gk[c];
+        }
+        if (virial)
+            for (int x = 0; x < 3; ++x)
+                for (int y = 0; y < 3; ++y) virial[3 * x + y] -= rk[x] * gk[y];
+        if (vatom)
+            for (int x = 0; x < 3; ++x)
+                for (int y = 0; y < 3; ++y) vatom[9 * a + 3 * x + y] -= rk[x] * gk[y];
+    }
+    for (int c = 0; c < 3; ++c) forces[3 * i + c] += fi[c];
+}
+
 class Evaluator {
 public:
     Evaluator(std::vector<ElementDescriptor> descriptors, std::vector<ElementModel> models)
@@ -75,23 +99,7 @@ public:
             if (!forces) continue;
             double *g = scratch_.g.data();
             d.contract(dEdG, g);
-            double fi[3] = {0.0, 0.0, 0.0};
-            for (int k = 0; k < nn; ++k) {
-                const int64_t a = neigh[p0 + k];
-                const double *gk = g + 3 * k;
-                const double *r = rij + 3 * (p0 + k);
-                for (int c = 0; c < 3; ++c) {
-                    forces[3 * a + c] -= gk[c];
-                    fi[c] += gk[c];
-                }
-                if (virial)
-                    for (int x = 0; x < 3; ++x)
-                        for (int y = 0; y < 3; ++y) virial[3 * x + y] -= r[x] * gk[y];
-                if (vatom)
-                    for (int x = 0; x < 3; ++x)
-                        for (int y = 0; y < 3; ++y) vatom[9 * a + 3 * x + y] -= r[x] * gk[y];
-            }
-            for (int c = 0; c < 3; ++c) forces[3 * i + c] += fi[c];
+            scatter_pairs(g, nn, neigh + p0, rij + 3 * p0, i, forces, virial, vatom);
         }
         return etot;
     }
@@ -105,9 +113,9 @@ private:
 
 // A committee: M member potentials sharing the descriptors (symmetry functions and scaling) and
 // differing in their networks. Per atom the symmetry functions are computed once; each member's
-// network gives E_i^m and dE^m/dG; forces come from one contraction per member (the spread needs
-// every member's forces) or, when only the mean is asked for, from one contraction of the mean
-// dE/dG (the contraction is linear in dE/dG).
+// network gives E_i^m and dE^m/dG; every member's forces (the spread needs them) come from one batched
+// contraction (ElementDescriptor::contract_multi) or, when only the mean is asked for, from one
+// contraction of the mean dE/dG (the contraction is linear in dE/dG).
 class CommitteeEvaluator {
 public:
     // models[m][e]: member m's model of element e; scale[m]: member m's factor from internal to
@@ -136,7 +144,8 @@ public:
     //   forces[3a + c]         mean force (accumulated; nullptr: no forces or virials)
     //   virial[9]              mean virial (accumulated)
     //   mforces[(m * ntot + a) * 3 + c], mvirial[9m + ...]: per-member forces and virials
-    //                          (accumulated; nullptr: only the mean, one contraction per atom)
+    //                          (accumulated; mforces nullptr: only the mean, one contraction per atom;
+    //                          mvirial nullptr: no member virials)
     //   extrap[i]              symmetry functions outside member 0's scaling range
     //   vatom[9a + ...]        mean per-atom virial in the centroid form (as Evaluator::evaluate; nullptr: skip)
     void evaluate(int natoms, const int64_t *offsets, const int64_t *neigh, const double *rij, const int *elem,
@@ -179,8 +188,8 @@ public:
             if ((int)gm_.size() < 3 * M * (nn > 0 ? nn : 1)) gm_.resize((std::size_t)3 * M * (nn > 0 ? nn : 1));
             d.contract_multi(M, dEdG_.data(), nsf, gm_.data());
             for (int m = 0; m < M; ++m)
-                scatter_g(gm_.data() + (std::size_t)m * 3 * nn, nn, neigh + p0, rij + 3 * p0, i,
-                          mforces + (std::size_t)m * ntot * 3, mvirial ? mvirial + 9 * m : nullptr);
+                scatter_pairs(gm_.data() + (std::size_t)m * 3 * nn, nn, neigh + p0, rij + 3 * p0, i,
+                              mforces + (std::size_t)m * ntot * 3, mvirial ? mvirial + 9 * m : nullptr, nullptr);
             if (!mvirial && !vatom && virial) {   // the mean virial from the members' mean g, once per pair
                 const double *r = rij + 3 * p0;
                 for (int k = 0; k < nn; ++k) {
@@ -205,29 +214,9 @@ public:
 private:
     // forces -= contraction of dEdG over atom i's neighbourhood (as Evaluator::evaluate)
     void scatter(const ElementDescriptor &d, const double *dEdG, int nn, const int64_t *nb, const double *r,
-                 int i, double *forces, double *virial, double *vatom = nullptr) {
+                 int i, double *forces, double *virial, double *vatom) {
         d.contract(dEdG, g_.data());
-        scatter_g(g_.data(), nn, nb, r, i, forces, virial, vatom);
-    }
-    static void scatter_g(const double *g, int nn, const int64_t *nb, const double *r, int i, double *forces,
-                          double *virial, double *vatom = nullptr, double vscale = 1.0) {
-        double fi[3] = {0.0, 0.0, 0.0};
-        for (int k = 0; k < nn; ++k) {
-            const int64_t a = nb[k];
-            const double *gk = g + 3 * k;
-            const double *rk = r + 3 * k;
-            for (int c = 0; c < 3; ++c) {
-                forces[3 * a + c] -= gk[c];
-                fi[c] += gk[c];
-            }
-            if (virial)
-                for (int x = 0; x < 3; ++x)
-                    for (int y = 0; y < 3; ++y) virial[3 * x + y] -= vscale * rk[x] * gk[y];
-            if (vatom)
-                for (int x = 0; x < 3; ++x)
-                    for (int y = 0; y < 3; ++y) vatom[9 * a + 3 * x + y] -= rk[x] * gk[y];
-        }
-        for (int c = 0; c < 3; ++c) forces[3 * i + c] += fi[c];
+        scatter_pairs(g_.data(), nn, nb, r, i, forces, virial, vatom);
     }
 
     std::vector<ElementDescriptor> desc_;

@@ -605,15 +605,7 @@ private:
         sc.T.resize((std::size_t)M * L); sc.caj.resize(L); sc.cx.resize(L);
         sc.mc.resize((std::size_t)2 * M * ns);
         sc.mskip.resize(ns);
-        const double* X = sc.x.data();
-        const double* Y = sc.y.data();
-        const double* Z = sc.z.data();
         const double* Rn = sc.r.data();
-        double* rjkinv = sc.rjkinv.data();
-        using detail::vd4;
-        using detail::load4;
-        using detail::store4;
-        vd4 const one = detail::splat4(1.0), zero = detail::splat4(0.0);
         double* C1 = sc.mc.data();                       // C1[si * M + m] = W_m,s g_ij
         double* C2 = sc.mc.data() + (std::size_t)M * ns; // C2[si * M + m] = W_m,s g'_ij
         char* skip = sc.mskip.data();
@@ -642,53 +634,12 @@ private:
                 anym = anym || live;
             }
             if (!anym) continue;
-            double const xj = X[j], yj = Y[j], zj = Z[j], rinvj = sc.rinv[j];
-            double* xk = cb; double* yk = cb + n4; double* zk = cb + 2 * n4; double* rik = cb + 3 * n4;
             double* cosv = cb + 4 * n4; double* rjk = cb + 5 * n4; double* fcv = cb + 6 * n4; double* dfcv = cb + 7 * n4;
             double* hB = cb + 8 * n4;
             double* eB = cb + (8 + nq) * n4;
             double* AB = cb + (8 + 2 * nq) * n4;
             double* gkB = cb + (8 + 2 * nq + na) * n4;
-            for (std::size_t t = 0; t < nt; ++t) {
-                const double* dgt = sc.dg.data() + (std::size_t)grp.rts[t] * nn;
-                double* dgkt = sc.dgk.data() + t * L;
-                for (std::size_t i = 0; i < n; ++i) dgkt[i] = dgt[kk[i]];
-                for (std::size_t i = n; i < n4; ++i) dgkt[i] = 0.0;
-            }
-            if (narrow) {
-                for (std::size_t i = 0; i < n4; i += 4) store4(rjkinv + i, one / load4(rjk + i));
-                for (std::size_t q = 0; q < nq; ++q) {
-                    vd4 const eta = detail::splat4(grp.jk_eta[q]), rs = detail::splat4(grp.jk_rs[q]);
-                    const double* ev = eB + q * n4;
-                    double* dh = sc.dh.data() + q * L;
-                    for (std::size_t i = 0; i < n4; i += 4) {
-                        vd4 const d = load4(rjk + i) - rs;
-                        store4(dh + i, load4(ev + i) * (load4(dfcv + i) - 2.0 * eta * d * load4(fcv + i)));
-                    }
-                }
-            }
-            for (std::size_t a = 0; a < na; ++a) {
-                double* Ap = sc.Ap.data() + a * L;
-                double const lam = grp.ang_lambda[a], zeta = grp.ang_zeta[a], pnorm = grp.ang_pnorm[a];
-                int const nexp = grp.ang_zint[a] - 1;
-                if (grp.ang_intpow[a] && nexp >= 0) {
-                    vd4 const vl = detail::splat4(lam), vzl = detail::splat4(pnorm * zeta * lam);
-                    for (std::size_t i = 0; i < n4; i += 4) {
-                        vd4 const pl = one + vl * load4(cosv + i);
-                        vd4 pw = one, base = pl;
-                        for (int b = nexp; b; b >>= 1) {
-                            if (b & 1) pw *= base;
-                            if (b >> 1) base *= base;
-                        }
-                        store4(Ap + i, pl > zero ? vzl * pw : zero);
-                    }
-                } else {
-                    for (std::size_t i = 0; i < n4; ++i) {
-                        double const pl = 1.0 + lam * cosv[i];
-                        Ap[i] = pl <= 0.0 ? 0.0 : pnorm * zeta * lam * std::pow(pl, zeta - 1.0);
-                    }
-                }
-            }
+            derivative_arrays(grp, sc, kk, n, n4, L, rjk, eB, fcv, dfcv, cosv);
             for (int mb0 = 0; mb0 < M; mb0 += kMulti) {
                 int const mc = M - mb0 < kMulti ? M - mb0 : kMulti;
                 AccArgs const aa{n4, L, ns, skip, grp.members.data(), AB, sc.Ap.data(), gkB, sc.dgk.data(), hB,
@@ -702,35 +653,11 @@ private:
                     default: break;
                 }
             }
-            double* caj = sc.caj.data();
-            double* cx = sc.cx.data();
-            vd4 const vrj = detail::splat4(rinvj), vrj2 = detail::splat4(rinvj * rinvj);
             for (int m = 0; m < M; ++m) {
-                double* P = sc.P.data() + (std::size_t)m * L;
-                double* Q = sc.Q.data() + (std::size_t)m * L;
-                double* S = sc.S.data() + (std::size_t)m * L;
-                double* T = sc.T.data() + (std::size_t)m * L;
-                for (std::size_t i = 0; i < n4; i += 4) {
-                    vd4 const ri = load4(rik + i), p = load4(P + i);
-                    vd4 const tj = narrow ? load4(T + i) * load4(rjkinv + i) : zero;
-                    vd4 const pc = p * load4(cosv + i);
-                    store4(caj + i, -pc * vrj2 + load4(Q + i) * vrj + tj);
-                    store4(cx + i, p * vrj * ri - tj);
-                    store4(S + i, -pc * ri * ri + load4(S + i) * ri + tj);
-                }
                 double* fx = sc.mf.data() + (std::size_t)(4 * m) * nn;
-                double* fy = fx + nn;
-                double* fz = fy + nn;
-                double const sa = detail::sum_n4(caj, n4);
-                fx[j] += sa * xj + detail::dot2_n4(cx, xk, n4);
-                fy[j] += sa * yj + detail::dot2_n4(cx, yk, n4);
-                fz[j] += sa * zj + detail::dot2_n4(cx, zk, n4);
-                for (std::size_t i = 0; i < n; ++i) {
-                    std::size_t const k = (std::size_t)kk[i];
-                    fx[k] += cx[i] * xj + S[i] * xk[i];
-                    fy[k] += cx[i] * yj + S[i] * yk[i];
-                    fz[k] += cx[i] * zj + S[i] * zk[i];
-                }
+                std::size_t const o = (std::size_t)m * L;
+                triplet_forces(sc, sc.P.data() + o, sc.Q.data() + o, sc.S.data() + o, sc.T.data() + o, narrow, kk, n,
+                               n4, j, cb, fx, fx + nn, fx + 2 * nn);
             }
         }
     }
@@ -793,6 +720,99 @@ private:
         }
     }
 
+    // Derivative-only arrays of one (j, group) record, shared by contract() and contract_multi(): dg_t(r_ik) per
+    // radial term (sc.dgk), 1/r_jk (sc.rjkinv) and d h_q / d r_jk (sc.dh) for narrow groups, and the angular
+    // factors' derivatives d A_a / d cos (sc.Ap). rjk, eB, fcv, dfcv, cosv: the record's cached arrays.
+    HDNNP_SF_INLINE void derivative_arrays(AngularGroup const& grp, Scratch& sc, const int* kk, std::size_t n,
+                                           std::size_t n4, std::size_t L, const double* rjk, const double* eB,
+                                           const double* fcv, const double* dfcv, const double* cosv) const {
+        using detail::vd4;
+        using detail::load4;
+        using detail::store4;
+        vd4 const one = detail::splat4(1.0), zero = detail::splat4(0.0);
+        std::size_t const nn = sc.nn;
+        std::size_t const nq = grp.jk_eta.size(), na = grp.ang_lambda.size(), nt = grp.rts.size();
+        for (std::size_t t = 0; t < nt; ++t) {
+            const double* dgt = sc.dg.data() + (std::size_t)grp.rts[t] * nn;
+            double* dgkt = sc.dgk.data() + t * L;
+            for (std::size_t i = 0; i < n; ++i) dgkt[i] = dgt[kk[i]];
+            for (std::size_t i = n; i < n4; ++i) dgkt[i] = 0.0;
+        }
+        if (grp.narrow) {
+            double* rjkinv = sc.rjkinv.data();
+            for (std::size_t i = 0; i < n4; i += 4) store4(rjkinv + i, one / load4(rjk + i));
+            for (std::size_t q = 0; q < nq; ++q) {
+                vd4 const eta = detail::splat4(grp.jk_eta[q]), rs = detail::splat4(grp.jk_rs[q]);
+                const double* ev = eB + q * n4;
+                double* dh = sc.dh.data() + q * L;
+                for (std::size_t i = 0; i < n4; i += 4) {
+                    vd4 const d = load4(rjk + i) - rs;
+                    store4(dh + i, load4(ev + i) * (load4(dfcv + i) - 2.0 * eta * d * load4(fcv + i)));
+                }
+            }
+        }
+        for (std::size_t a = 0; a < na; ++a) {
+            double* Ap = sc.Ap.data() + a * L;
+            double const lam = grp.ang_lambda[a], zeta = grp.ang_zeta[a], pnorm = grp.ang_pnorm[a];
+            int const nexp = grp.ang_zint[a] - 1;
+            if (grp.ang_intpow[a] && nexp >= 0) {
+                vd4 const vl = detail::splat4(lam), vzl = detail::splat4(pnorm * zeta * lam);
+                for (std::size_t i = 0; i < n4; i += 4) {
+                    vd4 const pl = one + vl * load4(cosv + i);
+                    vd4 pw = one, base = pl;
+                    for (int b = nexp; b; b >>= 1) {
+                        if (b & 1) pw *= base;
+                        if (b >> 1) base *= base;
+                    }
+                    store4(Ap + i, pl > zero ? vzl * pw : zero);
+                }
+            } else {
+                for (std::size_t i = 0; i < n4; ++i) {
+                    double const pl = 1.0 + lam * cosv[i];
+                    Ap[i] = pl <= 0.0 ? 0.0 : pnorm * zeta * lam * std::pow(pl, zeta - 1.0);
+                }
+            }
+        }
+    }
+
+    // The forces of one (j, group) record from its summed P, Q, S, T (S is overwritten): the triplet's
+    // coefficients on r_ij and r_ik, added to neighbour j and to every k (fx, fy, fz in sorted order). cb: the
+    // record's cached arrays (xk yk zk rik cosv ...).
+    HDNNP_SF_INLINE static void triplet_forces(Scratch& sc, const double* P, const double* Q, double* S, const double* T,
+                                               bool narrow, const int* kk, std::size_t n, std::size_t n4, std::size_t j,
+                                               const double* cb, double* fx, double* fy, double* fz) {
+        using detail::vd4;
+        using detail::load4;
+        using detail::store4;
+        vd4 const zero = detail::splat4(0.0);
+        const double* xk = cb; const double* yk = cb + n4; const double* zk = cb + 2 * n4; const double* rik = cb + 3 * n4;
+        const double* cosv = cb + 4 * n4;
+        const double* rjkinv = sc.rjkinv.data();
+        double const xj = sc.x[j], yj = sc.y[j], zj = sc.z[j], rinvj = sc.rinv[j];
+        double* caj = sc.caj.data();
+        double* cx = sc.cx.data();
+        vd4 const vrj = detail::splat4(rinvj), vrj2 = detail::splat4(rinvj * rinvj);
+        // cbk goes to S.
+        for (std::size_t i = 0; i < n4; i += 4) {
+            vd4 const ri = load4(rik + i), p = load4(P + i);
+            vd4 const tj = narrow ? load4(T + i) * load4(rjkinv + i) : zero;
+            vd4 const pc = p * load4(cosv + i);
+            store4(caj + i, -pc * vrj2 + load4(Q + i) * vrj + tj);
+            store4(cx + i, p * vrj * ri - tj);
+            store4(S + i, -pc * ri * ri + load4(S + i) * ri + tj);
+        }
+        double const sa = detail::sum_n4(caj, n4);
+        fx[j] += sa * xj + detail::dot2_n4(cx, xk, n4);
+        fy[j] += sa * yj + detail::dot2_n4(cx, yk, n4);
+        fz[j] += sa * zj + detail::dot2_n4(cx, zk, n4);
+        for (std::size_t i = 0; i < n; ++i) {
+            std::size_t const k = (std::size_t)kk[i];
+            fx[k] += cx[i] * xj + S[i] * xk[i];
+            fy[k] += cx[i] * yj + S[i] * yk[i];
+            fz[k] += cx[i] * zj + S[i] * zk[i];
+        }
+    }
+
     // Gaussian angular group (types 3, 9, element-resolved). Per central-neighbour j: the k that take
     // part are compacted (branch-free) into contiguous arrays padded to a multiple of 4 with
     // zero-weight entries; then every (j, k) quantity is computed in vectorisable loops over k.
@@ -829,7 +849,6 @@ private:
         const double* Z = sc.z.data();
         const double* Rn = sc.r.data();
         const double* RI = sc.rinv.data();
-        double* rjkinv = sc.rjkinv.data();
         double* fx = sc.fx.data(); double* fy = sc.fy.data(); double* fz = sc.fz.data();
         using detail::vd4;
         using detail::load4;
@@ -955,48 +974,7 @@ private:
                     }
                 }
             }
-            if (F) {  // derivative-only arrays
-                for (std::size_t t = 0; t < nt; ++t) {
-                    const double* dgt = sc.dg.data() + (std::size_t)grp.rts[t] * nn;
-                    double* dgkt = sc.dgk.data() + t * L;
-                    for (std::size_t i = 0; i < n; ++i) dgkt[i] = dgt[kk[i]];
-                    for (std::size_t i = n; i < n4; ++i) dgkt[i] = 0.0;
-                }
-                if (narrow) {
-                    for (std::size_t i = 0; i < n4; i += 4) store4(rjkinv + i, one / load4(rjk + i));
-                    for (std::size_t q = 0; q < nq; ++q) {
-                        vd4 const eta = detail::splat4(grp.jk_eta[q]), rs = detail::splat4(grp.jk_rs[q]);
-                        const double* ev = eB + q * n4;
-                        double* dh = sc.dh.data() + q * L;
-                        for (std::size_t i = 0; i < n4; i += 4) {
-                            vd4 const d = load4(rjk + i) - rs;
-                            store4(dh + i, load4(ev + i) * (load4(dfcv + i) - 2.0 * eta * d * load4(fcv + i)));
-                        }
-                    }
-                }
-                for (std::size_t a = 0; a < na; ++a) {
-                    double* Ap = sc.Ap.data() + a * L;
-                    double const lam = grp.ang_lambda[a], zeta = grp.ang_zeta[a], pnorm = grp.ang_pnorm[a];
-                    int const nexp = grp.ang_zint[a] - 1;
-                    if (grp.ang_intpow[a] && nexp >= 0) {
-                        vd4 const vl = detail::splat4(lam), vzl = detail::splat4(pnorm * zeta * lam);
-                        for (std::size_t i = 0; i < n4; i += 4) {
-                            vd4 const pl = one + vl * load4(cosv + i);
-                            vd4 pw = one, base = pl;
-                            for (int b = nexp; b; b >>= 1) {
-                                if (b & 1) pw *= base;
-                                if (b >> 1) base *= base;
-                            }
-                            store4(Ap + i, pl > zero ? vzl * pw : zero);
-                        }
-                    } else {
-                        for (std::size_t i = 0; i < n4; ++i) {
-                            double const pl = 1.0 + lam * cosv[i];
-                            Ap[i] = pl <= 0.0 ? 0.0 : pnorm * zeta * lam * std::pow(pl, zeta - 1.0);
-                        }
-                    }
-                }
-            }
+            if (F) derivative_arrays(grp, sc, kk, n, n4, L, rjk, eB, fcv, dfcv, cosv);
             if (!F) {
                 for (Member const& m : grp.members) {
                     double const gij = sc.g[(std::size_t)m.rterm * nn + j];
@@ -1046,28 +1024,7 @@ private:
                 }
             }
             if (!anym) continue;
-            double* caj = sc.caj.data();
-            double* cx = sc.cx.data();
-            vd4 const vrj = detail::splat4(rinvj), vrj2 = detail::splat4(rinvj * rinvj);
-            // cbk goes to S.
-            for (std::size_t i = 0; i < n4; i += 4) {
-                vd4 const ri = load4(rik + i), p = load4(P + i);
-                vd4 const tj = narrow ? load4(T + i) * load4(rjkinv + i) : zero;
-                vd4 const pc = p * load4(cosv + i);
-                store4(caj + i, -pc * vrj2 + load4(Q + i) * vrj + tj);
-                store4(cx + i, p * vrj * ri - tj);
-                store4(S + i, -pc * ri * ri + load4(S + i) * ri + tj);
-            }
-            double const sa = detail::sum_n4(caj, n4);
-            fx[j] += sa * xj + detail::dot2_n4(cx, xk, n4);
-            fy[j] += sa * yj + detail::dot2_n4(cx, yk, n4);
-            fz[j] += sa * zj + detail::dot2_n4(cx, zk, n4);
-            for (std::size_t i = 0; i < n; ++i) {
-                std::size_t const k = (std::size_t)kk[i];
-                fx[k] += cx[i] * xj + S[i] * xk[i];
-                fy[k] += cx[i] * yj + S[i] * yk[i];
-                fz[k] += cx[i] * zj + S[i] * zk[i];
-            }
+            triplet_forces(sc, P, Q, S, T, narrow, kk, n, n4, j, cb, fx, fy, fz);
         }
     }
 
