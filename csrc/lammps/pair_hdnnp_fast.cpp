@@ -100,20 +100,23 @@ struct HdnnpPotential {
     std::vector<Member> extra;
 };
 
-static HdnnpPotential parse_potential(const std::string &text, const std::string &fname) {
-    // tokens, '#' starts a comment
+// Whitespace-separated tokens of a stream, '#' starting a comment (the exported potential, LAMMPS parameter files).
+static std::vector<std::string> tokens(std::istream &in) {
     std::vector<std::string> tok;
-    {
-        std::istringstream lines(text);
-        std::string line;
-        while (std::getline(lines, line)) {
-            auto h = line.find('#');
-            if (h != std::string::npos) line.resize(h);
-            std::istringstream ls(line);
-            std::string t;
-            while (ls >> t) tok.push_back(t);
-        }
+    std::string line;
+    while (std::getline(in, line)) {
+        auto h = line.find('#');
+        if (h != std::string::npos) line.resize(h);
+        std::istringstream ls(line);
+        std::string t;
+        while (ls >> t) tok.push_back(t);
     }
+    return tok;
+}
+
+static HdnnpPotential parse_potential(const std::string &text, const std::string &fname) {
+    std::istringstream text_in(text);
+    const std::vector<std::string> tok = tokens(text_in);
     size_t pos = 0;
     auto fail = [&](const std::string &msg) -> void {
         throw std::runtime_error("hdnnp/fast: potential file " + fname + ": " + msg);
@@ -815,15 +818,7 @@ public:
         std::vector<char> have(par_.size(), 0);
         std::ifstream in(utils::get_potential_file_path(arg[2]));
         if (!in) error->all(FLERR, "sw/centroid: cannot open {}", arg[2]);
-        std::vector<std::string> tok;
-        std::string line;
-        while (std::getline(in, line)) {
-            auto h = line.find('#');
-            if (h != std::string::npos) line.resize(h);
-            std::istringstream ls(line);
-            std::string t;
-            while (ls >> t) tok.push_back(t);
-        }
+        const std::vector<std::string> tok = tokens(in);
         if (tok.size() % 14) error->all(FLERR, "sw/centroid: {} is not a Stillinger-Weber file", arg[2]);
         for (size_t q = 0; q < tok.size(); q += 14) {
             int id[3];
