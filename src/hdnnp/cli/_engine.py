@@ -31,3 +31,24 @@ def engine_from_args(args, ref=None):
                        length_unit=getattr(args, "potential_length_unit", None),
                        energy_unit=getattr(args, "potential_energy_unit", None),
                        workers=getattr(args, "workers", None), progress=not getattr(args, "no_progress", False))
+
+
+def add_relax_args(p) -> None:
+    p.add_argument("--no-relax", action="store_true", help="use the structure as given")
+    p.add_argument("--relax-cell", action="store_true", help="relax the cell too (symmetry kept)")
+    p.add_argument("--fmax", type=float, default=1e-4, help="relaxation target, eV/Å (default 1e-4)")
+
+
+def add_input_args(p) -> None:
+    """The structure file's format and units, the potential's units, and --no-progress."""
+    from ._units import add_data_units, add_potential_units
+    p.add_argument("--format", help="structure format (default: detected)")
+    add_potential_units(p)
+    add_data_units(p)
+    p.add_argument("--no-progress", action="store_true")
+
+
+def first_structure(args):
+    """The first structure of ``args.structure`` as ase.Atoms (format and units from the options)."""
+    from ._units import read_structures
+    return read_structures([args.structure], args.format, args)[0].to_ase()

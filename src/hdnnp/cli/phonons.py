@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sys
 
-from ._engine import add_engine_args, engine_from_args, reference_from_args
-from ._units import add_data_units, add_potential_units
+from ._engine import (add_engine_args, add_input_args, add_relax_args, engine_from_args, first_structure,
+                      reference_from_args)
 
 
 def register(sub):
@@ -22,26 +22,20 @@ def register(sub):
     p.add_argument("-o", "--output-dir", default="phonons", help="output folder (default phonons)")
     p.add_argument("--supercell", type=int, nargs=3, default=[2, 2, 2], metavar=("NX", "NY", "NZ"))
     p.add_argument("--displacement", type=float, default=0.01, help="Å (default 0.01)")
-    p.add_argument("--no-relax", action="store_true", help="use the structure as given")
-    p.add_argument("--relax-cell", action="store_true", help="relax the cell too (symmetry kept)")
-    p.add_argument("--fmax", type=float, default=1e-4, help="relaxation target, eV/Å (default 1e-4)")
+    add_relax_args(p)
     p.add_argument("--mesh", type=int, nargs=3, default=[20, 20, 20], metavar=("MX", "MY", "MZ"))
     p.add_argument("--tmax", type=float, default=1000.0, help="thermal properties up to this temperature (K)")
     p.add_argument("--tstep", type=float, default=10.0)
-    p.add_argument("--format", help="structure format (default: detected)")
-    add_potential_units(p)
-    add_data_units(p)
-    p.add_argument("--no-progress", action="store_true")
+    add_input_args(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ..workflows.phonons import PhononSettings, require_phonopy, run_phonons
-    from ._units import read_structures
 
     require_phonopy()
     engine = engine_from_args(args, reference_from_args(args))
-    atoms = read_structures([args.structure], args.format, args)[0].to_ase()
+    atoms = first_structure(args)
     st = PhononSettings(supercell=args.supercell, displacement=args.displacement, relax=not args.no_relax,
                         relax_cell=args.relax_cell, fmax=args.fmax, mesh=args.mesh, t_max=args.tmax,
                         t_step=args.tstep, workers=args.workers, progress=not args.no_progress)

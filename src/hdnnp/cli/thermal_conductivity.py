@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sys
 
-from ._engine import add_engine_args, engine_from_args, reference_from_args
-from ._units import add_data_units, add_potential_units
+from ._engine import (add_engine_args, add_input_args, add_relax_args, engine_from_args, first_structure,
+                      reference_from_args)
 
 
 def register(sub):
@@ -38,9 +38,7 @@ def register(sub):
     g.add_argument("--repeat", type=int, nargs=3, metavar=("NX", "NY", "NZ"), help="replicate the cell")
     g.add_argument("--ranks", type=int, default=1, help="MPI ranks")
     p.add_argument("--isotope", action="store_true", help="isotope scattering (natural abundances)")
-    p.add_argument("--no-relax", action="store_true")
-    p.add_argument("--relax-cell", action="store_true")
-    p.add_argument("--fmax", type=float, default=1e-4, help="relaxation target, eV/Å")
+    add_relax_args(p)
     p.add_argument("--train", action="store_true",
                    help="with --reference: label a training set made for force constants (random-displacement and "
                         "strained supercells), train a potential on it, check it on held-out displaced supercells, "
@@ -54,18 +52,14 @@ def register(sub):
                    help="Gaussian displacement amplitudes (Å) of the --train supercells (default 0.03 0.06 0.1 0.15 0.2)")
     p.add_argument("--train-per-amplitude", type=int, default=12, metavar="N",
                    help="--train supercells per amplitude (default 12)")
-    p.add_argument("--format", help="structure format (default: detected)")
-    add_potential_units(p)
-    add_data_units(p)
-    p.add_argument("--no-progress", action="store_true")
+    add_input_args(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ..errors import InputError
     from ..workflows.phonons import require_phonopy
-    from ..workflows.thermal import VOIGT, KappaSettings, require_phono3py, run_kappa
-    from ._units import read_structures
+    from ..workflows.thermal import VOIGT, require_phono3py, run_kappa
 
     require_phonopy()
     require_phono3py()
@@ -77,10 +71,8 @@ def run(args) -> int:
             raise InputError("--train needs --reference (the code that labels the training set)")
         return _train_then_kappa(args, ref)
     engine = engine_from_args(args, ref)
-    atoms = read_structures([args.structure], args.format, args)[0].to_ase()
-    st = KappaSettings(supercell=args.supercell, fc2_supercell=args.fc2_supercell, displacement=args.displacement,
-                       mesh=args.mesh, temperatures=args.temperatures, method=args.method, isotope=args.isotope,
-                       relax=not args.no_relax, relax_cell=args.relax_cell, fmax=args.fmax)
+    atoms = first_structure(args)
+    st = _kappa_settings(args)
     s = run_kappa(atoms, engine, args.output_dir, st, log=lambda m: print(m, file=sys.stderr))
     print(f"κ (W/m/K, {args.method.upper()}, mesh {'x'.join(map(str, args.mesh))}, {s['force_calculations']} "
           f"supercell force calculations with {engine.name}):")
@@ -91,22 +83,26 @@ def run(args) -> int:
     return 0
 
 
+def _kappa_settings(args):
+    from ..workflows.thermal import KappaSettings
+    return KappaSettings(supercell=args.supercell, fc2_supercell=args.fc2_supercell, displacement=args.displacement,
+                         mesh=args.mesh, temperatures=args.temperatures, method=args.method, isotope=args.isotope,
+                         relax=not args.no_relax, relax_cell=args.relax_cell, fmax=args.fmax)
+
+
 def _train_then_kappa(args, ref) -> int:
     from pathlib import Path
 
     import yaml
 
     from ..workflows.phonons import relax
-    from ..workflows.thermal import KappaSettings, KappaTraining, displacement_count, run_kappa, train_for_kappa
-    from ._units import read_structures
     from ..references import ReferenceCalculator
+    from ..workflows.thermal import KappaTraining, displacement_count, run_kappa, train_for_kappa
 
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    atoms = read_structures([args.structure], args.format, args)[0].to_ase()
-    st = KappaSettings(supercell=args.supercell, fc2_supercell=args.fc2_supercell, displacement=args.displacement,
-                       mesh=args.mesh, temperatures=args.temperatures, method=args.method, isotope=args.isotope,
-                       relax=not args.no_relax, relax_cell=args.relax_cell, fmax=args.fmax)
+    atoms = first_structure(args)
+    st = _kappa_settings(args)
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     if st.relax:          # relaxed once with the reference; the potential then relaxes it again (its own minimum)
         atoms, _ = relax(atoms, ReferenceCalculator(ref), fmax=st.fmax, relax_cell=st.relax_cell,
@@ -118,11 +114,9 @@ def _train_then_kappa(args, ref) -> int:
     direct = displacement_count(atoms, st)
     from ..workflows.phonons import ForceEngine
     engine = ForceEngine(potential=tr["potential"], progress=not args.no_progress)
-    s = run_kappa(atoms, engine, out, st, log=log)
-    import json
-    s.update(labels_used=tr["labels_used"], direct_displacements=direct,
-             check_force_rmse_meV_A=tr["check_force_rmse_meV_A"], check_relative=tr["check_relative"])
-    (out / "kappa.json").write_text(json.dumps(s, indent=2))
+    s = run_kappa(atoms, engine, out, st, log=log,
+                  extra={"labels_used": tr["labels_used"], "direct_displacements": direct,
+                         "check_force_rmse_meV_A": tr["check_force_rmse_meV_A"], "check_relative": tr["check_relative"]})
     print(f"κ with the trained potential ({tr['labels_used']} reference calculations; phono3py's displacement set "
           f"needs {direct}); held-out force RMSE {tr['check_force_rmse_meV_A']:.2f} meV/Å "
           f"({tr['check_relative']:.1%}):")
@@ -134,9 +128,8 @@ def _train_then_kappa(args, ref) -> int:
 
 def _green_kubo(args, ref) -> int:
     from ..workflows.green_kubo import GKSettings, run_green_kubo
-    from ._units import read_structures
 
-    atoms = read_structures([args.structure], args.format, args)[0].to_ase()
+    atoms = first_structure(args)
     out = {}
     for T in args.temperatures:
         st = GKSettings(temperature=T, timestep=args.timestep, equilibration=args.equilibration,

@@ -73,7 +73,8 @@ def displacement_count(atoms, s: KappaSettings) -> int:
     return n
 
 
-def run_kappa(atoms, engine: ForceEngine, out, s: KappaSettings, log=print) -> dict:
+def run_kappa(atoms, engine: ForceEngine, out, s: KappaSettings, log=print, extra: dict | None = None) -> dict:
+    """Relax, fc2 and fc3, κ(T); writes kappa.csv/png/json (``extra``: more fields for kappa.json)."""
     require_phono3py()
     if s.method not in ("rta", "lbte"):
         raise InputError(f"method must be rta or lbte, not {s.method!r}")
@@ -126,7 +127,7 @@ def run_kappa(atoms, engine: ForceEngine, out, s: KappaSettings, log=print) -> d
                    displacement_A=s.displacement, force_calculations=len(todo),
                    temperatures_K=T, kappa_W_mK={f"{t:g}": dict(zip(VOIGT, map(float, k))) for t, k in zip(T, kappa)},
                    extrapolating_supercells=engine.extrapolating,
-                   committee_max_force_spread_eV_A=engine.max_spread)
+                   committee_max_force_spread_eV_A=engine.max_spread, **(extra or {}))
     (out / "kappa.json").write_text(json.dumps(summary, indent=2))
     if engine.extrapolating:
         log(f"thermal conductivity: {engine.extrapolating} of {len(todo)} displaced supercells extrapolate "
