@@ -213,3 +213,25 @@ def run_in(folder: Path, ranks: int = 1, input_file: str = "in.lmp") -> str:
     if res.returncode != 0:
         raise HDNNPError(f"LAMMPS failed (exit {res.returncode}) in {folder}:\n{log[-3000:]}")
     return log
+
+
+def md_setup(atoms, out: Path, potential=None, reference=None, *, timestep_ps: float, length_unit=None,
+             energy_unit=None) -> tuple:
+    """Write ``out/data.lmp`` for MD of the periodic ``atoms`` with a potential folder or a LAMMPS reference, and
+    return (the atoms as LAMMPS sees them, the input's head: units, data, interaction, neighbour list, timestep,
+    the elements of LAMMPS types 1, 2, ...)."""
+    from ..model.n2p2 import read_potential
+    out = Path(out)
+    if potential is not None:
+        elements = list(read_potential(potential).elements)
+    else:
+        elements = sorted(set(atoms.get_chemical_symbols()))
+    pair = pair_lines(potential, reference, elements, out, length_unit, energy_unit)
+    missing = set(atoms.get_chemical_symbols()) - set(elements)
+    if missing:
+        raise InputError(f"elements {sorted(missing)} are not in the potential ({' '.join(elements)})")
+    at, box = lammps_cell(atoms)
+    write_data(out / "data.lmp", at, elements, box)
+    head = "\n".join(["units metal", "atom_style atomic", "atom_modify map array", "boundary p p p",
+                      "read_data data.lmp", *pair, "neighbor 1.0 bin", f"timestep {timestep_ps}"])
+    return at, head, elements

@@ -82,22 +82,12 @@ def random_cell(composition: dict[str, int], units: int, density: float, *, min_
 def melt_quench(atoms, out, s: AmorphousSettings, *, potential=None, reference=None, log=print) -> dict:
     from ase.io import read, write
 
-    from ..lammps.runner import lammps_cell, pair_lines, run_in, write_data
-    from ..model.n2p2 import read_potential
+    from ..lammps.runner import md_setup, run_in
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if potential is not None:
-        elements = list(read_potential(potential).elements)
-    else:
-        elements = sorted(set(atoms.get_chemical_symbols()))
-    pair = pair_lines(potential, reference, elements, out)
-    missing = set(atoms.get_chemical_symbols()) - set(elements)
-    if missing:
-        raise InputError(f"elements {sorted(missing)} are not in the potential ({' '.join(elements)})")
-    at, box = lammps_cell(atoms)
-    write_data(out / "data.lmp", at, elements, box)
     dt = s.timestep / 1000.0
+    at, head, elements = md_setup(atoms, out, potential, reference, timestep_ps=dt)
     n_melt = int(round(s.melt / dt))
     n_quench = max(1, int(round(abs(s.t_melt - s.t_final) / s.rate / dt)))
     n_anneal = int(round(s.anneal / dt))
@@ -105,16 +95,8 @@ def melt_quench(atoms, out, s: AmorphousSettings, *, potential=None, reference=N
     damp = 100 * dt
     ens = (lambda t0, t1: f"fix md all nvt temp {t0} {t1} {damp}") if s.pressure is None else \
         (lambda t0, t1: f"fix md all npt temp {t0} {t1} {damp} iso {s.pressure} {s.pressure} {1000 * dt}")
-    pair_block = "\n".join(pair)
     script = f"""# hdnnp amorphous: melt-quench
-units metal
-atom_style atomic
-atom_modify map array
-boundary p p p
-read_data data.lmp
-{pair_block}
-neighbor 1.0 bin
-timestep {dt}
+{head}
 thermo_style custom step time temp pe press vol density
 thermo_modify format float %.10g
 thermo {every}

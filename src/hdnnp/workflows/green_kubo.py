@@ -79,8 +79,7 @@ def gk_kappa(flux: np.ndarray, dt_ps: float, volume: float, temperature: float, 
 
 def run_green_kubo(atoms, out, s: GKSettings, *, potential=None, reference=None, length_unit=None,
                    energy_unit=None, log=print, progress=True) -> dict:
-    from ..lammps.runner import lammps_cell, write_data
-    from ..model.n2p2 import read_potential
+    from ..lammps.runner import md_setup
 
     if not atoms.pbc.all():
         raise InputError("Green-Kubo needs a periodic cell")
@@ -88,31 +87,13 @@ def run_green_kubo(atoms, out, s: GKSettings, *, potential=None, reference=None,
     out.mkdir(parents=True, exist_ok=True)
     if s.repeat:
         atoms = atoms.repeat(tuple(s.repeat))
-    if potential is not None:
-        pot = read_potential(potential)
-        elements = list(pot.elements)
-        lu = length_unit or pot.length_unit or "angstrom"
-        eu = energy_unit or pot.energy_unit or "ev"
-    else:
-        elements = sorted(set(atoms.get_chemical_symbols()))
-        lu = eu = None
-    from ..lammps.runner import pair_lines
-    pair = pair_lines(potential, reference, elements, out, lu, eu)
-    at, box = lammps_cell(atoms)
-    write_data(out / "data.lmp", at, elements, box)
     dt_ps = s.timestep / 1000.0
+    at, head, _ = md_setup(atoms, out, potential, reference, timestep_ps=dt_ps, length_unit=length_unit,
+                           energy_unit=energy_unit)
     n_eq = int(round(s.equilibration / dt_ps))
     n_prod = int(round(s.production / dt_ps))
-    pair_block = "\n".join(pair)
     script = f"""# hdnnp thermal-conductivity --method green-kubo
-units metal
-atom_style atomic
-atom_modify map array
-boundary p p p
-read_data data.lmp
-{pair_block}
-neighbor 1.0 bin
-timestep {dt_ps}
+{head}
 velocity all create {2 * s.temperature} {s.seed} dist gaussian mom yes rot yes
 fix eq all nvt temp {s.temperature} {s.temperature} {100 * dt_ps}
 thermo 1000
