@@ -61,7 +61,7 @@ def main():
           f"labels, held-out force RMSE {pot['check_force_rmse_meV_A']:.2f} meV/Å ({pot['check_relative']:.2%}), "
           f"{t_pot:.0f} s in all")
     print(f"kappa_rel_err_max={max(errs):.4f} labels_used={pot['labels_used']} "
-          f"direct_displacements={pot['direct_displacements']}")
+          f"direct_displacements={pot['force_calculations']}")
 
 
 if __name__ == "__main__":

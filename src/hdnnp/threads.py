@@ -54,7 +54,7 @@ def available_cores() -> int:
 def describe() -> str:
     q = cgroup_quota()
     return (f"{available_cores()} core(s) available (affinity {_affinity()}"
-            + (f", cgroup quota {q:g}" if q is not None else "") + f"; OMP_WAIT_POLICY="
+            + (f", cgroup quota {q:g}" if q is not None else "") + "; OMP_WAIT_POLICY="
             + os.environ.get("OMP_WAIT_POLICY", "unset") + ")")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 
-from ._units import add_data_units, add_potential_units  # noqa: E402
+from ._engine import add_input_args  # noqa: E402
 
 
 def register(sub):
@@ -39,10 +39,7 @@ def register(sub):
     p.add_argument("--spread-every", type=int, default=1, metavar="N",
                    help="committee, LAMMPS engine: the members' force spread every N steps, the mean only in "
                         "between (default 1)")
-    p.add_argument("--format", help="structure format (default: detected)")
-    add_potential_units(p)
-    add_data_units(p)
-    p.add_argument("--no-progress", action="store_true")
+    add_input_args(p)
     p.set_defaults(func=run)
 
 

@@ -332,7 +332,13 @@ class Learner:
         return pot
 
     # -- exploration -----------------------------------------------------------------------------
-    def thresholds(self, pot: Path, data) -> tuple[float, float]:
+    @staticmethod
+    def force_rms(data) -> float | None:
+        """RMS per-atom reference force magnitude of the labelled ``data`` (eV/Å), or None without forces."""
+        f = [np.linalg.norm(x.forces, axis=1) for x in data if x.forces is not None]
+        return float(np.sqrt(np.mean(np.concatenate(f) ** 2))) if f else None
+
+    def thresholds(self, pot: Path, f_rms: float | None) -> tuple[float, float]:
         info = json.loads((pot / "committee.json").read_text())
         cal = info.get("force_std_validation")
         s = self.cfg.select
@@ -340,19 +346,17 @@ class Learner:
             raise InputError("the committee has no validation spread to set select.low/high from "
                              "(give select.low and select.high in eV/Å)")
         low = s.low
-        f = [np.linalg.norm(x.forces, axis=1) for x in data if x.forces is not None]
-        self._f_rms = float(np.sqrt(np.mean(np.concatenate(f) ** 2))) if f else None
         if low is None:
             low = s.low_factor * cal
-            if self._f_rms:
-                cap = s.low_cap * self._f_rms
+            if f_rms:
+                cap = s.low_cap * f_rms
                 low = cap if info.get("calibration_set") == "train" else min(low, cap)
         high = s.high
         if high is None:
-            high = s.high_fraction * self._f_rms if self._f_rms else 10.0 * low
+            high = s.high_fraction * f_rms if f_rms else 10.0 * low
         return float(low), float(max(high, 2.0 * low))
 
-    def explore(self, k: int, pot: Path, high: float):
+    def explore(self, k: int, pot: Path, high: float, f_rms: float | None):
         """MD runs of iteration k (finished ones reused); returns the sampled frames (ase.Atoms). A run stops
         once the committee's largest per-atom force spread exceeds both 2 × ``high`` and the RMS reference force
         (the members then disagree by as much as the forces themselves: nothing physical is left)."""
@@ -375,7 +379,7 @@ class Learner:
                                 thermo_every=e.sample_every, dump_every=e.sample_every,
                                 tdamp=100.0 * e.timestep, seed=self.cfg.seed + 1000 * k + j, engine=e.engine,
                                 ranks=e.ranks, spread_every=e.sample_every,
-                                progress=self.progress, stop_above=max(2.0 * high, self._f_rms or 0.0))
+                                progress=self.progress, stop_above=max(2.0 * high, f_rms or 0.0))
                 self.log(f"iteration {k}: MD {j + 1}/{len(runs)} from structure {i} at {T:g} K"
                          + (f", {P:g} bar" if P is not None else ""))
                 run_md(atoms, pot, d, st)
@@ -463,7 +467,8 @@ class Learner:
         while True:
             data = read(str(self.dataset_path(k)))
             pot = self.train(k)
-            low, high = self.thresholds(pot, data)
+            f_rms = self.force_rms(data)
+            low, high = self.thresholds(pot, f_rms)
             prev = len(read(str(self.dataset_path(k - 1)))) if k else 0
             row = {"iteration": k, "labels": len(data), "added": len(data) - prev,
                    "low_eV_A": low, "high_eV_A": high}
@@ -472,7 +477,7 @@ class Learner:
                 row.update(frames=0, below=0, band=0, above=0, confident_fraction=None, selected=0)
                 self.report(k, pot, row, [])
                 break
-            frames = self.explore(k, pot, high)
+            frames = self.explore(k, pot, high, f_rms)
             ev = CommitteeEvaluator.load(pot)
             scores = frame_scores(ev, frames)
             below = int((scores <= low).sum())
@@ -513,7 +518,7 @@ class Learner:
             _write_xyz(self.dataset_path(k + 1), list(data) + list(new))
             k += 1
         final = self.out / "iter_{}".format(k) / "train" / "potential"
-        summary = {"iterations": k + 1, "labels": len(read(str(self.dataset_path(k)))), "stopped": reason,
+        summary = {"iterations": k + 1, "labels": len(data), "stopped": reason,
                    "potential": str(final)}
         _write_json(self.out / "summary.json", summary)
         self.log(f"learn: stopped after iteration {k}: {reason}; potential {final}")

@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import InputError
 from .phonons import ForceEngine, _ase_atoms, _phonopy_atoms, relax
 
-__all__ = ["KappaSettings", "run_kappa", "displacement_count"]
+__all__ = ["KappaSettings", "run_kappa", "KappaTraining", "train_for_kappa"]
 
 VOIGT = ("xx", "yy", "zz", "yz", "xz", "xy")
 
@@ -60,17 +60,6 @@ def _phono3py(atoms, s: KappaSettings):
     if fc2:
         ph3.generate_fc2_displacements(distance=s.displacement)
     return ph3, fc2 is not None
-
-
-def displacement_count(atoms, s: KappaSettings) -> int:
-    """How many supercell force calculations phono3py's finite-displacement set needs (fc3, plus fc2 when
-    it has its own supercell): the count a direct calculation with a reference code would make."""
-    require_phono3py()
-    ph3, sep = _phono3py(atoms, s)
-    n = sum(1 for c in ph3.supercells_with_displacements if c is not None)
-    if sep:
-        n += len(ph3.phonon_supercells_with_displacements)
-    return n
 
 
 def run_kappa(atoms, engine: ForceEngine, out, s: KappaSettings, log=print, extra: dict | None = None) -> dict:
@@ -124,7 +113,8 @@ def run_kappa(atoms, engine: ForceEngine, out, s: KappaSettings, log=print, extr
     plot_kappa(T, kappa, out / "kappa.png", f"{engine.name}, {s.method.upper()}, mesh {'x'.join(map(str, s.mesh))}")
     summary = dict(info, engine=engine.name, method=s.method, isotope=s.isotope, mesh=list(s.mesh),
                    supercell=list(s.supercell), fc2_supercell=list(s.fc2_supercell or s.supercell),
-                   displacement_A=s.displacement, force_calculations=len(todo),
+                   displacement_A=s.displacement,
+                   force_calculations=len(todo),      # phono3py's displacement set (fc3, and fc2 when separate)
                    temperatures_K=T, kappa_W_mK={f"{t:g}": dict(zip(VOIGT, map(float, k))) for t, k in zip(T, kappa)},
                    extrapolating_supercells=engine.extrapolating,
                    committee_max_force_spread_eV_A=engine.max_spread, **(extra or {}))
