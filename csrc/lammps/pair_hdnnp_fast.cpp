@@ -367,7 +367,6 @@ public:
     void compute(int eflag, int vflag) override {
         ev_init(eflag, vflag);
         double **x = atom->x;
-        double **f = atom->f;
         const int *type = atom->type;
         const int nlocal = atom->nlocal;
         const int nall = nlocal + atom->nghost;
@@ -434,18 +433,7 @@ public:
         eval_->evaluate(nlocal, offsets_.data(), neigh_.data(), rij_.data(), el.data(), ei_.data(), fbuf_.data(), W,
                         extrap_.data(), want_va ? vbuf_.data() : nullptr);
 
-        // ghost forces (and per-atom virials): LAMMPS reverse-communicates f with newton on (and the computes
-        // their per-atom virials); with newton off this style does it for its own buffers
-        if (force->newton_pair) {
-            for (int a = 0; a < nall; ++a)
-                for (int c = 0; c < 3; ++c) f[a][c] += fbuf_[3 * a + c] * (U / (ce * L));
-        } else {
-            rev_mode_ = 3;
-            comm->reverse_comm(this, 3);
-            if (want_va) { rev_mode_ = 9; comm->reverse_comm(this, 9); }
-            for (int a = 0; a < nlocal; ++a)
-                for (int c = 0; c < 3; ++c) f[a][c] += fbuf_[3 * a + c] * (U / (ce * L));
-        }
+        add_forces_virials(U / ce, W, want_va);
 
         // energies: as the Python evaluator, (E_i/conv_energy + mean_energy + atom_energy) * unit
         for (int i = 0; i < nlocal; ++i) {
@@ -454,13 +442,32 @@ public:
             if (eflag_global) eng_vdwl += e;
             if (eflag_atom) eatom[i] += e;
         }
+        report_extrapolation(x);
+    }
+
+    // fbuf_ (and vbuf_) in the potential's units times s (eV per internal energy unit) -> LAMMPS' forces, global
+    // virial and per-atom virials. Ghost forces (and per-atom virials): LAMMPS reverse-communicates f with newton
+    // on (and the computes their per-atom virials); with newton off this style does it for its own buffers.
+    void add_forces_virials(double s, const double *W, bool want_va) {
+        double **f = atom->f;
+        const int nlocal = atom->nlocal;
+        const int nall = nlocal + atom->nghost;
+        const double fs = s / pot_.length_A;
+        if (force->newton_pair) {
+            for (int a = 0; a < nall; ++a)
+                for (int c = 0; c < 3; ++c) f[a][c] += fbuf_[3 * a + c] * fs;
+        } else {
+            rev_mode_ = 3;
+            comm->reverse_comm(this, 3);
+            if (want_va) { rev_mode_ = 9; comm->reverse_comm(this, 9); }
+            for (int a = 0; a < nlocal; ++a)
+                for (int c = 0; c < 3; ++c) f[a][c] += fbuf_[3 * a + c] * fs;
+        }
         if (vflag_global) {
-            const double s = U / ce;
             virial[0] += W[0] * s; virial[1] += W[4] * s; virial[2] += W[8] * s;
             virial[3] += W[1] * s; virial[4] += W[2] * s; virial[5] += W[5] * s;
         }
-        if (want_va) store_atom_virials(U / ce);
-        report_extrapolation(x);
+        if (want_va) store_atom_virials(s);
     }
 
     // vbuf_ (9 per atom, [3x + y] = sum r_x f_y) -> vatom (xx yy zz xy xz yz, symmetrised) and cvatom
@@ -534,7 +541,6 @@ private:
     // Committee step: mean energies and forces, and every committee_every steps the members' forces for the
     // per-atom spread (reverse-communicated over ghosts, summed on the owners).
     void compute_committee(const std::vector<int> &el, bool want_va) {
-        double **f = atom->f;
         const int nlocal = atom->nlocal;
         const int nall = nlocal + atom->nghost;
         const int M = nmembers_;
@@ -547,17 +553,7 @@ private:
         com_->evaluate(nlocal, offsets_.data(), neigh_.data(), rij_.data(), el.data(), nall, eM_.data(), fbuf_.data(),
                        W, spread ? mbuf_.data() : nullptr, nullptr, extrap_.data(),
                        want_va ? vbuf_.data() : nullptr);
-        if (force->newton_pair) {
-            for (int a = 0; a < nall; ++a)
-                for (int c = 0; c < 3; ++c) f[a][c] += fbuf_[3 * a + c] * (U / L);
-        } else {
-            rev_mode_ = 3;
-            comm->reverse_comm(this, 3);
-            if (want_va) { rev_mode_ = 9; comm->reverse_comm(this, 9); }
-            for (int a = 0; a < nlocal; ++a)
-                for (int c = 0; c < 3; ++c) f[a][c] += fbuf_[3 * a + c] * (U / L);
-        }
-        if (want_va) store_atom_virials(U);
+        add_forces_virials(U, W, want_va);
         // energies: member m's atom i is (E_i^m / conv_energy_m + mean_energy_m + atom_energy_m) * unit
         std::vector<double> etot(M, 0.0);
         double natoms_loc = 0.0;
@@ -574,10 +570,6 @@ private:
             }
             if (eflag_global) eng_vdwl += e;
             if (eflag_atom) eatom[i] += e;
-        }
-        if (vflag_global) {
-            virial[0] += W[0] * U; virial[1] += W[4] * U; virial[2] += W[8] * U;
-            virial[3] += W[1] * U; virial[4] += W[2] * U; virial[5] += W[5] * U;
         }
         report_extrapolation(atom->x);
         if (!spread) return;
