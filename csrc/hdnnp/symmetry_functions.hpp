@@ -32,6 +32,9 @@
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define HDNNP_SF_DISPATCH 1
 #define HDNNP_SF_TARGET __attribute__((target("avx2,fma")))
+// AVX-512VL: the same 4-lane code with 32 vector registers (the committee contraction keeps every member's
+// accumulators in registers; with AVX2's 16 they spill)
+#define HDNNP_SF_TARGET512 __attribute__((target("avx2,fma,avx512f,avx512vl")))
 #else
 #define HDNNP_SF_DISPATCH 0
 #endif
@@ -117,6 +120,10 @@ HDNNP_SF_INLINE double fast_exp(double x) {
 #if HDNNP_SF_DISPATCH
 inline bool sf_cpu_has_avx2() {
     static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return ok;
+}
+inline bool sf_cpu_has_avx512vl() {
+    static const bool ok = sf_cpu_has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
     return ok;
 }
 #endif
@@ -264,6 +271,7 @@ public:
             return;
         }
 #if HDNNP_SF_DISPATCH
+        if (detail::sf_cpu_has_avx512vl()) { multi_512(sc, M, W, ldw, g); return; }
         if (detail::sf_cpu_has_avx2()) { multi_hw(sc, M, W, ldw, g); return; }
 #endif
         multi_impl(sc, M, W, ldw, g);
@@ -386,6 +394,7 @@ private:
         // contract_multi: per-member forces, coefficients, skipped functions
         std::vector<double> mf, mc;
         std::vector<char> mskip;
+        std::vector<double> mro;
         // per-(group, j) arrays of the G pass, reused by contract() (cache_ok: valid for this atom)
         struct Rec { std::size_t n, off, ioff; };
         std::vector<Rec> recs;
@@ -472,6 +481,9 @@ private:
     HDNNP_SF_TARGET void multi_hw(Scratch& sc, int M, const double* W, int ldw, double* gout) const {
         multi_impl(sc, M, W, ldw, gout);
     }
+    HDNNP_SF_TARGET512 void multi_512(Scratch& sc, int M, const double* W, int ldw, double* gout) const {
+        multi_impl(sc, M, W, ldw, gout);
+    }
 #endif
 
     // contract_multi's fast path (Gaussian angular groups only, after compute_G for this atom).
@@ -518,12 +530,14 @@ private:
     }
 
     // The members' P, Q, S, T of one (j, group) over blocks of four triplets, MC members at a time (a compile-time
-    // count, so that their accumulators stay in registers).
+    // count, so that their accumulators stay in registers). The pair term of r_ij is folded into the per-j arrays
+    // (gg = g(r_ik) g(r_ij), dgg = g'(r_ik) g(r_ij), gd = g(r_ik) g'(r_ij), per distinct pair term), so that a
+    // member's coefficient of function si is its weight WT[si * M + m] alone, the same for every j.
     struct AccArgs {
         std::size_t n4, L, ns;
         const char* skip;
         const Member* members;
-        const double *AB, *Ap, *gkB, *dgk, *hB, *dh, *C1, *C2;
+        const double *AB, *Ap, *gg, *dgg, *gd, *hB, *dh, *WT;
         int M;
         double *P, *Q, *S, *T;
     };
@@ -539,31 +553,32 @@ private:
             for (std::size_t si = 0; si < a.ns; ++si) {
                 if (a.skip[si]) continue;
                 Member const& mb = a.members[si];
+                std::size_t const t = (std::size_t)mb.rtl * a.L + i;
                 vd4 const av = load4(a.AB + (std::size_t)mb.ang * a.n4 + i);
                 vd4 const apv = load4(a.Ap + (std::size_t)mb.ang * a.L + i);
-                vd4 const gv = load4(a.gkB + (std::size_t)mb.rtl * a.n4 + i);
-                vd4 const dgv = load4(a.dgk + (std::size_t)mb.rtl * a.L + i);
-                const double* c1 = a.C1 + si * a.M;
-                const double* c2 = a.C2 + si * a.M;
+                vd4 const gv = load4(a.gg + t);
+                vd4 const dgv = load4(a.dgg + t);
+                vd4 const gdv = load4(a.gd + t);
+                const double* w = a.WT + si * a.M;
                 if (NARROW) {
                     vd4 const hv = load4(a.hB + (std::size_t)mb.jkterm * a.n4 + i);
                     vd4 const dhv = load4(a.dh + (std::size_t)mb.jkterm * a.L + i);
-                    vd4 const gh = gv * hv;
-                    vd4 const x1 = apv * gh, x2 = av * gh, x3 = av * dgv * hv, x4 = av * gv * dhv;
+                    vd4 const ah = av * hv;
+                    vd4 const x1 = apv * gv * hv, x2 = ah * gdv, x3 = ah * dgv, x4 = av * gv * dhv;
                     for (int m = 0; m < MC; ++m) {
-                        vd4 const a1 = detail::splat4(c1[m]);
-                        acc[4 * m] += a1 * x1;
-                        acc[4 * m + 1] += detail::splat4(c2[m]) * x2;
-                        acc[4 * m + 2] += a1 * x3;
-                        acc[4 * m + 3] += a1 * x4;
+                        vd4 const wm = detail::splat4(w[m]);
+                        acc[4 * m] += wm * x1;
+                        acc[4 * m + 1] += wm * x2;
+                        acc[4 * m + 2] += wm * x3;
+                        acc[4 * m + 3] += wm * x4;
                     }
                 } else {
-                    vd4 const x1 = apv * gv, x2 = av * gv, x3 = av * dgv;
+                    vd4 const x1 = apv * gv, x2 = av * gdv, x3 = av * dgv;
                     for (int m = 0; m < MC; ++m) {
-                        vd4 const a1 = detail::splat4(c1[m]);
-                        acc[4 * m] += a1 * x1;
-                        acc[4 * m + 1] += detail::splat4(c2[m]) * x2;
-                        acc[4 * m + 2] += a1 * x3;
+                        vd4 const wm = detail::splat4(w[m]);
+                        acc[4 * m] += wm * x1;
+                        acc[4 * m + 1] += wm * x2;
+                        acc[4 * m + 2] += wm * x3;
                     }
                 }
             }
@@ -603,12 +618,28 @@ private:
         sc.rjkinv.resize(L); sc.dh.resize(nq * L); sc.Ap.resize(na * L); sc.dgk.resize(nt * L);
         sc.P.resize((std::size_t)M * L); sc.Q.resize((std::size_t)M * L); sc.S.resize((std::size_t)M * L);
         sc.T.resize((std::size_t)M * L); sc.caj.resize(L); sc.cx.resize(L);
-        sc.mc.resize((std::size_t)2 * M * ns);
-        sc.mskip.resize(ns);
+        sc.mc.resize((std::size_t)M * ns + 3 * nt * L);
+        sc.mskip.resize(2 * ns);
         const double* Rn = sc.r.data();
-        double* C1 = sc.mc.data();                       // C1[si * M + m] = W_m,s g_ij
-        double* C2 = sc.mc.data() + (std::size_t)M * ns; // C2[si * M + m] = W_m,s g'_ij
+        double* WT = sc.mc.data();                       // WT[si * M + m] = W_m,s (this atom)
+        double* gg = WT + (std::size_t)M * ns;           // per distinct pair term t, row t * L: see AccArgs
+        double* dgg = gg + nt * L;
+        double* gd = dgg + nt * L;
         char* skip = sc.mskip.data();
+        char* wlive = sc.mskip.data() + ns;              // some member weights function si
+        for (std::size_t si = 0; si < ns; ++si) {
+            int const s = grp.members[si].s;
+            bool live = false;
+            for (int m = 0; m < M; ++m) {
+                double const w = W[(std::size_t)m * ldw + s];
+                WT[si * M + m] = w;
+                live = live || w != 0.0;
+            }
+            wlive[si] = live;
+        }
+        sc.mro.resize(2 * nt);
+        double* gt = sc.mro.data();      // the distinct pair terms g, g' at the current j
+        double* dgt = gt + nt;
         for (std::size_t j = j0; j < j1; ++j) {
             if (!(Rn[j] < rc)) continue;
             std::size_t const k0 = (e1 == e2) ? j + 1 : kb;
@@ -619,17 +650,17 @@ private:
             std::size_t const n4 = (n + 3) & ~(std::size_t)3;
             double* cb = sc.cache.data() + rec.off;
             const int* kk = sc.icache.data() + rec.ioff;
+            bool tlive = false;
+            for (std::size_t t = 0; t < nt; ++t) {
+                gt[t] = sc.g[(std::size_t)grp.rts[t] * nn + j];
+                dgt[t] = sc.dg[(std::size_t)grp.rts[t] * nn + j];
+                tlive = tlive || gt[t] != 0.0 || dgt[t] != 0.0;
+            }
+            if (!tlive) continue;
             bool anym = false;
             for (std::size_t si = 0; si < ns; ++si) {
-                Member const& mb = grp.members[si];
-                double const gij = sc.g[(std::size_t)mb.rterm * nn + j], dgij = sc.dg[(std::size_t)mb.rterm * nn + j];
-                bool live = false;
-                for (int m = 0; m < M; ++m) {
-                    double const w = W[(std::size_t)m * ldw + mb.s];
-                    C1[si * M + m] = w * gij;
-                    C2[si * M + m] = w * dgij;
-                    live = live || (w != 0.0 && (gij != 0.0 || dgij != 0.0));
-                }
+                std::size_t const t = (std::size_t)grp.members[si].rtl;
+                bool const live = wlive[si] && (gt[t] != 0.0 || dgt[t] != 0.0);
                 skip[si] = !live;
                 anym = anym || live;
             }
@@ -640,10 +671,26 @@ private:
             double* AB = cb + (8 + 2 * nq) * n4;
             double* gkB = cb + (8 + 2 * nq + na) * n4;
             derivative_arrays(grp, sc, kk, n, n4, L, rjk, eB, fcv, dfcv, cosv);
+            {
+                using detail::vd4;
+                using detail::load4;
+                using detail::store4;
+                for (std::size_t t = 0; t < nt; ++t) {
+                    vd4 const g1 = detail::splat4(gt[t]), d1 = detail::splat4(dgt[t]);
+                    const double* gk = gkB + t * n4;
+                    const double* dgk = sc.dgk.data() + t * L;
+                    for (std::size_t i = 0; i < n4; i += 4) {
+                        vd4 const gv = load4(gk + i);
+                        store4(gg + t * L + i, gv * g1);
+                        store4(dgg + t * L + i, load4(dgk + i) * g1);
+                        store4(gd + t * L + i, gv * d1);
+                    }
+                }
+            }
             for (int mb0 = 0; mb0 < M; mb0 += kMulti) {
                 int const mc = M - mb0 < kMulti ? M - mb0 : kMulti;
-                AccArgs const aa{n4, L, ns, skip, grp.members.data(), AB, sc.Ap.data(), gkB, sc.dgk.data(), hB,
-                                 sc.dh.data(), C1 + mb0, C2 + mb0, M, sc.P.data() + (std::size_t)mb0 * L,
+                AccArgs const aa{n4, L, ns, skip, grp.members.data(), AB, sc.Ap.data(), gg, dgg, gd, hB,
+                                 sc.dh.data(), WT + mb0, M, sc.P.data() + (std::size_t)mb0 * L,
                                  sc.Q.data() + (std::size_t)mb0 * L, sc.S.data() + (std::size_t)mb0 * L,
                                  sc.T.data() + (std::size_t)mb0 * L};
                 switch (mc * 2 + (narrow ? 1 : 0)) {
