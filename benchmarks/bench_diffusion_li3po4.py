@@ -1,0 +1,113 @@
+"""Li diffusion in amorphous Li3PO4: an HDNNP trained on Pedone labels against the Pedone potential itself, same
+cell, temperatures and run lengths (issue: MD -> D(T) -> Arrhenius on one potential).
+
+Stages (each skipped when its output exists, so the script resumes after an interruption; WORKDIR default
+/work/bench_lpo):
+1. ``hdnnp amorphous -r pedone-li3po4``: a 192-atom cell at 2.4 g/cm³ (20 ps at 3000 K, 100 K/ps quench, 10 ps at
+   300 K);
+2. ``hdnnp diffusion -r pedone-li3po4`` at the temperatures (NVT equilibration, NVT production);
+3. training structures: frames of the melt-quench and of every reference trajectory, labelled by Pedone through
+   the label store (labels.db), 10 % held out;
+4. training with ``hdnnp init``'s choice for the data and --budget seconds;
+5. ``hdnnp diffusion`` with the trained potential, same protocol; both Arrhenius fits on one chart.
+
+Last line: ``ea_hdnnp=… ea_ref=… sigma=… agree=…`` (sigma: the two Ea errors combined in quadrature; agree: the
+difference is within 2 sigma), then the held-out force RMSE and the MD speeds (ns/day, 1 rank).
+
+Usage: python benchmarks/bench_diffusion_li3po4.py [--workdir DIR] [-T 900 1050 1200 1350] [--production 50]
+       [--budget 1200] [--ranks 1]
+"""
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import _local  # noqa: F401
+import numpy as np
+
+
+def sh(args, cwd):
+    print("$ hdnnp " + " ".join(str(a) for a in args), flush=True)
+    subprocess.run([sys.executable, "-m", "hdnnp", *[str(a) for a in args]], cwd=cwd, check=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workdir", default="/work/bench_lpo")
+    ap.add_argument("-T", "--temperatures", type=float, nargs="+", default=[900.0, 1050.0, 1200.0, 1350.0])
+    ap.add_argument("--production", type=float, default=50.0, help="ps per temperature")
+    ap.add_argument("--equilibrate", type=float, default=10.0)
+    ap.add_argument("--atoms", type=int, default=192)
+    ap.add_argument("--budget", type=float, default=1200.0, help="s of training")
+    ap.add_argument("--frames-per-T", type=int, default=60, help="training frames taken from each reference run")
+    ap.add_argument("--ranks", type=int, default=1)
+    args = ap.parse_args()
+    wd = Path(args.workdir)
+    wd.mkdir(parents=True, exist_ok=True)
+    T = [f"{t:g}" for t in args.temperatures]
+    common = ["-T", *T, "-e", "Li", "--equilibrate", args.equilibrate, "--production", args.production,
+              "--dump-every", 0.1, "--ranks", args.ranks]
+    # 1-2: the reference protocol
+    if not (wd / "cell" / "amorphous.extxyz").is_file():
+        sh(["amorphous", "-r", "pedone-li3po4", "-c", "Li3PO4", "--atoms", args.atoms, "--density", 2.4,
+            "--t-melt", 3000, "--melt", 20, "--rate", 100, "--t-final", 300, "--anneal", 10, "-o", "cell"], wd)
+    sh(["diffusion", "cell/amorphous.extxyz", "-r", "pedone-li3po4", *common, "-o", "ref", "--label", "Pedone"], wd)
+    # 3: training structures from the reference's own trajectories, labelled through the store
+    from ase.io import read, write
+
+    from hdnnp.labels import LabelStore, label
+    from hdnnp.references import get_reference
+    from hdnnp.structures import Structure
+    from hdnnp.workflows.diffusion import read_dump
+
+    if not (wd / "train.extxyz").is_file():
+        rng = np.random.default_rng(0)
+        frames = read(wd / "cell" / "quench.extxyz", index=":")
+        frames = [frames[k] for k in np.linspace(0, len(frames) - 1, min(len(frames), 120)).astype(int)]
+        cell = read(wd / "cell" / "amorphous.extxyz")
+        from hdnnp.lammps.runner import lammps_cell
+        lcell = lammps_cell(cell)[0]
+        for t in T:
+            sym, pos, _ = read_dump(wd / "ref" / f"T{t}K" / "traj.lammpstrj")
+            for k in np.linspace(0, len(pos) - 1, args.frames_per_T).astype(int):
+                a = lcell.copy()
+                a.set_chemical_symbols(sym)
+                a.positions = pos[k]
+                a.wrap()
+                frames.append(a)
+        rng.shuffle(frames)
+        ref = get_reference("pedone-li3po4")
+        run = label([Structure.from_ase(f) for f in frames], ref, LabelStore(wd / "labels.db"), workers=2,
+                    desc="label (Pedone)")
+        print(run.summary(), flush=True)
+        lab = [s.to_ase() for s in run.labelled]
+        n_test = max(10, len(lab) // 10)
+        write(wd / "test.extxyz", lab[:n_test])
+        write(wd / "train.extxyz", lab[n_test:])
+    # 4: train with init's choice
+    if not (wd / "run" / "potential").is_dir():
+        sh(["init", "train.extxyz", "--test", "test.extxyz", "--time-budget", f"{args.budget:g}s", "-o",
+            "config.yaml", "--run-dir", "run"], wd)
+        sh(["train", "config.yaml"], wd)
+    # 5: the same protocol with the HDNNP
+    pot = wd / "run" / "potential"
+    sh(["diffusion", "cell/amorphous.extxyz", str(pot), *common, "-o", "hdnnp", "--label", "HDNNP",
+        "--compare", "ref:Pedone"], wd)
+    a = json.loads((wd / "hdnnp" / "arrhenius.json").read_text())["arrhenius"]["Li"]
+    b = json.loads((wd / "ref" / "arrhenius.json").read_text())["arrhenius"]["Li"]
+    sigma = float(np.hypot(a["ea_std_eV"], b["ea_std_eV"]))
+    meta = json.loads((wd / "run" / "metadata.json").read_text()) if (wd / "run" / "metadata.json").is_file() else {}
+    speed = {}
+    for name in ("ref", "hdnnp"):
+        v = [json.loads((wd / name / f"T{t}K" / "md.json").read_text())["ns_per_day"] for t in T]
+        speed[name] = float(np.mean(v))
+    print(f"test errors: {json.dumps(meta.get('test', meta.get('errors', {})))[:300]}")
+    print(f"ns_per_day_hdnnp={speed['hdnnp']:.1f} ns_per_day_ref={speed['ref']:.1f} ranks={args.ranks} "
+          f"atoms={args.atoms}")
+    print(f"ea_hdnnp={a['ea_eV']:.3f} ea_ref={b['ea_eV']:.3f} sigma={sigma:.3f} "
+          f"agree={abs(a['ea_eV'] - b['ea_eV']) <= 2 * sigma}")
+
+
+if __name__ == "__main__":
+    main()
