@@ -13,7 +13,7 @@ Stages (each skipped when its output exists; WORKDIR default /work/bench_li):
 Last lines: ``neb_hdnnp=… neb_ref=… diff=…`` (target |diff| <= 0.05 eV) and
 ``ea_kmc=… ea_md=… sigma=… agree=…`` (the HDNNP's kMC and MD activation energies, within 2 sigma combined).
 
-Usage: python benchmarks/bench_neb_kmc_li.py [--workdir DIR] [-T 250 300 350 400] [--production 20] [--budget 600]
+Usage: python benchmarks/bench_neb_kmc_li.py [--workdir DIR] [-T 250 325 400] [--production 8] [--budget 600]
 """
 import argparse
 import json
@@ -33,8 +33,8 @@ def sh(args, cwd):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", default="/work/bench_li")
-    ap.add_argument("-T", "--temperatures", type=float, nargs="+", default=[250.0, 300.0, 350.0, 400.0])
-    ap.add_argument("--production", type=float, default=20.0)
+    ap.add_argument("-T", "--temperatures", type=float, nargs="+", default=[250.0, 325.0, 400.0])
+    ap.add_argument("--production", type=float, default=8.0)
     ap.add_argument("--budget", type=float, default=600.0)
     ap.add_argument("--a", type=float, default=3.44, help="bcc lattice constant, Å")
     args = ap.parse_args()
@@ -51,7 +51,7 @@ def main():
         write(wd / "vacancy.extxyz", initial)
     if not (wd / "neb_ref" / "neb.json").is_file():
         sh(["neb", "-r", "snap-li", "--vacancy", "bcc.extxyz", "-e", "Li", "--images", 7, "--fmax", 0.01, "-o", "neb_ref"], wd)
-    common = ["-T", *T, "--equilibrate", 5, "--production", args.production, "--dump-every", 0.05]
+    common = ["-T", *T, "--equilibrate", 2, "--production", args.production, "--dump-every", 0.05]
     sh(["diffusion", "vacancy.extxyz", "-r", "snap-li", *common, "-o", "md_ref", "--label", "SNAP"], wd)
     if not (wd / "train.extxyz").is_file():
         from hdnnp.labels import LabelStore, label
