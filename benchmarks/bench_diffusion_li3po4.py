@@ -19,17 +19,10 @@ Usage: python benchmarks/bench_diffusion_li3po4.py [--workdir DIR] [-T 900 1050 
 """
 import argparse
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-import _local  # noqa: F401
+from _local import hdnnp as sh, label_split
 import numpy as np
-
-
-def sh(args, cwd):
-    print("$ hdnnp " + " ".join(str(a) for a in args), flush=True)
-    subprocess.run([sys.executable, "-m", "hdnnp", *[str(a) for a in args]], cwd=cwd, check=True)
 
 
 def main():
@@ -66,11 +59,8 @@ def main():
             "Pedone"], wd)
     ref_dir = "ref" if args.ref_production == args.production else f"ref_{tag}"
     # 3: training structures from the reference's own trajectories, labelled through the store
-    from ase.io import read, write
+    from ase.io import read
 
-    from hdnnp.labels import LabelStore, label
-    from hdnnp.references import get_reference
-    from hdnnp.structures import Structure
     from hdnnp.workflows.diffusion import read_dump
 
     if not (wd / "train.extxyz").is_file():
@@ -89,14 +79,7 @@ def main():
                 a.wrap()
                 frames.append(a)
         rng.shuffle(frames)
-        ref = get_reference("pedone-li3po4")
-        run = label([Structure.from_ase(f) for f in frames], ref, LabelStore(wd / "labels.db"), workers=2,
-                    desc="label (Pedone)")
-        print(run.summary(), flush=True)
-        lab = [s.to_ase() for s in run.labelled]
-        n_test = max(10, len(lab) // 10)
-        write(wd / "test.extxyz", lab[:n_test])
-        write(wd / "train.extxyz", lab[n_test:])
+        label_split(frames, "pedone-li3po4", wd, workers=2)
     # 4: train with init's choice
     if not (wd / "run" / "potential").is_dir():
         sh(["init", "train.extxyz", "--test", "test.extxyz", "--time-budget", f"{args.budget:g}s", "-o",

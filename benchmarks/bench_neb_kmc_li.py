@@ -18,17 +18,10 @@ Usage: python benchmarks/bench_neb_kmc_li.py [--workdir DIR] [-T 250 325 400] [-
 """
 import argparse
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-import _local  # noqa: F401
+from _local import hdnnp as sh, label_split
 import numpy as np
-
-
-def sh(args, cwd):
-    print("$ hdnnp " + " ".join(str(a) for a in args), flush=True)
-    subprocess.run([sys.executable, "-m", "hdnnp", *[str(a) for a in args]], cwd=cwd, check=True)
 
 
 def main():
@@ -57,10 +50,7 @@ def main():
     common = ["-T", *T, "--equilibrate", 2, "--production", args.production, "--dump-every", 0.05]
     sh(["diffusion", "vacancy.extxyz", "-r", "snap-li", *common, "-o", "md_ref", "--label", "SNAP"], wd)
     if not (wd / "train.extxyz").is_file():
-        from hdnnp.labels import LabelStore, label
         from hdnnp.lammps.runner import lammps_cell
-        from hdnnp.references import get_reference
-        from hdnnp.structures import Structure
         from hdnnp.workflows.diffusion import read_dump
         rng = np.random.default_rng(0)
         frames = []
@@ -79,13 +69,7 @@ def main():
                 a.positions += rng.normal(0, 0.05, a.positions.shape)
                 frames.append(a)
         rng.shuffle(frames)
-        run = label([Structure.from_ase(f) for f in frames], get_reference("snap-li"), LabelStore(wd / "labels.db"),
-                    workers=1, desc="label (SNAP)")
-        print(run.summary(), flush=True)
-        lab = [s.to_ase() for s in run.labelled]
-        n_test = max(10, len(lab) // 10)
-        write(wd / "test.extxyz", lab[:n_test])
-        write(wd / "train.extxyz", lab[n_test:])
+        label_split(frames, "snap-li", wd, workers=1)
     if not (wd / "run" / "potential").is_dir():
         sh(["init", "train.extxyz", "--test", "test.extxyz", "--time-budget", f"{args.budget:g}", "-o", "config.yaml",
             "--run-dir", "run"], wd)
