@@ -139,6 +139,16 @@ HDNNP_SF_INLINE vd4 load4(const double* p) {
 }
 HDNNP_SF_INLINE void store4(double* p, vd4 v) { std::memcpy(p, &v, sizeof v); }
 HDNNP_SF_INLINE vd4 splat4(double x) { return vd4{x, x, x, x}; }
+// base^n (n >= 0) by repeated squaring: the G pass and the derivative arrays form (1 + lambda cos)^(zeta - 1) with
+// the same multiplications, so G and its derivatives stay consistent to the last bit.
+HDNNP_SF_INLINE vd4 ipow4(vd4 base, int n) {
+    vd4 pw = splat4(1.0);
+    for (int b = n; b; b >>= 1) {
+        if (b & 1) pw *= base;
+        if (b >> 1) base *= base;
+    }
+    return pw;
+}
 HDNNP_SF_INLINE vd4 sqrt4(vd4 x) {
 #if defined(__clang__)
     return vd4{std::sqrt(x[0]), std::sqrt(x[1]), std::sqrt(x[2]), std::sqrt(x[3])};
@@ -391,10 +401,11 @@ private:
         std::vector<double> fx, fy, fz, fr;
         std::vector<double> rjk2, xk, yk, zk, rik, gk, dgk, P, Q, S, T, caj, cx;
         std::vector<double> dGfull, local;
-        // contract_multi: per-member forces, coefficients, skipped functions
+        // contract_multi: per-member forces (mf), the members' weights and the per-j arrays with the pair term of
+        // r_ij folded in (mc), skipped and weighted functions (mskip), the pair terms at the current j (mpair)
         std::vector<double> mf, mc;
         std::vector<char> mskip;
-        std::vector<double> mro;
+        std::vector<double> mpair;
         // per-(group, j) arrays of the G pass, reused by contract() (cache_ok: valid for this atom)
         struct Rec { std::size_t n, off, ioff; };
         std::vector<Rec> recs;
@@ -637,8 +648,8 @@ private:
             }
             wlive[si] = live;
         }
-        sc.mro.resize(2 * nt);
-        double* gt = sc.mro.data();      // the distinct pair terms g, g' at the current j
+        sc.mpair.resize(2 * nt);
+        double* gt = sc.mpair.data();      // the distinct pair terms g, g' at the current j
         double* dgt = gt + nt;
         for (std::size_t j = j0; j < j1; ++j) {
             if (!(Rn[j] < rc)) continue;
@@ -806,12 +817,7 @@ private:
                 vd4 const vl = detail::splat4(lam), vzl = detail::splat4(pnorm * zeta * lam);
                 for (std::size_t i = 0; i < n4; i += 4) {
                     vd4 const pl = one + vl * load4(cosv + i);
-                    vd4 pw = one, base = pl;
-                    for (int b = nexp; b; b >>= 1) {
-                        if (b & 1) pw *= base;
-                        if (b >> 1) base *= base;
-                    }
-                    store4(Ap + i, pl > zero ? vzl * pw : zero);
+                    store4(Ap + i, pl > zero ? vzl * detail::ipow4(pl, nexp) : zero);
                 }
             } else {
                 for (std::size_t i = 0; i < n4; ++i) {
@@ -1006,12 +1012,7 @@ private:
                         vd4 const vl = detail::splat4(lam), vp = detail::splat4(pnorm);
                         for (std::size_t i = 0; i < n4; i += 4) {
                             vd4 const pl = one + vl * load4(cosv + i);
-                            vd4 pw = one, base = pl;
-                            for (int b = nexp; b; b >>= 1) {
-                                if (b & 1) pw *= base;
-                                if (b >> 1) base *= base;
-                            }
-                            store4(A + i, pl > zero ? vp * pw * pl : zero);
+                            store4(A + i, pl > zero ? vp * detail::ipow4(pl, nexp) * pl : zero);
                         }
                     } else {
                         for (std::size_t i = 0; i < n4; ++i) {
