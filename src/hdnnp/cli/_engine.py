@@ -48,7 +48,8 @@ def add_input_args(p) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
-def first_structure(args):
-    """The first structure of ``args.structure`` as ase.Atoms (format and units from the options)."""
+def first_structure(args, path=None):
+    """The first structure of ``path`` (default ``args.structure``) as ase.Atoms (format and units from the
+    options)."""
     from ._units import read_structures
-    return read_structures([args.structure], args.format, args)[0].to_ase()
+    return read_structures([path if path is not None else args.structure], args.format, args)[0].to_ase()

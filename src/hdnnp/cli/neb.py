@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from ._engine import add_engine_args, add_input_args, engine_from_args, reference_from_args
+from ._engine import add_engine_args, add_input_args, engine_from_args, first_structure, reference_from_args
 
 
 def register(sub):
@@ -37,24 +37,19 @@ def run(args) -> int:
 
     from ..errors import InputError
     from ..workflows.neb import NEBSettings, run_neb, vacancy_hop
-    from ._units import read_structures
 
     engine = engine_from_args(args, reference_from_args(args))
-
-    def one(path):
-        return read_structures([path], args.format, args)[0].to_ase()
-
     info = {}
     if args.vacancy:
         if args.initial or args.final:
             raise InputError("give --vacancy BULK or --initial/--final, not both")
-        initial, final, info = vacancy_hop(one(args.vacancy), args.element, args.site, args.neighbour)
+        initial, final, info = vacancy_hop(first_structure(args, args.vacancy), args.element, args.site, args.neighbour)
         print(f"vacancy hop: {info['element']} atom {info['neighbour']} into site {info['site']} "
               f"({info['hop_A']:.3f} Å)")
     else:
         if not (args.initial and args.final):
             raise InputError("give --initial and --final (or --vacancy BULK)")
-        initial, final = one(args.initial), one(args.final)
+        initial, final = first_structure(args, args.initial), first_structure(args, args.final)
     st = NEBSettings(images=args.images, fmax=args.fmax, steps=args.steps, climb=not args.no_climb,
                      spring=args.spring, relax_ends=not args.no_relax)
     res = run_neb(initial, final, args.output_dir, st, engine.calculator, log=lambda m: print(m, file=sys.stderr))

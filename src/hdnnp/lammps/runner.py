@@ -204,6 +204,26 @@ def pair_lines(potential, reference, elements: list, out: Path, lu=None, eu=None
     return lines + list(st.get("commands") or [])
 
 
+def thermo_blocks(log_text: str) -> list[list[list[float]]]:
+    """The thermo output of a LAMMPS log whose ``thermo_style custom`` starts with ``step time``: one list of rows
+    (floats, one per column) per run, in order."""
+    blocks, header = [], None
+    for line in log_text.splitlines():
+        t = line.split()
+        if t[:2] == ["Step", "Time"]:
+            header = t
+            blocks.append([])
+            continue
+        if header and len(t) == len(header):
+            try:
+                blocks[-1].append([float(x) for x in t])
+            except ValueError:
+                header = None
+        elif header and t[:2] == ["Loop", "time"]:
+            header = None
+    return blocks
+
+
 def run_in(folder: Path, ranks: int = 1, input_file: str = "in.lmp") -> str:
     """Run ``input_file`` in ``folder`` (log to log.lammps, no screen output); return the log's text. A failure
     raises HDNNPError with the end of the log."""

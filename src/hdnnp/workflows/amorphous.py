@@ -181,19 +181,8 @@ def plot_rdf(r, g, png, title=""):
 
 
 def _thermo_csv(log: Path, csv_path: Path) -> None:
-    rows, header = [], None
-    for line in log.read_text().splitlines():
-        t = line.split()
-        if t[:2] == ["Step", "Time"]:
-            header = t
-            continue
-        if header and len(t) == len(header):
-            try:
-                rows.append([float(x) for x in t])
-            except ValueError:
-                header = None
-        elif header and t[:2] == ["Loop", "time"]:
-            header = None
+    from ..lammps.runner import thermo_blocks
+    rows = [r for block in thermo_blocks(log.read_text()) for r in block]
     with open(csv_path, "w") as fh:
         fh.write("step,time_ps,temperature_K,pe_eV,pressure_bar,volume_A3,density_g_cm3\n")
         for r in rows:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,11 +101,10 @@ run {n_prod}
     (out / "in.lmp").write_text(script)
     log(f"diffusion: {T:g} K, {len(at)} atoms, {s.equilibrate:g} ps NVT then {s.production:g} ps "
         f"{s.ensemble.upper()}, {s.ranks} rank(s)")
-    import time
     t0 = time.perf_counter()
     text = run_in(out, s.ranks)
     wall = time.perf_counter() - t0
-    perf = [float(x) for x in __import__("re").findall(r"Performance:\s+([0-9.eE+-]+) ns/day", text)]
+    perf = [float(x) for x in re.findall(r"Performance:\s+([0-9.eE+-]+) ns/day", text)]
     temps = _production_temperatures(text)
     info = {"temperature_K": T, "atoms": len(at), "production_ps": n_prod * dt, "equilibrate_ps": n_eq * dt,
             "timestep_fs": s.timestep, "dump_every_steps": every, "ensemble": s.ensemble, "ranks": s.ranks,
@@ -115,21 +116,9 @@ run {n_prod}
 
 def _production_temperatures(log_text: str) -> list:
     """Temperatures of the last thermo block (the production run)."""
-    blocks, cur, header = [], None, None
-    for line in log_text.splitlines():
-        t = line.split()
-        if t[:2] == ["Step", "Time"]:
-            header, cur = t, []
-            blocks.append(cur)
-            continue
-        if header and cur is not None and len(t) == len(header):
-            try:
-                cur.append(float(t[2]))
-            except ValueError:
-                header = None
-        elif t[:2] == ["Loop", "time"]:
-            header = None
-    return blocks[-1] if blocks else []
+    from ..lammps.runner import thermo_blocks
+    blocks = thermo_blocks(log_text)
+    return [row[2] for row in blocks[-1]] if blocks else []
 
 
 def read_dump(path: Path):

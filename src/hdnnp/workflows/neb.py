@@ -112,11 +112,10 @@ def run_neb(initial, final, out, s: NEBSettings, calculator_factory, *, log=prin
     bar.close()
     e = np.array([im.get_potential_energy() for im in images])
     e0 = e[0]
+    from ase.geometry import find_mic
     rc = [0.0]
     for a, b in zip(images[:-1], images[1:]):
-        d = b.positions - a.positions
-        from ase.geometry import find_mic
-        d, _ = find_mic(d, a.cell, a.pbc)
+        d, _ = find_mic(b.positions - a.positions, a.cell, a.pbc)
         rc.append(rc[-1] + float(np.linalg.norm(d)))
     top = int(np.argmax(e))
     res = {"barrier_forward_eV": float(e[top] - e[0]), "barrier_backward_eV": float(e[top] - e[-1]),
