@@ -41,17 +41,35 @@ class HDNNPCalculator(Calculator):
     ``energy_std`` (eV), ``energy_std_per_atom`` (eV/atom), ``forces_std`` (per atom, eV/Å:
     sqrt((1/M) Σ_m |F_i^m − F̄_i|²)), ``stress_std`` (Voigt, eV/Å³), ``member_energies`` (M,), and
     ``uncertainty`` (per-atom trust score, see :class:`~hdnnp.model.evaluator.CommitteeEvaluator`).
+
+    Per-atom properties: a potential folder with per-atom property networks (``properties.json``, as
+    ``hdnnp train`` writes with ``properties:`` in the config), or ``properties=FOLDER``, adds every target
+    to ``results`` under its name (scalars (N,), tensors (N, 3, 3)) and its committee spread as
+    ``<name>_std``; a target named ``charges``, or else one constrained to the total charge, is also
+    ``results['charges']``, so ``atoms.get_charges()`` works. The total charge is ``atoms.info['charge']``.
     """
 
     implemented_properties = ["energy", "free_energy", "energies", "forces", "stress"]
 
     def __init__(self, potential, length_unit: str | None = None, energy_unit: str | None = None,
-                 skin: float = 0.5, warn_extrapolation: bool = True, **kwargs):
+                 skin: float = 0.5, warn_extrapolation: bool = True, properties=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(potential, Evaluator):
             self.evaluator = potential
         else:
             self.evaluator = load_potential(potential, length_unit=length_unit, energy_unit=energy_unit)
+        from .properties.predict import PropertyPredictor, has_properties
+        if properties is None and not isinstance(potential, Evaluator) and has_properties(potential):
+            properties = potential
+        self.properties = properties if properties is None or isinstance(properties, PropertyPredictor) \
+            else PropertyPredictor(properties)
+        if self.properties is not None:
+            names = [t.name for t in self.properties.targets]
+            # a scalar target constrained to the total charge is also ASE's 'charges' (atoms.get_charges())
+            self._charges_from = next((t.name for t in self.properties.targets if t.name == "charges"),
+                                      next((t.name for t in self.properties.targets if t.total_charge), None))
+            self.implemented_properties = list(type(self).implemented_properties) + names + \
+                [n + "_std" for n in names] + (["charges"] if self._charges_from else [])
         self.skin = float(skin)
         self.warn_extrapolation = warn_extrapolation
         self.n_extrapolations = 0
@@ -115,6 +133,14 @@ class HDNNPCalculator(Calculator):
             if pred.stress_std is not None:
                 s = pred.stress_std
                 self.results["stress_std"] = np.array([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]])
+        if self.properties is not None:
+            from .structures import Structure
+            (props,) = self.properties.predict([Structure.from_ase(atoms)])
+            for name, (mean, std) in props.items():
+                self.results[name] = mean
+                self.results[name + "_std"] = std
+            if self._charges_from:
+                self.results["charges"] = self.results[self._charges_from]
         self.n_extrapolations = pred.n_extrapolations
         if self.warn_extrapolation and self.n_extrapolations:
             natoms = int((pred.extrapolations > 0).sum())

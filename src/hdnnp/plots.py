@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["parity_figure"]
+__all__ = ["parity_figure", "property_parity_figure"]
 
 
 def _stats(ref, pred, scale):
@@ -60,6 +60,63 @@ def parity_figure(path, groups: dict, title: str = "") -> Path:
         fig.suptitle(title)
     fig.tight_layout()
     path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def property_parity_figure(path, model, pred: dict, title: str = "") -> Path:
+    """Per-atom targets: one panel per target and element (reference vs predicted; tensors: the isotropic
+    part, and a second row with the anisotropic components), RMSE, MAE and RMSE / reference spread on each.
+    ``pred``: {target: (mean, std, reference, present, element index)} as from
+    :func:`hdnnp.properties.train.predict_sets`."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = []
+    for t in model.targets:
+        mean, _, ref, present, elem = pred[t.name]
+        for e, el in enumerate(model.elements):
+            m = present & (elem == e)
+            if m.any():
+                cols.append((t, el, mean[m], ref[m]))
+    if not cols:
+        return Path(path)
+    tensor_rows = 2 if any(t.kind == "tensor" for t, *_ in cols) else 1
+    fig, axes = plt.subplots(tensor_rows, len(cols), figsize=(3.6 * len(cols), 3.5 * tensor_rows), squeeze=False)
+    for k, (t, el, p, r) in enumerate(cols):
+        rows = [("iso", np.trace(p, axis1=1, axis2=2) / 3, np.trace(r, axis1=1, axis2=2) / 3)] \
+            if t.kind == "tensor" else [("", p, r)]
+        if t.kind == "tensor":      # the anisotropic (traceless) components; the isotropic part is above
+            dev = lambda a: (a - np.trace(a, axis1=1, axis2=2)[:, None, None] / 3 * np.eye(3)).reshape(-1)  # noqa
+            rows.append(("anisotropic components", dev(p), dev(r)))
+        for j in range(tensor_rows):
+            ax = axes[j, k]
+            if j >= len(rows):
+                ax.axis("off")
+                continue
+            what, pp, rr = rows[j]
+            ax.scatter(rr, pp, s=4, alpha=0.5)
+            lo, hi = min(rr.min(), pp.min()), max(rr.max(), pp.max())
+            pad = 0.03 * (hi - lo or 1.0)
+            ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k--", lw=0.8)
+            ax.set_xlim(lo - pad, hi + pad)
+            ax.set_ylim(lo - pad, hi + pad)
+            d = pp - rr
+            rmse, mae = float(np.sqrt(np.mean(d ** 2))), float(np.mean(np.abs(d)))
+            rel = rmse / np.std(rr) if np.std(rr) > 0 else float("nan")
+            ax.text(0.04, 0.96, f"RMSE {rmse:.3g} {t.unit}\nMAE {mae:.3g} {t.unit}\nRMSE/std {rel:.2f}",
+                    transform=ax.transAxes, va="top", fontsize=8, bbox=dict(boxstyle="round", fc="white", alpha=0.8))
+            unit = f" ({t.unit})" if t.unit else ""
+            ax.set_title(f"{t.name} {el}" + (f" {what}" if what else ""), fontsize=9)
+            ax.set_xlabel(f"reference{unit}")
+            ax.set_ylabel(f"predicted{unit}")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

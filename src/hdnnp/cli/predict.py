@@ -1,7 +1,9 @@
-"""``hdnnp predict POTENTIAL_DIR STRUCTURES... -o OUT.xyz``: evaluate a potential on structures."""
+"""``hdnnp predict POTENTIAL_DIR STRUCTURES... -o OUT.xyz``: evaluate a potential (and its per-atom property
+networks, when the folder has them) on structures."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -20,7 +22,10 @@ def register(sub):
                     "folder (committee.json, from 'hdnnp train' with run.committee) gives the members' mean and "
                     "their spread: info energy_std (eV), energy_std_per_atom, max_forces_std (eV/Å) and per-atom "
                     "forces_std (eV/Å) and uncertainty (forces_std over the validation-set spread, plus the "
-                    "fraction of symmetry functions outside the training range).",
+                    "fraction of symmetry functions outside the training range). A folder with per-atom "
+                    "property networks (properties.json, from 'hdnnp train' with properties:) also writes every "
+                    "per-atom target (e.g. charges, shielding tensors as 9 columns) and, for a property committee, "
+                    "<name>_std, with errors per element against the input's values of the same name.",
     )
     p.add_argument("potential", metavar="POTENTIAL_DIR", help="n2p2 potential folder")
     p.add_argument("structures", metavar="STRUCTURES", nargs="+", help="structure files (any readable format)")
@@ -38,8 +43,12 @@ def run(args) -> int:
     from ..io import write
     from ..model.evaluator import load_potential
 
-    ev = load_potential(args.potential, length_unit=args.potential_length_unit,
-                        energy_unit=args.potential_energy_unit)
+    from ..properties.predict import PropertyPredictor, has_properties
+
+    pp = PropertyPredictor(args.potential) if has_properties(args.potential) else None
+    ev = None if pp is not None and not (Path(args.potential) / "input.nn").is_file() else \
+        load_potential(args.potential, length_unit=args.potential_length_unit,
+                       energy_unit=args.potential_energy_unit)
     structures = read_structures(args.structures, args.format, args)
     out = []
     de, df, ds, e_pair = [], [], [], []
@@ -49,8 +58,11 @@ def run(args) -> int:
     bar = tqdm(structures, desc="predict", unit="struct", disable=args.no_progress or len(structures) < 20,
                file=sys.stderr, leave=False)
     for s in bar:
-        pred = ev.evaluate(s)
         r = s.copy()
+        if ev is None:
+            out.append(r)
+            continue
+        pred = ev.evaluate(s)
         if s.energy is not None:
             de.append((pred.energy - s.energy) / s.natoms)
             e_pair.append((pred.energy / s.natoms, s.energy / s.natoms, s.natoms))
@@ -76,13 +88,19 @@ def run(args) -> int:
             n_extra_total += pred.n_extrapolations
             r.info["extrapolations"] = pred.n_extrapolations
         out.append(r)
+    bar.close()
+    prop_lines = _properties(pp, structures, out, args) if pp is not None else []
     if args.output:
         write(args.output, out, format="extxyz")
     natoms = sum(s.natoms for s in out)
-    bar.close()
-    print(f"potential   {args.potential} (elements {' '.join(ev.elements)}, cutoff {ev.cutoff:.4g} Å, "
-          f"files in {ev.length_unit}/{ev.energy_unit})")
+    if ev is not None:
+        print(f"potential   {args.potential} (elements {' '.join(ev.elements)}, cutoff {ev.cutoff:.4g} Å, "
+              f"files in {ev.length_unit}/{ev.energy_unit})")
+    else:
+        print(f"properties  {args.potential} (elements {' '.join(pp.elements)}; no potential in the folder)")
     print(f"structures  {len(out)} ({natoms} atoms)")
+    for line in prop_lines:
+        print(line)
     if de:
         de = np.array(de)
         dm = np.array([d * n for d, (_, _, n) in zip(de, e_pair)])
@@ -114,3 +132,40 @@ def run(args) -> int:
     if args.output:
         print(f"written     {args.output}")
     return 0
+
+
+def _properties(pp, structures, out, args) -> list[str]:
+    """Per-atom property predictions into ``out`` (name, and name_std for the committee spread); error
+    lines per target and element where the input carries the reference values."""
+    from tqdm import tqdm
+
+    from ..properties.model import target_array
+
+    preds = pp.predict(structures, progress=lambda it: tqdm(it, desc="properties", unit="batch", file=sys.stderr,
+                                                           leave=False, disable=args.no_progress or len(it) < 5))
+    errs = {}
+    for s, r, res in zip(structures, out, preds):
+        for t in pp.targets:
+            mean, std = res[t.name]
+            ref = target_array(s, t)
+            if ref is not None:
+                for el in set(s.symbols):
+                    m = np.array([x == el for x in s.symbols]) & ~np.isnan(mean.reshape(len(mean), -1)[:, 0])
+                    if m.any():
+                        iso = (lambda a: np.trace(a, axis1=1, axis2=2) / 3) if t.kind == "tensor" else (lambda a: a)
+                        errs.setdefault((t.name, el), []).append((iso(mean[m]), iso(ref[m])))
+            r.atom_properties[t.name] = mean
+            if pp.model.committee > 1:
+                r.atom_properties[t.name + "_std"] = std
+    lines = []
+    for (name, el), parts in sorted(errs.items()):
+        p = np.concatenate([a for a, _ in parts])
+        q = np.concatenate([b for _, b in parts])
+        d = p - q
+        t = pp.target(name)
+        rmse = float(np.sqrt(np.mean(d ** 2)))
+        sd = float(np.std(q))
+        lines.append(f"{name:<11} {el:<3} RMSE {rmse:.4g} {t.unit}, MAE {np.mean(np.abs(d)):.4g} {t.unit}, "
+                     f"RMSE/std {rmse / sd if sd > 0 else float('nan'):.3f}"
+                     + (" (isotropic part)" if t.kind == "tensor" else "") + f"  ({len(d)} atoms)")
+    return lines

@@ -3,7 +3,8 @@
 ASE's own writer rounds per-atom columns to 8 decimals; ours writes every float as its shortest
 exact text (``repr``), so read → write → read gives the same bits. Conventions are ASE's:
 Å, eV, eV/Å, stress in eV/Å³ with compressed = negative, ``charge`` = total charge (e),
-per-atom columns other than species/pos/forces become ``atom_properties``.
+per-atom columns other than species/pos/forces become ``atom_properties``; per-atom 3×3 tensors are
+written as 9 columns (row-major) and read back as (N, 9).
 """
 from __future__ import annotations
 
@@ -212,6 +213,8 @@ def _frame(s: Structure, units: Units, path: str, k: int) -> str:
             raise InputError(f"per-atom property name {name!r} cannot be written to extxyz",
                              file=file, structure=index)
         arr = np.asarray(arr)
+        if arr.ndim == 3 and arr.shape[1:] == (3, 3):     # per-atom tensors: 9 columns, row-major
+            arr = arr.reshape(n, 9)
         if name in _ENERGY_PROPS and arr.dtype.kind == "f":
             arr = unscale(arr, units.energy)
         p, c = _column(name, arr, n, file, index)

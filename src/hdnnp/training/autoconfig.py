@@ -21,9 +21,7 @@ energies are fitted (eV/atom), the force magnitude and the cutoff the data sugge
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 

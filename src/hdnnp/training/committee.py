@@ -33,6 +33,9 @@ def _member_config(cfg: C.TrainConfig, k: int, out: Path) -> C.TrainConfig:
     m.data.split_seed = cfg.run.seed if cfg.data.split_seed is None else cfg.data.split_seed
     if cfg.run.time_budget:
         m.run.time_budget = cfg.run.time_budget / cfg.run.committee
+    if k > 1:
+        m.properties = None     # per-atom property networks: trained once, by the first member (their own
+                                # committee is properties.committee), and copied beside the merged potential
     return m
 
 
@@ -69,6 +72,12 @@ def train_committee(cfg: C.TrainConfig, *, resume: bool = False, log=print) -> d
         results.append(json.loads((mdir / "metadata.json").read_text()))
     pot_dir = out / "potential"
     info = write_committee([out / f"member_{k}" / "potential" for k in range(1, M + 1)], pot_dir)
+    if cfg.properties is not None:
+        import shutil
+
+        from ..properties.model import JSON_NAME, NPZ_NAME
+        for name in (JSON_NAME, NPZ_NAME):
+            shutil.copy2(out / "member_1" / "potential" / name, pot_dir / name)
     table = committee_errors(cfg, pot_dir, info)
     (pot_dir / "committee.json").write_text(json.dumps(info, indent=2))
     lines = ["committee of %d: mean-potential errors and the members' spread" % M,

@@ -17,7 +17,7 @@ import yaml
 from ..errors import InputError
 
 __all__ = ["DataFile", "DataConfig", "SymmetryFunctionConfig", "EmbeddingConfig", "ModelConfig", "LossConfig",
-           "KalmanConfig", "LMConfig", "OptimizerConfig", "RunConfig", "TrainConfig", "load_config",
+           "KalmanConfig", "LMConfig", "OptimizerConfig", "RunConfig", "TrainConfig", "TargetConfig", "PropertiesConfig", "load_config",
            "config_from_dict", "resolved_dict", "dump_config", "init_config_text", "LabelConfig", "label_reference"]
 
 ACTIVATION_LETTERS = "ltsprgcSeh"
@@ -243,12 +243,57 @@ class RunConfig:
 
 
 @dataclass
+class TargetConfig:
+    """One per-atom target (``properties.targets``): a per-atom array of the data (an extxyz per-atom
+    column, or a label a reference code made, e.g. ``shielding`` from pyscf with ``nmr: true``,
+    ``charges`` from tblite or GPAW)."""
+    #: the per-atom array's name in the data (Structure.atom_properties)
+    name: str = ""
+    #: scalar (one number per atom) or tensor (a symmetric 3×3 tensor per atom, 9 columns in extxyz)
+    kind: Literal["scalar", "tensor"] = "scalar"
+    #: weight of this target in the loss (residuals in units of the target's spread per element)
+    weight: float = 1.0
+    #: unit label written in tables and plots (e.g. ppm, e); values are used as read
+    unit: str = ""
+    #: scalars only: shift the predictions so that they sum to the structure's total charge exactly
+    total_charge: bool = False
+    #: elements that carry the target (empty: all)
+    elements: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PropertiesConfig:
+    """Per-atom targets learned by their own atomic networks on the model's symmetry functions (scaled
+    the same way): scalars directly; symmetric tensors as an isotropic network output times the unit
+    matrix plus Σ_j Σ_k c_k(G_i) φ_k(r_ij) (r̂_ij r̂_ijᵀ − I/3) over the neighbours j, with radial
+    Gaussians φ_k per neighbour element, so the tensor rotates exactly with the structure. Trained with
+    Adam after the potential (or alone when every loss weight is 0); written as properties.json and
+    properties.npz beside the potential."""
+    targets: list[TargetConfig] = field(default_factory=list)
+    hidden: list[int] = field(default_factory=lambda: [64, 64])
+    activation: str = "t"
+    #: radial Gaussians per neighbour element in the tensor construction
+    basis: int = 8
+    epochs: int = 500
+    batch_size: int = 16
+    lr: float = 3e-3
+    min_lr: float = 1e-5
+    #: independent networks (seeds run.seed, +1, ...) whose mean is the prediction and whose spread is
+    #: the uncertainty
+    committee: int = 1
+    #: seconds for the property training (null: none); after the first epoch the epochs are fitted to it
+    time_budget: Optional[float] = None
+
+
+@dataclass
 class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    #: per-atom targets (see PropertiesConfig); null: none
+    properties: Optional[PropertiesConfig] = None
     #: folder relative paths in the file are resolved against (set on loading)
     base_dir: str = "."
 
@@ -297,6 +342,8 @@ def _convert(value, tp, key: str, file):
         return [_convert(v, inner, f"{key}[{i}]", file) for i, v in enumerate(value)]
     if tp is DataFile and isinstance(value, str):
         value = {"path": value}
+    if tp is TargetConfig and isinstance(value, str):
+        value = {"name": value}
     if dataclasses.is_dataclass(tp):
         if value is None:
             value = {}
@@ -385,7 +432,32 @@ def _check(cfg: TrainConfig, file) -> None:
     need(cfg.model.scale_max > cfg.model.scale_min, "model.scale_max", "must exceed scale_min")
     for k in ("energy", "forces", "stress"):
         need(getattr(cfg.loss, k) >= 0, f"loss.{k}", "must be >= 0")
-    need(cfg.loss.energy + cfg.loss.forces + cfg.loss.stress > 0, "loss", "all weights are 0")
+    props = cfg.properties
+    need(cfg.loss.energy + cfg.loss.forces + cfg.loss.stress > 0 or (props is not None and props.targets),
+         "loss", "all weights are 0 and no per-atom targets are named (properties.targets)")
+    if props is not None:
+        from ase.data import atomic_numbers
+        need(len(props.targets) >= 1, "properties.targets", "name at least one per-atom target")
+        names = [t.name for t in props.targets]
+        need(len(set(names)) == len(names), "properties.targets", f"a target is named twice: {names}")
+        for i, t in enumerate(props.targets):
+            key = f"properties.targets[{i}]"
+            need(bool(t.name), f"{key}.name", "name the per-atom array (e.g. charges, shielding)")
+            need(t.weight > 0, f"{key}.weight", "must be > 0")
+            need(not (t.total_charge and t.kind != "scalar"), f"{key}.total_charge",
+                 "only scalar targets (charges) can be constrained to the total charge")
+            for el in t.elements:
+                need(atomic_numbers.get(el, 0) > 0, f"{key}.elements", f"unknown element {el!r}")
+        need(len(props.hidden) >= 1 and all(h > 0 for h in props.hidden), "properties.hidden",
+             "a non-empty list of positive layer sizes")
+        need(props.activation in "tspl" and len(props.activation) == 1, "properties.activation",
+             "one of t (tanh), s (logistic), p (softplus), l (linear)")
+        need(1 <= props.basis <= 64, "properties.basis", "must be between 1 and 64")
+        need(props.epochs >= 1, "properties.epochs", "must be >= 1")
+        need(props.batch_size >= 1, "properties.batch_size", "must be >= 1")
+        need(props.lr > 0 and props.min_lr > 0, "properties.lr", "lr and min_lr must be > 0")
+        need(1 <= props.committee <= 64, "properties.committee", "must be between 1 and 64")
+        need(props.time_budget is None or props.time_budget > 0, "properties.time_budget", "must be > 0 seconds")
     o = cfg.optimizer
     need(o.epochs >= 0, "optimizer.epochs", "must be >= 0")
     need(o.batch_size >= 1, "optimizer.batch_size", "must be >= 1")

@@ -26,7 +26,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import torch
-import yaml
 
 from .. import __version__
 from ..descriptors import SymmetryFunctionSet
@@ -86,7 +85,7 @@ def load_structures(cfg: C.TrainConfig, files: list[C.DataFile]) -> list[Structu
     for f in files:
         p = C.resolve_path(cfg, f.path)
         if not p.exists():
-            raise InputError(f"data file not found (config key 'data')", file=str(p))
+            raise InputError("data file not found (config key 'data')", file=str(p))
         out += read(str(p), f.format, length_unit=f.length_unit, energy_unit=f.energy_unit)
     if cfg.data.label is not None and out:
         out = label_with_reference(cfg, out)
@@ -718,6 +717,8 @@ class Trainer:
         self.prepare()
         if not self.resume:
             C.dump_config(cfg, out / "config.yaml")
+        if not any(self.w.values()):
+            return self.finish_properties_only(time.perf_counter() - t_start)
         self.make_optimizer()
         self.best_val, self.best_epoch, self.bad_epochs = math.inf, -1, 0
         self.stop_reason, self.notes, self._loss_hist = None, [], []
@@ -953,6 +954,11 @@ class Trainer:
                 "dropped_symmetry_functions": self.dropped_functions,
                 "errors": table, "errors_units": "energy meV/atom, force meV/Å, stress meV/Å³",
                 "wall_s": wall}
+        if self.cfg.properties is not None:
+            ptable, ptext = self.train_properties(pot_dir)
+            meta["properties"] = ptable
+            text += "\n" + ptext
+            (out / "errors.txt").write_text(text)
         (out / "metadata.json").write_text(json.dumps(meta, indent=2))
         if self.cfg.run.plots:
             try:
@@ -964,6 +970,64 @@ class Trainer:
         self.log(f"run folder: {out}")
         return {"errors": table, "potential": str(pot_dir), "run": str(out), "wall_s": wall, "molecular": molecular,
                 "notes": self.notes, "stopped": self.stop_reason}
+
+    # -- per-atom properties (properties: in the config) ------------------------------------------
+    def train_properties(self, folder: Path) -> tuple[dict, str]:
+        """Train the per-atom property networks on the cached descriptors, write them to ``folder``
+        (properties.json/.npz beside the potential) with their error table and parity plots."""
+        from ..properties import model as PM
+        from ..properties import train as PT
+
+        props = self.cfg.properties
+        targets = PT.targets_from_config(props)
+        feats = {name: [PM.from_cached(self.data[name][k], s, targets) for k, s in enumerate(self.sets[name])]
+                 for name in ("train", "validation", "test")}
+        n_sf = {el: len(self.sfset.for_element(el)) for el in self.elements}
+        self.log(f"per-atom targets: {', '.join(f'{t.name} ({t.kind})' for t in targets)}; networks "
+                 f"{'-'.join(map(str, props.hidden))}, committee {props.committee}")
+        model, info = PT.train_properties(feats, self.elements, n_sf, props, cutoff=self.sfset.max_cutoff,
+                                          seed=self.cfg.run.seed, log=self.log,
+                                          progress=self._bar_factory())
+        PM.save(model, folder, self.sfset.to_n2p2_lines(), self.cutoff_type, self.cutoff_alpha,
+                extra={"epochs": info["epochs"], "wall_s": info["wall_s"]})
+        preds = PT.predict_sets(model, feats)
+        table = PT.errors(model, preds)
+        text = PT.format_errors(table, model.targets)
+        self._write_csv(self.out / "properties_metrics.csv", ["epoch", "time_s", "lr", "loss_train",
+                                                              "loss_validation"], info["history"])
+        if self.cfg.run.plots:
+            try:
+                from ..plots import property_parity_figure
+                for name, p in preds.items():
+                    property_parity_figure(self.out / "plots" / f"properties_{name}.png", model, p, f"{name} set")
+            except Exception as exc:  # plotting never loses trained networks
+                self.log(f"property plots skipped: {exc}")
+        return table, text
+
+    def _bar_factory(self):
+        mode = self.cfg.run.progress
+        if mode == "none" or mode == "log" or (mode == "auto" and not sys.stderr.isatty()):
+            return None
+        from tqdm import tqdm
+        return lambda **kw: tqdm(leave=False, **kw)
+
+    def finish_properties_only(self, t_prep: float) -> dict:
+        """Every loss weight of the potential is 0: only the per-atom property networks are trained."""
+        t0 = time.perf_counter()
+        out = self.out
+        self.log("no energy, force or stress terms in the loss: training the per-atom targets only")
+        table, text = self.train_properties(out / "potential")
+        (out / "errors.txt").write_text(text)
+        wall = t_prep + time.perf_counter() - t0
+        meta = {"hdnnp_version": __version__, "elements": self.elements,
+                "n_structures": {k: len(v) for k, v in self.sets.items()},
+                "data": {name: sorted({str(s.source) for s in self.sets[name]}) for name in self.sets},
+                "properties": table, "wall_s": wall}
+        (out / "metadata.json").write_text(json.dumps(meta, indent=2))
+        self.log(text)
+        self.log(f"run folder: {out}")
+        return {"errors": {}, "properties": table, "potential": str(out / "potential"), "run": str(out),
+                "wall_s": wall, "molecular": False, "notes": [], "stopped": None}
 
 
 #: the metrics.csv column that holds each optimiser's step control

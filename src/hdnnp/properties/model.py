@@ -1,0 +1,356 @@
+"""Per-atom property networks: scalars (charges, isotropic shieldings, anything per atom) and symmetric
+rank-2 tensors (NMR shielding or EFG tensors) from atom-centred symmetry functions.
+
+Scalars: one feed-forward network per element on the scaled symmetry functions G_i,
+``y_i = mean_el + spread_el · net_el(G_i)``.
+
+Tensors: invariant networks only, combined with bond vectors so that the tensor rotates exactly with
+the structure::
+
+    T_i = (mean_el + spread_el · s_i) · I  +  spread'_el · Σ_j w_ij (r̂_ij r̂_ijᵀ − I/3)
+    w_ij = Σ_k c_ik,e(j) · φ_k(r_ij),   φ_k(r) = exp(−((r − μ_k)/Δ)²) · f_c(r)
+
+where the network of atom i's element gives the isotropic output s_i and the coefficients c_ik,e for
+every radial Gaussian k and neighbour element e. G_i and r_ij are rotation invariant and r̂_ij r̂_ijᵀ
+rotates as R r̂ r̂ᵀ Rᵀ, so R T_i Rᵀ is the prediction for the rotated structure. T_i is symmetric by
+construction; the antisymmetric part of a reference tensor is not learned (targets are symmetrised).
+
+Charges can be constrained to sum to the structure's total charge: the predictions of a structure are
+shifted by the same amount each, (Q − Σ q_i)/N, which keeps the sum exact.
+
+Committees: ``committee`` independent networks per target and element, trained side by side; the mean
+is the prediction and the standard deviation over members the uncertainty.
+
+Files (load without executing code): ``properties.json`` (symmetry functions as n2p2 lines, scaling,
+targets with their per-element statistics, architecture) and ``properties.npz`` (weights, read with
+``allow_pickle=False``).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import InputError
+
+__all__ = ["Target", "PropertyNetworks", "Features", "features", "from_cached", "collate", "symmetrize",
+           "save", "load", "JSON_NAME", "NPZ_NAME"]
+
+JSON_NAME, NPZ_NAME = "properties.json", "properties.npz"
+_ACT = {"t": torch.tanh, "s": torch.sigmoid, "p": torch.nn.functional.softplus, "l": lambda x: x}
+
+
+@dataclass
+class Target:
+    """A per-atom target and the statistics of its reference values per element (from the training
+    set): ``mean`` and ``spread`` of the scalar (isotropic part for tensors) and, for tensors,
+    ``aniso`` the RMS of the anisotropic (traceless) components."""
+    name: str
+    kind: str = "scalar"                      # scalar | tensor
+    weight: float = 1.0
+    unit: str = ""
+    total_charge: bool = False
+    elements: list[str] = field(default_factory=list)
+    mean: dict[str, float] = field(default_factory=dict)
+    spread: dict[str, float] = field(default_factory=dict)
+    aniso: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def symmetrize(a: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) or (N, 9) → the symmetric part, (N, 3, 3)."""
+    t = np.asarray(a, dtype=np.float64).reshape(-1, 3, 3)
+    return 0.5 * (t + t.transpose(0, 2, 1))
+
+
+def target_array(structure, target: Target) -> np.ndarray | None:
+    """The structure's reference values of ``target`` ((N,) or (N, 3, 3)), checked, or None if absent."""
+    a = structure.atom_properties.get(target.name)
+    if a is None:
+        return None
+    a = np.asarray(a)
+    n = structure.natoms
+    if a.dtype.kind not in "iuf":
+        raise InputError(f"per-atom property {target.name!r} is not numeric", file=structure.source,
+                         structure=structure.index)
+    a = a.astype(np.float64)
+    if target.kind == "scalar":
+        if a.shape not in ((n,), (n, 1)):
+            raise InputError(f"per-atom target {target.name!r} is a scalar but the data has shape {a.shape}"
+                             f" (expected ({n},)); for 3×3 tensors set kind: tensor", file=structure.source,
+                             structure=structure.index)
+        return a.reshape(n)
+    if a.shape not in ((n, 9), (n, 3, 3)):
+        raise InputError(f"per-atom target {target.name!r} is a tensor but the data has shape {a.shape} "
+                         f"(expected ({n}, 9) or ({n}, 3, 3))", file=structure.source, structure=structure.index)
+    return symmetrize(a)
+
+
+# -- features: symmetry functions and neighbour pairs of each structure --------------------------
+@dataclass
+class Features:
+    natoms: int
+    elem: np.ndarray            # (N,) element index
+    G: list                     # per element (n_e, nsf_e)
+    atoms: list                 # per element atom indices
+    pi: np.ndarray              # (P,) centre
+    pj: np.ndarray              # (P,) neighbour
+    vec: np.ndarray             # (P, 3) r_j − r_i (Å)
+    charge: float = 0.0
+    targets: dict = field(default_factory=dict)     # name -> array or None
+
+
+def features(structure, sfset, elements: list[str], targets=()) -> Features:
+    """Symmetry functions (no derivatives) and the neighbour pairs of one structure."""
+    from ..descriptors import compute_descriptors
+
+    d = compute_descriptors(structure.positions, structure.numbers, structure.cell, structure.pbc, sfset)
+    nl = d.neighbours
+    elem = d.atom_elements.astype(np.int64)
+    G, atoms = [], []
+    for e, el in enumerate(elements):
+        idx = np.nonzero(elem == e)[0]
+        nsf = len(sfset.for_element(el))
+        atoms.append(idx)
+        rows = d.G_offsets[idx][:, None] + np.arange(nsf)[None, :]
+        G.append(np.ascontiguousarray(d.G_flat[rows], dtype=np.float64) if len(idx) else np.zeros((0, nsf)))
+    off = np.asarray(nl.offsets, dtype=np.int64)
+    pi = np.repeat(np.arange(len(elem)), np.diff(off))
+    return Features(len(elem), elem, G, atoms, pi, np.asarray(nl.j, np.int64),
+                    np.asarray(nl.vectors, np.float64).reshape(-1, 3), float(structure.charge),
+                    {t.name: target_array(structure, t) for t in targets})
+
+
+def from_cached(c, structure, targets=()) -> Features:
+    """Features from the trainer's cached descriptors (no second descriptor pass)."""
+    pi = np.concatenate(c.pi) if c.pi else np.zeros(0, np.int64)
+    pj = np.concatenate(c.pj) if c.pj else np.zeros(0, np.int64)
+    vec = np.concatenate(c.vec).reshape(-1, 3) if c.vec else np.zeros((0, 3))
+    return Features(c.natoms, c.elem, c.G, c.atoms, pi, pj, vec, float(structure.charge),
+                    {t.name: target_array(structure, t) for t in targets})
+
+
+@dataclass
+class Batch:
+    n_structures: int
+    natoms: torch.Tensor
+    atom_struct: torch.Tensor
+    elem: torch.Tensor
+    G: list
+    atoms: list
+    pi: torch.Tensor
+    pj: torch.Tensor
+    vec: torch.Tensor
+    charge: torch.Tensor
+    targets: dict               # name -> (values (A,) or (A,3,3), present mask (A,))
+
+    @property
+    def n_atoms(self) -> int:
+        return int(self.atom_struct.shape[0])
+
+
+def collate(items: list[Features], n_elements: int, targets=()) -> Batch:
+    offs = np.concatenate([[0], np.cumsum([f.natoms for f in items])]).astype(np.int64)
+    t = lambda a, dt=torch.float64: torch.from_numpy(np.ascontiguousarray(a)).to(dt)   # noqa: E731
+    G = [t(np.concatenate([f.G[e] for f in items])) for e in range(n_elements)]
+    atoms = [t(np.concatenate([f.atoms[e] + offs[k] for k, f in enumerate(items)]), torch.int64)
+             for e in range(n_elements)]
+    pi = t(np.concatenate([f.pi + offs[k] for k, f in enumerate(items)]), torch.int64)
+    pj = t(np.concatenate([f.pj + offs[k] for k, f in enumerate(items)]), torch.int64)
+    vec = t(np.concatenate([f.vec for f in items]))
+    natoms = np.array([f.natoms for f in items], np.int64)
+    tg = {}
+    for tgt in targets:
+        shape = (3, 3) if tgt.kind == "tensor" else ()
+        vals, mask = [], []
+        for f in items:
+            a = f.targets.get(tgt.name)
+            vals.append(np.zeros((f.natoms,) + shape) if a is None else a)
+            mask.append(np.full(f.natoms, a is not None))
+        tg[tgt.name] = (t(np.concatenate(vals)), t(np.concatenate(mask), torch.bool))
+    return Batch(len(items), t(natoms, torch.int64), t(np.repeat(np.arange(len(items)), natoms), torch.int64),
+                 t(np.concatenate([f.elem for f in items]), torch.int64), G, atoms, pi, pj, vec,
+                 t(np.array([f.charge for f in items])), tg)
+
+
+# -- the networks --------------------------------------------------------------------------------
+class _MLP(nn.Module):
+    def __init__(self, sizes: list[int], act: str):
+        super().__init__()
+        self.act = act
+        self.layers = nn.ModuleList(nn.Linear(sizes[i], sizes[i + 1], dtype=torch.float64)
+                                    for i in range(len(sizes) - 1))
+
+    def forward(self, x):
+        f = _ACT[self.act]
+        for k, lin in enumerate(self.layers):
+            x = lin(x)
+            if k < len(self.layers) - 1:
+                x = f(x)
+        return x
+
+
+class PropertyNetworks(nn.Module):
+    """Networks for every target, element and committee member (see the module docstring)."""
+
+    def __init__(self, elements: list[str], n_sf: dict[str, int], targets: list[Target], hidden: list[int],
+                 activation: str = "t", basis: int = 8, cutoff: float = 6.0, committee: int = 1):
+        super().__init__()
+        self.elements, self.n_sf = list(elements), dict(n_sf)
+        self.targets = list(targets)
+        self.hidden, self.activation = list(hidden), activation
+        self.basis, self.cutoff, self.committee = int(basis), float(cutoff), int(committee)
+        nel = len(self.elements)
+        self.nets = nn.ModuleDict()
+        for ti, t in enumerate(self.targets):
+            n_out = 1 + (self.basis * nel if t.kind == "tensor" else 0)
+            for el in self.carriers(t):
+                for m in range(self.committee):
+                    self.nets[self.key(ti, el, m)] = _MLP([n_sf[el]] + self.hidden + [n_out], activation)
+        for el in self.elements:
+            self.register_buffer(f"g_mean_{el}", torch.zeros(n_sf[el], dtype=torch.float64))
+            self.register_buffer(f"g_scale_{el}", torch.ones(n_sf[el], dtype=torch.float64))
+
+    @staticmethod
+    def key(ti: int, el: str, m: int) -> str:
+        return f"t{ti}_{el}_m{m}"
+
+    def carriers(self, t: Target) -> list[str]:
+        return [el for el in self.elements if not t.elements or el in t.elements]
+
+    def set_input_scaling(self, G_per_element: dict[str, np.ndarray]) -> None:
+        """Inputs (G − mean) / (max − min) from the training set (a constant function gets range 1)."""
+        for el in self.elements:
+            G = G_per_element.get(el)
+            if G is None or not len(G):
+                continue
+            rng = G.max(0) - G.min(0)
+            getattr(self, f"g_mean_{el}").copy_(torch.from_numpy(G.mean(0)))
+            getattr(self, f"g_scale_{el}").copy_(torch.from_numpy(1.0 / np.where(rng > 0, rng, 1.0)))
+
+    def init_weights(self, generator: torch.Generator) -> None:
+        with torch.no_grad():
+            for net in self.nets.values():
+                for k, lin in enumerate(net.layers):
+                    lim = math.sqrt(6.0 / (lin.in_features + lin.out_features))
+                    if k == len(net.layers) - 1:
+                        lim *= 0.5
+                    lin.weight.copy_((torch.rand(lin.weight.shape, generator=generator, dtype=torch.float64)
+                                      * 2 - 1) * lim)
+                    lin.bias.zero_()
+
+    def radial(self, r: torch.Tensor) -> torch.Tensor:
+        """(P,) distances → (P, K) radial Gaussians times the cosine cutoff."""
+        K, rc = self.basis, self.cutoff
+        mu = torch.linspace(0.5, rc, K, dtype=r.dtype, device=r.device) if K > 1 else \
+            torch.full((1,), 0.5 * rc, dtype=r.dtype, device=r.device)
+        width = (rc - 0.5) / max(K - 1, 1)
+        fc = torch.where(r < rc, 0.5 * (torch.cos(math.pi * r / rc) + 1.0), torch.zeros_like(r))
+        return torch.exp(-(((r[:, None] - mu[None, :]) / width) ** 2)) * fc[:, None]
+
+    def forward(self, b: Batch) -> dict:
+        """{target name: (M, A) or (M, A, 3, 3) predictions; atoms of elements without the target: 0}."""
+        A, M, nel, K = b.n_atoms, self.committee, len(self.elements), self.basis
+        x = {}
+        for e, el in enumerate(self.elements):
+            if b.G[e].shape[0]:
+                x[el] = (b.G[e] - getattr(self, f"g_mean_{el}")) * getattr(self, f"g_scale_{el}")
+        out = {}
+        pair = None
+        for ti, t in enumerate(self.targets):
+            width = 1 + (K * nel if t.kind == "tensor" else 0)
+            raw = torch.zeros(M, A, width, dtype=torch.float64)
+            mean = torch.zeros(A, dtype=torch.float64)
+            spread = torch.zeros(A, dtype=torch.float64)
+            aniso = torch.zeros(A, dtype=torch.float64)
+            for el in self.carriers(t):
+                e = self.elements.index(el)
+                if el not in x:
+                    continue
+                idx = b.atoms[e]
+                y = torch.stack([self.nets[self.key(ti, el, m)](x[el]) for m in range(M)])
+                raw = raw.index_copy(1, idx, y)
+                mean[idx] = t.mean.get(el, 0.0)
+                spread[idx] = t.spread.get(el, 1.0)
+                aniso[idx] = t.aniso.get(el, 1.0)
+            iso = mean + spread * raw[..., 0]                        # (M, A)
+            if t.kind == "scalar":
+                if t.total_charge:
+                    excess = b.charge[None].expand(M, -1).index_add(1, b.atom_struct, -iso)   # (M, S)
+                    iso = iso + (excess / b.natoms.to(iso.dtype))[:, b.atom_struct]
+                out[t.name] = iso
+                continue
+            if pair is None:
+                r = torch.linalg.norm(b.vec, dim=1).clamp(min=1e-12)
+                u = b.vec / r[:, None]
+                Q = u[:, :, None] * u[:, None, :] - torch.eye(3, dtype=u.dtype) / 3.0       # (P, 3, 3)
+                pair = (self.radial(r), Q)
+            phi, Q = pair
+            C = raw[..., 1:].reshape(M, A, K, nel)
+            cj = C[:, b.pi].gather(3, b.elem[b.pj].view(1, -1, 1, 1).expand(M, -1, K, 1)).squeeze(3)  # (M, P, K)
+            w = (cj * phi[None]).sum(2)                                                   # (M, P)
+            At = torch.zeros(M, A, 3, 3, dtype=torch.float64).index_add(
+                1, b.pi, w[:, :, None, None] * Q[None])
+            T = iso[..., None, None] * torch.eye(3, dtype=torch.float64) + aniso[None, :, None, None] * At
+            out[t.name] = T
+        return out
+
+    def masks(self, b: Batch) -> dict:
+        """{target name: (A,) atoms whose element carries the target}."""
+        res = {}
+        for t in self.targets:
+            carry = torch.zeros(len(self.elements), dtype=torch.bool)
+            for el in self.carriers(t):
+                carry[self.elements.index(el)] = True
+            res[t.name] = carry[b.elem]
+        return res
+
+
+# -- files ---------------------------------------------------------------------------------------
+def save(model: PropertyNetworks, folder, sf_lines: list[str], cutoff_type: int, cutoff_alpha: float,
+         extra: dict | None = None) -> None:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {"format": "hdnnp-properties", "version": 1, "units": {"length": "angstrom"},
+            "elements": model.elements, "n_sf": model.n_sf, "sf_lines": list(sf_lines),
+            "cutoff_type": int(cutoff_type), "cutoff_alpha": float(cutoff_alpha),
+            "hidden": model.hidden, "activation": model.activation, "basis": model.basis,
+            "cutoff": model.cutoff, "committee": model.committee,
+            "targets": [t.to_dict() for t in model.targets], **(extra or {})}
+    (folder / JSON_NAME).write_text(json.dumps(meta, indent=1))
+    arrays = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    np.savez(folder / NPZ_NAME, **arrays)
+
+
+def load(folder) -> tuple[PropertyNetworks, object]:
+    """(networks, symmetry-function set) from a folder written by :func:`save`."""
+    from ..descriptors import SymmetryFunctionSet
+
+    folder = Path(folder)
+    path = folder / JSON_NAME
+    if not path.is_file():
+        raise InputError(f"no per-atom property model here ({JSON_NAME} missing)", file=str(folder))
+    try:
+        meta = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc}", file=str(path)) from None
+    if meta.get("format") != "hdnnp-properties":
+        raise InputError("not an hdnnp per-atom property model (format key)", file=str(path))
+    targets = [Target(**t) for t in meta["targets"]]
+    model = PropertyNetworks(meta["elements"], {k: int(v) for k, v in meta["n_sf"].items()}, targets,
+                             meta["hidden"], meta["activation"], meta["basis"], meta["cutoff"], meta["committee"])
+    with np.load(folder / NPZ_NAME, allow_pickle=False) as z:
+        state = {k: torch.from_numpy(z[k].copy()) for k in z.files}
+    model.load_state_dict(state)
+    lines = [(i + 1, ln.split()[1:] if ln.split()[0] == "symfunction_short" else ln.split())
+             for i, ln in enumerate(meta["sf_lines"])]
+    sfset = SymmetryFunctionSet.from_n2p2_lines(meta["elements"], lines, meta["cutoff_type"],
+                                                meta["cutoff_alpha"], file=str(path))
+    return model, sfset

@@ -1,0 +1,200 @@
+"""Training per-atom property networks (``properties:`` in the training config).
+
+The loss is one table of targets iterated over: per target, the mean squared residual in units of the
+reference's spread per element — for tensors the isotropic part and the anisotropic components as two
+terms, so that neither is drowned by the other — times the target's weight. Adam with a cosine decay
+from ``lr`` to ``min_lr``; the final (annealed) weights are kept. The committee members are trained side
+by side on the same minibatches from different initial weights.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from .model import Features, PropertyNetworks, Target, collate
+
+__all__ = ["targets_from_config", "fit_statistics", "train_properties", "errors", "format_errors", "predict_sets"]
+
+
+def targets_from_config(props) -> list[Target]:
+    return [Target(name=t.name, kind=t.kind, weight=t.weight, unit=t.unit, total_charge=t.total_charge,
+                   elements=list(t.elements)) for t in props.targets]
+
+
+def fit_statistics(targets: list[Target], feats: list[Features], elements: list[str], where: str = "training set"):
+    """Per-element mean and spread of every target on the training features (in place)."""
+    for t in targets:
+        carriers = [el for el in elements if not t.elements or el in t.elements]
+        n_with = sum(f.targets.get(t.name) is not None for f in feats)
+        if n_with == 0:
+            raise InputError(f"per-atom target {t.name!r}: no structure of the {where} has it (per-atom "
+                             f"arrays found: {sorted({k for f in feats for k, v in f.targets.items() if v is not None})}"
+                             "); check the name or label the data with a reference that computes it")
+        for e, el in enumerate(elements):
+            if el not in carriers:
+                continue
+            vals = [f.targets[t.name][f.elem == e] for f in feats if f.targets.get(t.name) is not None]
+            vals = [v for v in vals if len(v)]
+            if not vals:
+                continue
+            v = np.concatenate(vals)
+            if not np.all(np.isfinite(v)):
+                raise InputError(f"per-atom target {t.name!r} has non-finite values for element {el}")
+            if t.kind == "scalar":
+                iso = v
+            else:
+                iso = np.trace(v, axis1=1, axis2=2) / 3.0
+                dev = v - iso[:, None, None] * np.eye(3)
+                t.aniso[el] = float(max(np.sqrt(np.mean(dev ** 2)), 1e-6))
+            t.mean[el] = float(iso.mean())
+            t.spread[el] = float(max(iso.std(), 1e-6))
+
+
+def _loss(model: PropertyNetworks, b, pred: dict) -> torch.Tensor:
+    masks = model.masks(b)
+    total = torch.zeros((), dtype=torch.float64)
+    for t in model.targets:
+        ref, present = b.targets[t.name]
+        m = present & masks[t.name]
+        if not bool(m.any()):
+            continue
+        sd = torch.tensor([t.spread.get(el, 1.0) for el in model.elements], dtype=torch.float64)[b.elem[m]]
+        p = pred[t.name][:, m]
+        r = ref[m]
+        if t.kind == "scalar":
+            total = total + t.weight * (((p - r) / sd) ** 2).mean(1).sum()
+            continue
+        an = torch.tensor([t.aniso.get(el, 1.0) for el in model.elements], dtype=torch.float64)[b.elem[m]]
+        eye = torch.eye(3, dtype=torch.float64)
+        pi, ri = p.diagonal(dim1=-2, dim2=-1).mean(-1), r.diagonal(dim1=-2, dim2=-1).mean(-1)
+        pd, rd = p - pi[..., None, None] * eye, r - ri[..., None, None] * eye
+        total = total + t.weight * ((((pi - ri) / sd) ** 2).mean(1).sum()
+                                    + (((pd - rd) / an[:, None, None]) ** 2).mean((1, 2, 3)).sum())
+    return total
+
+
+def train_properties(feats: dict[str, list[Features]], elements: list[str], n_sf: dict[str, int], props, *,
+                     cutoff: float, seed: int = 1, log=print, progress=None) -> tuple[PropertyNetworks, dict]:
+    """Train on ``feats['train']`` (validation/test only reported). Returns the model and a history."""
+    targets = targets_from_config(props)
+    fit_statistics(targets, feats["train"], elements)
+    model = PropertyNetworks(elements, n_sf, targets, props.hidden, props.activation, props.basis, cutoff,
+                             props.committee)
+    G = {el: np.concatenate([f.G[e] for f in feats["train"]]) for e, el in enumerate(elements)}
+    model.set_input_scaling(G)
+    gen = torch.Generator().manual_seed(int(seed))
+    model.init_weights(gen)
+    opt = torch.optim.Adam(model.parameters(), lr=props.lr)
+    train = feats["train"]
+    nel = len(elements)
+    full = {name: collate(f, nel, targets) for name, f in feats.items() if f}
+    epochs = props.epochs
+    rng = np.random.default_rng(seed)
+    hist = []
+    t0 = time.perf_counter()
+    bar = progress(total=epochs, desc="properties", unit="epoch") if progress else None
+    epoch = 0
+    while epoch < epochs:
+        epoch += 1
+        t_ep = time.perf_counter()
+        lr = props.min_lr + 0.5 * (props.lr - props.min_lr) * (1 + math.cos(math.pi * (epoch - 1) / max(epochs, 1)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        order = rng.permutation(len(train))
+        running = 0.0
+        for k in range(0, len(order), props.batch_size):
+            b = collate([train[i] for i in order[k:k + props.batch_size]], nel, targets)
+            opt.zero_grad()
+            loss = _loss(model, b, model(b))
+            loss.backward()
+            opt.step()
+            running += float(loss.detach()) * len(order[k:k + props.batch_size])
+        row = {"epoch": epoch, "time_s": time.perf_counter() - t0, "lr": lr, "loss_train": running / len(train)}
+        if "validation" in full and (epoch % max(1, epochs // 50) == 0 or epoch == epochs):
+            with torch.no_grad():
+                row["loss_validation"] = float(_loss(model, full["validation"], model(full["validation"])))
+        hist.append(row)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{row['loss_train']:.4g}")
+        if epoch == 1 and props.time_budget:
+            per = time.perf_counter() - t_ep
+            fit = max(1, int(props.time_budget / max(per, 1e-6)))
+            if fit < epochs:
+                log(f"properties: {per:.2f} s per epoch; {fit} epochs fit the time budget of "
+                    f"{props.time_budget:.0f} s (of {epochs})")
+                epochs = fit
+                if bar is not None:
+                    bar.total = epochs
+                    bar.refresh()
+    if bar is not None:
+        bar.close()
+    return model, {"history": hist, "epochs": epochs, "wall_s": time.perf_counter() - t0}
+
+
+def predict_sets(model: PropertyNetworks, feats: dict[str, list[Features]], chunk: int = 64) -> dict:
+    """{set: {target: (mean, std, reference, present, element index)}} as NumPy arrays."""
+    nel = len(model.elements)
+    out = {}
+    with torch.no_grad():
+        for name, fs in feats.items():
+            if not fs:
+                continue
+            acc = {t.name: [] for t in model.targets}
+            for k in range(0, len(fs), chunk):
+                b = collate(fs[k:k + chunk], nel, model.targets)
+                pred = model(b)
+                masks = model.masks(b)
+                for t in model.targets:
+                    ref, present = b.targets[t.name]
+                    p = pred[t.name]
+                    acc[t.name].append((p.mean(0).numpy(), p.std(0, unbiased=False).numpy(), ref.numpy(),
+                                        (present & masks[t.name]).numpy(), b.elem.numpy()))
+            out[name] = {tn: tuple(np.concatenate([a[i] for a in parts]) for i in range(5))
+                         for tn, parts in acc.items()}
+    return out
+
+
+def errors(model: PropertyNetworks, preds: dict) -> dict:
+    """{set: {target: {element: {rmse, mae, std, rel_rmse, (tensor: tensor_rmse, iso_rmse)}}}}.
+    For tensors ``rmse``/``mae``/``std``/``rel_rmse`` are those of the isotropic part (trace / 3), and
+    ``tensor_rmse`` the RMSE over all nine components of the (symmetrised) tensor."""
+    res = {}
+    for name, per in preds.items():
+        res[name] = {}
+        for t in model.targets:
+            mean, _, ref, present, elem = per[t.name]
+            res[name][t.name] = {}
+            for e, el in enumerate(model.elements):
+                m = present & (elem == e)
+                if not m.any():
+                    continue
+                p, r = mean[m], ref[m]
+                d = {}
+                if t.kind == "tensor":
+                    d["tensor_rmse"] = float(np.sqrt(np.mean((p - r) ** 2)))
+                    p, r = np.trace(p, axis1=1, axis2=2) / 3, np.trace(r, axis1=1, axis2=2) / 3
+                err = p - r
+                d.update(rmse=float(np.sqrt(np.mean(err ** 2))), mae=float(np.mean(np.abs(err))),
+                         std=float(np.std(r)), n=int(m.sum()))
+                d["rel_rmse"] = d["rmse"] / d["std"] if d["std"] > 0 else float("nan")
+                res[name][t.name][el] = d
+    return res
+
+
+def format_errors(table: dict, targets: list[Target]) -> str:
+    lines = ["per-atom targets (tensors: isotropic part; 'tensor' = all nine components)",
+             f"{'set':<11}{'target':<14}{'el':<4}{'RMSE':>11}{'MAE':>11}{'ref std':>11}{'RMSE/std':>10}"
+             f"{'tensor':>11}  unit"]
+    units = {t.name: t.unit for t in targets}
+    for name, per in table.items():
+        for tn, els in per.items():
+            for el, d in els.items():
+                ten = f"{d['tensor_rmse']:.4g}" if "tensor_rmse" in d else "-"
+                lines.append(f"{name:<11}{tn:<14}{el:<4}{d['rmse']:>11.4g}{d['mae']:>11.4g}{d['std']:>11.4g}"
+                             f"{d['rel_rmse']:>10.3f}{ten:>11}  {units.get(tn, '')}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,187 @@
+"""Per-atom targets: scalars and symmetric tensors learned by atomic networks (hdnnp.properties), through the
+training config, prediction, the calculator and the files; rotation equivariance and charge conservation."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from scipy.spatial.transform import Rotation
+
+from hdnnp.errors import InputError
+from hdnnp.io import read, write
+from hdnnp.properties.model import collate, features, load
+from hdnnp.properties.predict import PropertyPredictor
+from hdnnp.structures import Structure
+from hdnnp.training import config_from_dict, train
+
+ELS = ["H", "C"]
+SF = [f"{c} 2 {n} {eta} 0.0 4.0" for c in ELS for n in ELS for eta in (0.5, 2.0)] + \
+     [f"{c} 3 {n1} {n2} 0.1 {lam} 2 4.0" for c in ELS for i, n1 in enumerate(ELS) for n2 in ELS[i:]
+      for lam in (1, -1)]
+
+
+def quiet(*a, **k):
+    pass
+
+
+def molecule(rng) -> Structure:
+    """A random C2H4-like cluster with a synthetic equivariant tensor and charges that sum to its charge."""
+    num = np.array([6, 1, 1, 6, 1, 1])
+    pos = rng.normal(size=(6, 3)) * 0.9 + np.arange(6)[:, None] * np.array([1.0, 0, 0])
+    T, q = np.zeros((6, 3, 3)), np.zeros(6)
+    for i in range(6):
+        for j in range(6):
+            if i != j:
+                d = pos[j] - pos[i]
+                r = np.linalg.norm(d)
+                w = np.exp(-r * r) * (2.0 if num[j] == 6 else 1.0)
+                T[i] += w * np.outer(d, d) / r ** 2
+                q[i] += w * (1.0 if num[i] == 6 else -1.0)
+    T += np.eye(3) * (10.0 + num[:, None, None])
+    s = Structure(num, pos, charge=1.0)
+    s.atom_properties["shield"] = T + 0.3 * np.array([[0, 1, 0], [-1, 0, 0], [0, 0, 0]])  # antisymmetric part
+    s.atom_properties["q"] = q - q.mean() + 1.0 / 6
+    return s
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("props")
+    rng = np.random.default_rng(0)
+    mols = [molecule(rng) for _ in range(70)]
+    write(d / "train.xyz", mols[:60])
+    write(d / "test.xyz", mols[60:])
+    return d
+
+
+def cfg(data, out, **props):
+    return config_from_dict({
+        "data": {"train": [str(data / "train.xyz")], "test": [str(data / "test.xyz")], "validation_fraction": 0.1},
+        "model": {"symmetry_functions": {"lines": SF}, "hidden": [8]},
+        "loss": {"energy": 0.0, "forces": 0.0},
+        "optimizer": {"name": "adam", "epochs": 2},
+        "properties": {"targets": [{"name": "shield", "kind": "tensor", "unit": "ppm"},
+                                   {"name": "q", "unit": "e", "total_charge": True}],
+                       "hidden": [16, 16], "epochs": 40, "batch_size": 8, "committee": 2, **props},
+        "run": {"output": str(out), "seed": 2, "plots": True, "progress": "none"}})
+
+
+@pytest.fixture(scope="module")
+def trained(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "run"
+    res = train(cfg(data, out), log=quiet)
+    return out, res
+
+
+def test_extxyz_keeps_tensors_as_nine_columns(data):
+    s = read(data / "train.xyz")[0]
+    assert s.atom_properties["shield"].shape == (6, 9)
+    assert s.atom_properties["q"].shape == (6,)
+
+
+def test_properties_alone_train_and_write_their_files(trained):
+    out, res = trained
+    for f in ("potential/properties.json", "potential/properties.npz", "errors.txt", "metadata.json",
+              "properties_metrics.csv", "plots/properties_test.png"):
+        assert (out / f).is_file(), f
+    assert not (out / "potential" / "input.nn").exists()      # no potential was asked for
+    t = res["properties"]["test"]
+    # learned well beyond the spread of the reference (the synthetic targets are smooth functions)
+    assert t["q"]["H"]["rel_rmse"] < 0.5 and t["q"]["C"]["rel_rmse"] < 0.5
+    assert t["shield"]["H"]["rel_rmse"] < 0.6 and "tensor_rmse" in t["shield"]["H"]
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["properties"]["test"]["q"]["C"]["n"] == 20
+
+
+def test_tensor_rotates_with_the_structure_and_charges_sum_to_the_total(trained, data):
+    out, _ = trained
+    pp = PropertyPredictor(out / "potential")
+    s = read(data / "test.xyz")[0]
+    R = Rotation.random(random_state=4).as_matrix()
+    r = Structure(s.numbers, s.positions @ R.T + 3.0, charge=s.charge)
+    (a,), (b,) = pp.predict([s]), pp.predict([r])
+    T, Tr = a["shield"][0], b["shield"][0]
+    assert np.abs(np.einsum("ab,nbc,dc->nad", R, T, R) - Tr).max() < 1e-10 * np.abs(T).max()
+    assert np.allclose(T, T.transpose(0, 2, 1), atol=0)
+    assert np.allclose(a["q"][0], b["q"][0], atol=1e-12)
+    assert abs(a["q"][0].sum() - s.charge) < 1e-12
+    assert a["q"][1].shape == (6,) and np.all(a["q"][1] >= 0)          # committee spread
+    # a model file loads without code: JSON + npz read with allow_pickle=False
+    model, sfset = load(out / "potential")
+    assert model.committee == 2 and len(sfset.for_element("C")) == model.n_sf["C"] > 4
+
+
+def test_beside_energy_and_forces_and_in_the_calculator(data, tmp_path):
+    from ase.calculators.emt import EMT
+
+    from hdnnp.calculator import HDNNPCalculator
+    mols = read(data / "train.xyz")[:30]
+    for s in mols:
+        a = s.to_ase()
+        a.calc = EMT()
+        s.energy, s.forces = a.get_potential_energy(), a.get_forces()
+    write(tmp_path / "train.xyz", mols)
+    c = cfg(data, tmp_path / "run", epochs=5, committee=1)
+    c.data.train[0].path = str(tmp_path / "train.xyz")
+    c.loss.energy, c.loss.forces = 1.0, 1.0
+    res = train(c, log=quiet)
+    pot = tmp_path / "run" / "potential"
+    assert (pot / "input.nn").is_file() and (pot / "properties.json").is_file()
+    assert "q" in res["errors"] or "properties" in json.loads((tmp_path / "run" / "metadata.json").read_text())
+    atoms = read(data / "test.xyz")[0].to_ase()
+    atoms.info["charge"] = 1.0
+    atoms.calc = HDNNPCalculator(str(pot))
+    atoms.get_potential_energy()
+    q = atoms.get_charges()
+    assert q.shape == (6,)
+    assert atoms.calc.results["shield"].shape == (6, 3, 3)
+
+
+def test_predict_cli_writes_properties_and_errors(trained, data, tmp_path):
+    out, _ = trained
+    r = subprocess.run([sys.executable, "-m", "hdnnp", "predict", str(out / "potential"), str(data / "test.xyz"),
+                        "-o", str(tmp_path / "p.xyz")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "shield" in r.stdout and "RMSE/std" in r.stdout and "(isotropic part)" in r.stdout
+    p = read(tmp_path / "p.xyz")
+    assert p[0].atom_properties["shield"].shape == (6, 9) and "q_std" in p[0].atom_properties
+
+
+def test_config_errors_name_the_key(data, tmp_path):
+    d = {"data": {"train": [str(data / "train.xyz")]}, "model": {"symmetry_functions": {"lines": SF}},
+         "properties": {"targets": [{"name": "shield", "kind": "tensor", "total_charge": True}]}}
+    with pytest.raises(InputError, match=r"properties.targets\[0\].total_charge"):
+        config_from_dict(d)
+    d["properties"] = {"targets": [{"kind": "scalar"}]}
+    with pytest.raises(InputError, match=r"properties.targets\[0\].name"):
+        config_from_dict(d)
+    d["properties"] = {"targets": ["nope"], "epochs": 1}
+    d["loss"] = {"energy": 0, "forces": 0}
+    d["run"] = {"output": str(tmp_path / "r"), "progress": "none", "plots": False}
+    with pytest.raises(InputError, match="'nope': no structure"):
+        train(config_from_dict(d), log=quiet)
+    d["properties"] = {"targets": [{"name": "shield"}], "epochs": 1}       # a tensor declared as a scalar
+    d["run"]["output"] = str(tmp_path / "r2")
+    with pytest.raises(InputError, match="kind: tensor"):
+        train(config_from_dict(d), log=quiet)
+
+
+def test_model_forward_is_differentiable_only_through_invariants():
+    """The anisotropic part is built from bond directions: a single bond gives a uniaxial tensor along it."""
+    from hdnnp.descriptors import SymmetryFunctionSet
+    from hdnnp.properties.model import PropertyNetworks, Target
+    sf = SymmetryFunctionSet.from_n2p2_lines(ELS, [(i + 1, ln.split()) for i, ln in enumerate(SF)], 1, 0.0)
+    t = Target("T", "tensor", mean={"H": 1.0, "C": 2.0}, spread={"H": 1.0, "C": 1.0}, aniso={"H": 1.0, "C": 1.0})
+    m = PropertyNetworks(ELS, {el: len(sf.for_element(el)) for el in ELS}, [t], [4], basis=3, cutoff=4.0)
+    m.init_weights(torch.Generator().manual_seed(0))
+    s = Structure([1, 6], [[0, 0, 0], [0.3, 0.4, 1.0]])
+    with torch.no_grad():
+        T = m(collate([features(s, sf, ELS)], 2))["T"][0, 0].numpy()
+    u = np.array([0.3, 0.4, 1.0]) / np.linalg.norm([0.3, 0.4, 1.0])
+    w, v = np.linalg.eigh(T)
+    k = int(np.argmax(np.abs(w - np.median(w))))          # the distinct eigenvalue's axis is the bond
+    assert abs(abs(v[:, k] @ u) - 1) < 1e-12
