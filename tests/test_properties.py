@@ -185,3 +185,28 @@ def test_model_forward_is_differentiable_only_through_invariants():
     w, v = np.linalg.eigh(T)
     k = int(np.argmax(np.abs(w - np.median(w))))          # the distinct eigenvalue's axis is the bond
     assert abs(abs(v[:, k] @ u) - 1) < 1e-12
+
+
+def test_nmr_spectra_from_a_trajectory(trained, data, tmp_path):
+    import csv
+    out, _ = trained
+    r = subprocess.run([sys.executable, "-m", "hdnnp", "nmr", str(data / "test.xyz"), str(out / "potential"),
+                        "--target", "shield", "--reference-shielding", "H=12", "--skip", "2", "--no-progress",
+                        "-o", str(tmp_path / "nmr")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "8 frames, 6 atoms" in r.stdout and "mean δ" in r.stdout and "mean σ_iso" in r.stdout
+    for f in ("sites.csv", "spectrum_H.csv", "spectrum_C.csv", "spectrum.png", "sites.png", "nmr.json"):
+        assert (tmp_path / "nmr" / f).is_file(), f
+    rows = list(csv.DictReader(open(tmp_path / "nmr" / "sites.csv")))
+    pp = PropertyPredictor(out / "potential")
+    frames = read(data / "test.xyz")[2:]
+    iso = np.array([np.trace(p["shield"][0], axis1=1, axis2=2) / 3 for p in pp.predict(frames)])
+    h = [r for r in rows if r["element"] == "H"]
+    assert abs(float(h[0]["shift_mean_ppm"]) - (12 - iso[:, int(h[0]["site"])].mean())) < 1e-9
+    assert all(r["shift_mean_ppm"] == "" for r in rows if r["element"] == "C")     # no σ_ref for C: −σ axis
+    spec = np.loadtxt(tmp_path / "nmr" / "spectrum_H.csv", delimiter=",", skiprows=1)
+    area = np.trapezoid(spec[:, 1], spec[:, 0])
+    assert 3.5 < area < 4.05               # four H sites (Lorentzian tails beyond the grid lost)
+    bad = subprocess.run([sys.executable, "-m", "hdnnp", "nmr", str(data / "test.xyz"), str(out / "potential"),
+                          "--reference-shielding", "H:12"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "ELEMENT=VALUE" in bad.stderr

@@ -10,7 +10,7 @@ import sys
 from ..errors import HDNNPError
 
 #: sub-command modules, in the order ``hdnnp --help`` lists them
-COMMANDS = ["data", "sf", "init", "train", "predict", "committee", "md", "lammps", "label", "validate", "learn", "phonons", "thermal_conductivity", "amorphous", "defects", "diffusion", "neb", "kmc"]
+COMMANDS = ["data", "sf", "init", "train", "predict", "committee", "md", "lammps", "label", "validate", "learn", "phonons", "thermal_conductivity", "amorphous", "defects", "diffusion", "neb", "kmc", "nmr"]
 
 
 def build_parser() -> argparse.ArgumentParser:
