@@ -210,3 +210,38 @@ def test_nmr_spectra_from_a_trajectory(trained, data, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "hdnnp", "nmr", str(data / "test.xyz"), str(out / "potential"),
                           "--reference-shielding", "H:12"], capture_output=True, text=True)
     assert bad.returncode != 0 and "ELEMENT=VALUE" in bad.stderr
+
+
+def test_nmr_with_pyscf_labels_end_to_end(tmp_path):
+    """HF molecules labelled with PySCF GIAO (STO-3G) through the label store, a shielding model trained on them,
+    and hdnnp nmr checking it against the reference on two frames."""
+    pytest.importorskip("pyscf")
+    from hdnnp.labels import LabelStore, label
+    from hdnnp.references import get_reference
+    rng = np.random.default_rng(3)
+    mols = []
+    for k in range(30):
+        u = Rotation.random(random_state=k).as_matrix()[0]
+        mols.append(Structure([9, 1], [[0, 0, 0], (0.86 + 0.16 * rng.random()) * u]))
+    ref = get_reference("pyscf-rhf-nmr", {"basis": "sto-3g"})
+    run = label(mols, ref, LabelStore(tmp_path / "labels.db"), workers=0, progress=False)
+    assert run.failed == 0
+    write(tmp_path / "train.xyz", run.labelled[:24])
+    write(tmp_path / "traj.xyz", mols[24:])
+    lines = [f"{c} 2 {n} {eta} 0.0 3.0" for c in ("H", "F") for n in ("H", "F") if c != n for eta in (0.5, 1.0, 2.0)]
+    c = config_from_dict({"data": {"train": [str(tmp_path / "train.xyz")], "validation_fraction": 0.1},
+                          "model": {"symmetry_functions": {"lines": lines}},
+                          "loss": {"energy": 0.0, "forces": 0.0},
+                          "properties": {"targets": [{"name": "shielding", "kind": "tensor", "unit": "ppm"}],
+                                         "hidden": [8], "epochs": 60, "batch_size": 4},
+                          "run": {"output": str(tmp_path / "run"), "progress": "none", "plots": False}})
+    train(c, log=quiet)
+    r = subprocess.run([sys.executable, "-m", "hdnnp", "nmr", str(tmp_path / "traj.xyz"), str(tmp_path / "run" / "potential"),
+                        "-r", "pyscf-rhf-nmr", "--set", "basis=sto-3g", "--reference-frames", "2", "--workers", "0",
+                        "--store", str(tmp_path / "labels.db"), "--no-progress", "-o", str(tmp_path / "nmr")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    s = json.loads((tmp_path / "nmr" / "nmr.json").read_text())
+    assert s["reference"]["frames"] == 2 and s["reference"]["s_per_frame"] > 0
+    assert set(s["reference"]["errors"]) == {"H", "F"}
+    assert "reference pyscf-rhf-nmr" in r.stdout and "s per frame" in r.stdout

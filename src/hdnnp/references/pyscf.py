@@ -74,7 +74,10 @@ def compute(settings: dict, structure) -> Result:
     grad = mf.nuc_grad_method().kernel()
     res = Result(energy=float(e) * HARTREE, forces=-np.asarray(grad) * HARTREE / BOHR)
     if settings["nmr"]:
-        from pyscf.prop import nmr
+        import warnings
+        with warnings.catch_warnings():      # pyscf.prop announces every module it imports as "under testing"
+            warnings.simplefilter("ignore", UserWarning)
+            from pyscf.prop import nmr
         obj = nmr.RHF(mf)
         obj.cphf = _giao_response(mf)
         obj.verbose = 0
