@@ -57,10 +57,11 @@ class CachedStructure:
         return sum(a.nbytes for lst in (self.G, self.dG, self.vec) for a in lst)
 
 
-def describe(s: Structure, sfset: SymmetryFunctionSet, elements: list[str], dtype=np.float64
-             ) -> CachedStructure:
-    """Symmetry functions and derivatives of one structure, regrouped per element and per pair."""
-    d = compute_descriptors(s.positions, s.numbers, s.cell, s.pbc, sfset, derivatives=True)
+def describe(s: Structure, sfset: SymmetryFunctionSet, elements: list[str], dtype=np.float64,
+             derivatives: bool = True) -> CachedStructure:
+    """Symmetry functions and derivatives of one structure, regrouped per element and per pair.
+    ``derivatives=False`` (per-atom property training alone) leaves every ``dG[e]`` empty, (0, nsf, 3)."""
+    d = compute_descriptors(s.positions, s.numbers, s.cell, s.pbc, sfset, derivatives=derivatives)
     nl = d.neighbours
     elem = d.atom_elements.astype(np.int64)
     noff = np.asarray(nl.offsets, dtype=np.int64)
@@ -83,10 +84,10 @@ def describe(s: Structure, sfset: SymmetryFunctionSet, elements: list[str], dtyp
             np.zeros(0, np.int64)
         pj.append(np.asarray(nl.j, dtype=np.int64)[pair_ids])
         vec.append(np.asarray(nl.vectors, dtype=np.float64)[pair_ids])
-        blocks = np.empty((P, nsf, 3), dtype=dtype)
+        blocks = np.empty((P if derivatives else 0, nsf, 3), dtype=dtype)
         q = 0
         for a, c in zip(idx.tolist(), counts.tolist()):
-            if c:
+            if c and derivatives:
                 blocks[q:q + c] = d.dG(a).transpose(1, 0, 2)
                 q += c
         dG.append(blocks)
@@ -101,8 +102,9 @@ class DescriptorData:
     """A list of structures with their descriptors, cached (or computed on the fly)."""
 
     def __init__(self, structures: list[Structure], sfset: SymmetryFunctionSet, elements: list[str],
-                 *, float32: bool = False, max_cache_gb: float = 8.0, progress=None):
+                 *, float32: bool = False, max_cache_gb: float = 8.0, progress=None, derivatives: bool = True):
         self.structures = structures
+        self.derivatives = derivatives
         self.sfset = sfset
         self.elements = list(elements)
         self.dtype = np.float32 if float32 else np.float64
@@ -117,7 +119,7 @@ class DescriptorData:
         if not structures:
             return
         # estimate from the first structure (bytes per atom) whether the cache fits
-        first = describe(structures[0], sfset, self.elements, self.dtype)
+        first = describe(structures[0], sfset, self.elements, self.dtype, derivatives)
         per_atom = first.nbytes() / max(first.natoms, 1)
         total = per_atom * sum(s.natoms for s in structures)
         if total > max_cache_gb * 1e9:
@@ -128,7 +130,7 @@ class DescriptorData:
         if progress is not None:
             it = progress(it)
         for k in it:
-            self._cache[k] = describe(structures[k], sfset, self.elements, self.dtype)
+            self._cache[k] = describe(structures[k], sfset, self.elements, self.dtype, derivatives)
 
     def __len__(self) -> int:
         return len(self.structures)
@@ -136,7 +138,7 @@ class DescriptorData:
     def __getitem__(self, k: int) -> CachedStructure:
         c = self._cache[k]
         if c is None:
-            c = describe(self.structures[k], self.sfset, self.elements, self.dtype)
+            c = describe(self.structures[k], self.sfset, self.elements, self.dtype, self.derivatives)
         return c
 
     def nbytes(self) -> int:

@@ -322,8 +322,10 @@ class Trainer:
 
     def _descriptors(self, structs) -> DescriptorData:
         cfg = self.cfg
+        # per-atom targets alone need no derivatives (a tenth of the memory)
+        alone = cfg.properties is not None and cfg.loss.energy + cfg.loss.forces + cfg.loss.stress == 0
         return DescriptorData(structs, self.sfset, self.elements, float32=cfg.run.float32_cache,
-                              max_cache_gb=cfg.run.max_cache_gb)
+                              max_cache_gb=cfg.run.max_cache_gb, derivatives=not alone)
 
     def _drop_degenerate_functions(self) -> None:
         """Drop symmetry functions whose training range carries no information (see
