@@ -137,8 +137,15 @@ def test_beside_energy_and_forces_and_in_the_calculator(data, tmp_path):
     atoms.calc = HDNNPCalculator(str(pot))
     atoms.get_potential_energy()
     q = atoms.get_charges()
-    assert q.shape == (6,)
+    assert q.shape == (6,) and abs(q.sum() - 1.0) < 1e-12
     assert atoms.calc.results["shield"].shape == (6, 3, 3)
+    # a committee of potentials: the property networks are trained once and sit beside the merged potential
+    c.run.committee, c.run.output, c.optimizer.epochs = 2, str(tmp_path / "com"), 2
+    train(c, log=quiet)
+    assert (tmp_path / "com" / "potential" / "properties.json").is_file()
+    assert not (tmp_path / "com" / "member_2" / "potential" / "properties.json").exists()
+    atoms.calc = HDNNPCalculator(str(tmp_path / "com" / "potential"))
+    assert atoms.get_charges().shape == (6,) and "energy_std" in atoms.calc.results
 
 
 def test_predict_cli_writes_properties_and_errors(trained, data, tmp_path):
