@@ -65,11 +65,10 @@ class LabelRun:
 
 
 def default_workers() -> int:
-    """The cores this process may use (CPU affinity): the default number of labelling workers."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+    """The cores this process may use (CPU affinity bounded by a cgroup quota, :func:`hdnnp.threads.available_cores`):
+    the default number of labelling workers."""
+    from ..threads import available_cores
+    return available_cores()
 
 
 @contextlib.contextmanager
