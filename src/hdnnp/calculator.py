@@ -42,6 +42,9 @@ class HDNNPCalculator(Calculator):
     sqrt((1/M) Σ_m |F_i^m − F̄_i|²)), ``stress_std`` (Voigt, eV/Å³), ``member_energies`` (M,), and
     ``uncertainty`` (per-atom trust score, see :class:`~hdnnp.model.evaluator.CommitteeEvaluator`).
 
+    A charge-aware potential (``charge.json`` in the folder, ``model.charge_input`` in training) takes the
+    total charge from ``atoms.info['charge']`` (0 when absent).
+
     Per-atom properties: a potential folder with per-atom property networks (``properties.json``, as
     ``hdnnp train`` writes with ``properties:`` in the config), or ``properties=FOLDER``, adds every target
     to ``results`` under its name (scalars (N,), tensors (N, 3, 3)) and its committee spread as
@@ -101,12 +104,21 @@ class HDNNPCalculator(Calculator):
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return offsets, nl.j[keep], vec[keep]
 
+    def check_state(self, atoms, tol=1e-15):
+        """ASE's changes, plus a changed total charge (``atoms.info['charge']``), which ASE does not track."""
+        changes = super().check_state(atoms, tol)
+        if self.atoms is not None and atoms.info.get("charge", 0.0) != self.atoms.info.get("charge", 0.0):
+            changes.append("charge")
+        return changes
+
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
         want_f = any(p in properties for p in ("forces", "stress"))
         offsets, j, vec = self._neighbours(atoms)
         ev = self.evaluator
+        if hasattr(ev, "set_charge"):        # a charge-aware potential: the total charge is an input
+            ev.set_charge(atoms.info.get("charge", 0.0))
         elem = ev.element_indices(atoms.numbers, "atoms")
         pbc = atoms.pbc
         pred = ev._evaluate_pairs(offsets, j, vec, elem, np.array(atoms.cell[:]), pbc,

@@ -170,7 +170,8 @@ class Evaluator:
 def load_potential(folder, length_unit: str | None = None, energy_unit: str | None = None):
     """Load an n2p2 potential folder (input.nn, scaling.data, weights.ZZZ.data) for evaluation: an
     :class:`Evaluator`, or a :class:`CommitteeEvaluator` when the folder holds a ``committee.json``
-    (its top level is then the members' merged mean, which n2p2 and LAMMPS read as one potential).
+    (its top level is then the members' merged mean, which n2p2 and LAMMPS read as one potential), or a
+    :class:`~hdnnp.model.charge.ChargeEvaluator` when it holds a ``charge.json`` (charge-aware potential).
 
     Units: as given, else the folder's ``UNITS`` file (``<length> <energy>``, e.g. ``bohr hartree``; every
     potential hdnnp writes has one), else Å and eV — with a :class:`~hdnnp.units.UnitsWarning` when the
@@ -179,6 +180,11 @@ def load_potential(folder, length_unit: str | None = None, energy_unit: str | No
     from .n2p2 import read_potential
     if (Path(folder) / COMMITTEE_FILE).is_file():
         return CommitteeEvaluator.load(folder, length_unit=length_unit, energy_unit=energy_unit)
+    from .charge import ChargeEvaluator, read_charge_file
+    ch = read_charge_file(folder)
+    if ch is not None:        # a charge-aware potential (the structure's total charge is an input)
+        return ChargeEvaluator(read_potential(folder), ch["slopes"], ch.get("charges_trained", ()),
+                               length_unit=length_unit, energy_unit=energy_unit)
     return Evaluator(read_potential(folder), length_unit=length_unit, energy_unit=energy_unit)
 
 

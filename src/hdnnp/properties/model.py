@@ -128,12 +128,14 @@ def features(structure, sfset, elements: list[str], targets=()) -> Features:
                     {t.name: target_array(structure, t) for t in targets})
 
 
-def from_cached(c, structure, targets=()) -> Features:
-    """Features from the trainer's cached descriptors (no second descriptor pass)."""
+def from_cached(c, structure, targets=(), n_sf=None) -> Features:
+    """Features from the trainer's cached descriptors (no second descriptor pass); ``n_sf`` (per element) keeps
+    the symmetry-function columns only (a charge-aware potential's cache has the total charge last)."""
     pi = np.concatenate(c.pi) if c.pi else np.zeros(0, np.int64)
     pj = np.concatenate(c.pj) if c.pj else np.zeros(0, np.int64)
     vec = np.concatenate(c.vec).reshape(-1, 3) if c.vec else np.zeros((0, 3))
-    return Features(c.natoms, c.elem, c.G, c.atoms, pi, pj, vec, float(structure.charge),
+    G = c.G if n_sf is None else [g[:, :n] for g, n in zip(c.G, n_sf)]
+    return Features(c.natoms, c.elem, G, c.atoms, pi, pj, vec, float(structure.charge),
                     {t.name: target_array(structure, t) for t in targets})
 
 

@@ -124,6 +124,10 @@ class ModelConfig:
     scale_max: float = 1.0
     #: per-element reference energies by linear least squares before training (n2p2 atom_energy)
     fit_atom_energies: bool = True
+    #: the structure's total charge (e; extxyz charge=, n2p2 'charge' lines) as one more input of every atomic
+    #: network, so that one potential covers several charge states (hdnnp.model.charge); the training set must
+    #: hold at least two charge states
+    charge_input: bool = False
 
 
 @dataclass
@@ -430,6 +434,10 @@ def _check(cfg: TrainConfig, file) -> None:
          "(t tanh, p softplus, s logistic, l linear, r relu, g gaussian, c cos, S reverse "
          "logistic, e exp, h harmonic)")
     need(cfg.model.scale_max > cfg.model.scale_min, "model.scale_max", "must exceed scale_min")
+    if cfg.model.charge_input:
+        need(cfg.model.embedding is None, "model.charge_input", "cannot be combined with model.embedding yet")
+        need(cfg.run.committee == 1, "model.charge_input", "committees (run.committee > 1) of charge-aware "
+             "potentials are not supported yet; train the members separately")
     for k in ("energy", "forces", "stress"):
         need(getattr(cfg.loss, k) >= 0, f"loss.{k}", "must be >= 0")
     props = cfg.properties

@@ -58,9 +58,10 @@ class CachedStructure:
 
 
 def describe(s: Structure, sfset: SymmetryFunctionSet, elements: list[str], dtype=np.float64,
-             derivatives: bool = True) -> CachedStructure:
+             derivatives: bool = True, charge_input: bool = False) -> CachedStructure:
     """Symmetry functions and derivatives of one structure, regrouped per element and per pair.
-    ``derivatives=False`` (per-atom property training alone) leaves every ``dG[e]`` empty, (0, nsf, 3)."""
+    ``derivatives=False`` (per-atom property training alone) leaves every ``dG[e]`` empty, (0, nsf, 3).
+    ``charge_input``: one more column, the structure's total charge, with zero derivatives."""
     d = compute_descriptors(s.positions, s.numbers, s.cell, s.pbc, sfset, derivatives=derivatives)
     nl = d.neighbours
     elem = d.atom_elements.astype(np.int64)
@@ -90,6 +91,9 @@ def describe(s: Structure, sfset: SymmetryFunctionSet, elements: list[str], dtyp
             if c and derivatives:
                 blocks[q:q + c] = d.dG(a).transpose(1, 0, 2)
                 q += c
+        if charge_input:
+            G[-1] = np.hstack([G[-1], np.full((len(idx), 1), float(s.charge))])
+            blocks = np.concatenate([blocks, np.zeros((blocks.shape[0], 1, 3), dtype)], axis=1)
         dG.append(blocks)
     vol = abs(float(np.linalg.det(s.cell))) if np.all(s.pbc) else 0.0
     return CachedStructure(len(elem), elem, np.nan if s.energy is None else float(s.energy),
@@ -102,9 +106,11 @@ class DescriptorData:
     """A list of structures with their descriptors, cached (or computed on the fly)."""
 
     def __init__(self, structures: list[Structure], sfset: SymmetryFunctionSet, elements: list[str],
-                 *, float32: bool = False, max_cache_gb: float = 8.0, progress=None, derivatives: bool = True):
+                 *, float32: bool = False, max_cache_gb: float = 8.0, progress=None, derivatives: bool = True,
+                 charge_input: bool = False):
         self.structures = structures
         self.derivatives = derivatives
+        self.charge_input = charge_input
         self.sfset = sfset
         self.elements = list(elements)
         self.dtype = np.float32 if float32 else np.float64
@@ -119,7 +125,7 @@ class DescriptorData:
         if not structures:
             return
         # estimate from the first structure (bytes per atom) whether the cache fits
-        first = describe(structures[0], sfset, self.elements, self.dtype, derivatives)
+        first = describe(structures[0], sfset, self.elements, self.dtype, derivatives, charge_input)
         per_atom = first.nbytes() / max(first.natoms, 1)
         total = per_atom * sum(s.natoms for s in structures)
         if total > max_cache_gb * 1e9:
@@ -130,7 +136,7 @@ class DescriptorData:
         if progress is not None:
             it = progress(it)
         for k in it:
-            self._cache[k] = describe(structures[k], sfset, self.elements, self.dtype, derivatives)
+            self._cache[k] = describe(structures[k], sfset, self.elements, self.dtype, derivatives, charge_input)
 
     def __len__(self) -> int:
         return len(self.structures)
@@ -138,7 +144,8 @@ class DescriptorData:
     def __getitem__(self, k: int) -> CachedStructure:
         c = self._cache[k]
         if c is None:
-            c = describe(self.structures[k], self.sfset, self.elements, self.dtype, self.derivatives)
+            c = describe(self.structures[k], self.sfset, self.elements, self.dtype, self.derivatives,
+                         self.charge_input)
         return c
 
     def nbytes(self) -> int:

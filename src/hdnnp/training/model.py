@@ -228,6 +228,35 @@ class HDNNP(nn.Module):
         return {el: ElementNetwork(list(self.nets[el].sizes), self.activations,
                                    self.nets[el].n2p2_weights()) for el in self.elements}
 
+    def charge_potential(self, sf_lines: list[str], cutoff_type: int, cutoff_alpha: float):
+        """For a model whose last input is the total charge (``model.charge_input``): the n2p2 potential of the
+        neutral state (the charge column folded into the first-layer biases at Q = 0) and the slopes
+        {element: (hidden1,)} with which those biases grow per unit of charge (:mod:`hdnnp.model.charge`)."""
+        pot = self.to_potential(sf_lines, cutoff_type, cutoff_alpha)
+        slopes, nets, scaling = {}, {}, {}
+        m = self.scaling_mode
+        for el in self.elements:
+            net = pot.networks[el]
+            layers = net.layers()
+            W0, b0 = layers[0]
+            a = float(getattr(self, f"scale_a_{el}")[-1])
+            if m in (SCALING_SCALE, SCALING_SCALE_CENTER, SCALING_SCALE_SIGMA):
+                c = float((getattr(self, f"gmin_{el}") if m == SCALING_SCALE else getattr(self, f"gmean_{el}"))[-1])
+                alpha, beta = self.scale_min - a * c, a            # x_Q = alpha + beta Q
+            elif m == SCALING_CENTER:
+                alpha, beta = -float(getattr(self, f"gmean_{el}")[-1]), 1.0
+            else:
+                alpha, beta = 0.0, 1.0
+            wq = W0[:, -1]
+            layers[0] = (W0[:, :-1], b0 + wq * alpha)
+            slopes[el] = wq * beta
+            nets[el] = ElementNetwork([net.layer_sizes[0] - 1] + list(net.layer_sizes[1:]), net.activations,
+                                      ElementNetwork.flatten(layers))
+            sc = pot.scaling[el]
+            scaling[el] = ElementScaling(sc.gmin[:-1], sc.gmax[:-1], sc.gmean[:-1], sc.gsigma[:-1])
+        import dataclasses
+        return dataclasses.replace(pot, networks=nets, scaling=scaling), slopes
+
 
 #: symmetry-function values whose magnitude never exceeds this carry no information in the float32 the
 #: Jacobians and caches use (float32's smallest normal number is 1.2e-38)

@@ -279,7 +279,8 @@ class Trainer:
         for name in ("validation", "test"):
             self.data[name] = self._descriptors(self.sets[name])
         self.t_descriptors = time.perf_counter() - t0
-        n_sf = {el: len(self.sfset.for_element(el)) for el in elements}
+        # network inputs: the symmetry functions, and the total charge last (model.charge_input)
+        n_sf = {el: len(self.sfset.for_element(el)) + int(cfg.model.charge_input) for el in elements}
         net_args = (cfg.model.hidden, cfg.model.activation, SCALING_MODES[cfg.model.scaling],
                     cfg.model.scale_min, cfg.model.scale_max)
         if cfg.model.embedding is not None:
@@ -325,7 +326,8 @@ class Trainer:
         # per-atom targets alone need no derivatives (a tenth of the memory)
         alone = cfg.properties is not None and cfg.loss.energy + cfg.loss.forces + cfg.loss.stress == 0
         return DescriptorData(structs, self.sfset, self.elements, float32=cfg.run.float32_cache,
-                              max_cache_gb=cfg.run.max_cache_gb, derivatives=not alone)
+                              max_cache_gb=cfg.run.max_cache_gb, derivatives=not alone,
+                              charge_input=cfg.model.charge_input)
 
     def _drop_degenerate_functions(self) -> None:
         """Drop symmetry functions whose training range carries no information (see
@@ -333,7 +335,15 @@ class Trainer:
         potential leaves them out. Deterministic, so a resumed run drops the same ones."""
         self.dropped_functions = []
         tr = self.data["train"]
-        Gper = {el: [tr[k].G[e] for k in range(len(tr))] for e, el in enumerate(self.elements)}
+        nsf = {el: len(self.sfset.for_element(el)) for el in self.elements}
+        Gper = {el: [tr[k].G[e][:, :nsf[el]] for k in range(len(tr))] for e, el in enumerate(self.elements)}
+        if self.cfg.model.charge_input:
+            charges = sorted({s.charge for s in self.sets["train"]})
+            if len(charges) < 2:
+                raise InputError(f"config key 'model.charge_input': every training structure has total charge "
+                                 f"{charges[0] if charges else 0:g}; the charge input needs at least two charge "
+                                 "states in the training set (extxyz charge=, n2p2 'charge' lines)")
+            self.log(f"charge input: total charges {', '.join(f'{q:g}' for q in charges)} in the training set")
         bad = degenerate_functions(Gper, self.sfset)
         if not bad:
             return
@@ -927,9 +937,16 @@ class Trainer:
 
     # -- outputs --------------------------------------------------------------------------------
     def export(self, folder: Path):
+        from ..model.n2p2 import write_potential
+        if self.cfg.model.charge_input:
+            from ..model.charge import write_charge_file
+            pot, slopes = self.model.charge_potential(self.sfset.to_n2p2_lines(), self.cutoff_type,
+                                                      self.cutoff_alpha)
+            write_potential(pot, folder)
+            write_charge_file(folder, slopes, [s.charge for s in self.sets["train"]])
+            return pot
         pot = self.model.to_potential(self.sfset.to_n2p2_lines(), self.cutoff_type,
                                       self.cutoff_alpha)
-        from ..model.n2p2 import write_potential
         write_potential(pot, folder)
         return pot
 
@@ -982,9 +999,9 @@ class Trainer:
 
         props = self.cfg.properties
         targets = PT.targets_from_config(props)
-        feats = {name: [PM.from_cached(self.data[name][k], s, targets) for k, s in enumerate(self.sets[name])]
-                 for name in ("train", "validation", "test")}
         n_sf = {el: len(self.sfset.for_element(el)) for el in self.elements}
+        feats = {name: [PM.from_cached(self.data[name][k], s, targets, n_sf=[n_sf[el] for el in self.elements])
+                        for k, s in enumerate(self.sets[name])] for name in ("train", "validation", "test")}
         self.log(f"per-atom targets: {', '.join(f'{t.name} ({t.kind})' for t in targets)}; networks "
                  f"{'-'.join(map(str, props.hidden))}, committee {props.committee}")
         model, info = PT.train_properties(feats, self.elements, n_sf, props, cutoff=self.sfset.max_cutoff,

@@ -1,0 +1,110 @@
+"""Charge-aware potentials (model.charge_input): the total charge as a network input, trained on several
+charge states at once, exported as the neutral n2p2 potential + charge.json, evaluated at any charge by the
+evaluator, the calculator and hdnnp predict with the same numbers as the trained model."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hdnnp.data import example_path
+from hdnnp.errors import InputError
+from hdnnp.io import read, write
+from hdnnp.model.evaluator import load_potential
+from hdnnp.training import Trainer, config_from_dict
+
+SF = ["Si 2 Si 0.05 0.0 5.0", "Si 2 Si 0.3 0.0 5.0", "Si 3 Si Si 0.02 1 1 5.0", "Si 3 Si Si 0.02 -1 2 5.0"]
+
+
+def quiet(*a, **k):
+    pass
+
+
+@pytest.fixture(scope="module")
+def charged(tmp_path_factory):
+    """Small Si cells in the charge states 0, 1, 2: E(Q) = E·(1 + 0.01 Q) + 0.3 Q, forces scaled alike."""
+    d = tmp_path_factory.mktemp("charged")
+    base = sorted(read(example_path("si")), key=lambda x: x.natoms)[:12]
+    out = []
+    for q in (0, 1, 2):
+        for s in base:
+            c = s.copy()
+            c.charge = float(q)
+            c.energy = s.energy * (1 + 0.01 * q) + 0.3 * q
+            c.forces = s.forces * (1 + 0.01 * q)
+            c.stress = None
+            out.append(c)
+    write(d / "train.xyz", [s for k, s in enumerate(out) if k % 6])
+    write(d / "test.xyz", [s for k, s in enumerate(out) if k % 6 == 0])
+    return d
+
+
+def cfg(d, out, name="adam", charge_input=True, epochs=3):
+    return config_from_dict({
+        "data": {"train": [str(d / "train.xyz")], "test": [str(d / "test.xyz")], "validation_fraction": 0.2},
+        "model": {"symmetry_functions": {"lines": SF}, "hidden": [6], "charge_input": charge_input},
+        "optimizer": {"name": name, "epochs": epochs, "batch_size": 4, "lr": 0.01},
+        "run": {"output": str(out), "seed": 1, "plots": False, "progress": "none"}})
+
+
+@pytest.mark.parametrize("name", ["adam", "lm"])
+def test_exported_potential_reproduces_the_trained_model_at_every_charge(charged, tmp_path, name):
+    t = Trainer(cfg(charged, tmp_path / "run", name), log=quiet)
+    t.run()
+    pot = tmp_path / "run" / "potential"
+    info = json.loads((pot / "charge.json").read_text())
+    assert info["charges_trained"] == [0.0, 1.0, 2.0] and set(info["slopes"]) == {"Si"}
+    p = t.predict("test")
+    ev = load_potential(pot)
+    test = read(charged / "test.xyz")
+    assert sorted({s.charge for s in test}) == [0.0, 1.0, 2.0]
+    E = np.array([ev.evaluate(s).energy for s in test])
+    F = np.concatenate([ev.evaluate(s).forces for s in test])
+    assert np.allclose(E, p["energy"], rtol=0, atol=1e-9 * np.abs(E).max())
+    assert np.allclose(F, p["forces"], rtol=0, atol=1e-9)
+    # the charge changes the energy (the networks use it), and the n2p2 files alone are the neutral state
+    s = test[0].copy()
+    e = [load_potential(pot).evaluate(s.copy() if q is None else _with(s, q)).energy for q in (None, 0.0, 1.0)]
+    assert e[0] == e[1] != e[2]
+
+
+def _with(s, q):
+    c = s.copy()
+    c.charge = q
+    return c
+
+
+def test_calculator_and_predict_take_the_charge(charged, tmp_path):
+    from hdnnp.calculator import HDNNPCalculator
+    Trainer(cfg(charged, tmp_path / "run"), log=quiet).run()
+    pot = tmp_path / "run" / "potential"
+    s = read(charged / "test.xyz")[-1]
+    assert s.charge == 2.0
+    atoms = s.to_ase()
+    atoms.calc = HDNNPCalculator(str(pot))
+    e2 = atoms.get_potential_energy()
+    assert abs(e2 - load_potential(pot).evaluate(s).energy) < 1e-9
+    atoms.info["charge"] = 0.0          # no reset: the calculator notices the new charge
+    assert abs(atoms.get_potential_energy() - e2) > 1e-6
+    r = subprocess.run([sys.executable, "-m", "hdnnp", "predict", str(pot), str(charged / "test.xyz"),
+                        "-o", str(tmp_path / "p.xyz")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = read(tmp_path / "p.xyz")
+    assert abs(out[-1].energy - e2) < 1e-8 and out[-1].charge == 2.0
+
+
+def test_one_charge_state_is_refused_and_neutral_models_have_no_charge_file(charged, tmp_path):
+    neutral = [s for s in read(charged / "train.xyz") if s.charge == 0]
+    write(tmp_path / "n.xyz", neutral)
+    c = cfg(charged, tmp_path / "a")
+    c.data.train[0].path = str(tmp_path / "n.xyz")
+    with pytest.raises(InputError, match="model.charge_input.*two charge states"):
+        Trainer(c, log=quiet).run()
+    c = cfg(charged, tmp_path / "b", charge_input=False)
+    c.data.train[0].path = str(tmp_path / "n.xyz")
+    Trainer(c, log=quiet).run()
+    assert not (tmp_path / "b" / "potential" / "charge.json").exists()
+    assert type(load_potential(tmp_path / "b" / "potential")).__name__ == "Evaluator"
