@@ -108,3 +108,24 @@ def test_one_charge_state_is_refused_and_neutral_models_have_no_charge_file(char
     Trainer(c, log=quiet).run()
     assert not (tmp_path / "b" / "potential" / "charge.json").exists()
     assert type(load_potential(tmp_path / "b" / "potential")).__name__ == "Evaluator"
+
+
+def test_lammps_export_folds_the_charge(charged, tmp_path):
+    from hdnnp.lammps import export_potential
+    from hdnnp.model.charge import fold_charge, read_charge_file
+    from hdnnp.model.n2p2 import read_potential
+    Trainer(cfg(charged, tmp_path / "run"), log=quiet).run()
+    pot = tmp_path / "run" / "potential"
+    with pytest.warns(UserWarning, match="charge-aware.*--charge Q"):
+        export_potential(pot, tmp_path / "q0.hdnnp")
+    export_potential(pot, tmp_path / "q2.hdnnp", charge=2.0)
+    assert (tmp_path / "q0.hdnnp").read_text() != (tmp_path / "q2.hdnnp").read_text()
+    # the folded neutral-format potential of state 2 gives the charge evaluator's numbers
+    from hdnnp.model.evaluator import Evaluator
+    folded = fold_charge(read_potential(pot), read_charge_file(pot)["slopes"], 2.0)
+    s = read(charged / "test.xyz")[-1]
+    assert abs(Evaluator(folded).evaluate(s).energy - load_potential(pot).evaluate(s).energy) < 1e-9
+    with pytest.raises(InputError, match="does not take the charge"):
+        c = cfg(charged, tmp_path / "n", charge_input=False, epochs=1)
+        Trainer(c, log=quiet).run()
+        export_potential(tmp_path / "n" / "potential", tmp_path / "n.hdnnp", charge=1.0)

@@ -366,3 +366,42 @@ run 0
     cs = -np.array(b[9:18]) / NKTV2P_METAL
     np.testing.assert_allclose(cs[[0, 1, 2, 3, 4, 5]], W, rtol=0, atol=1e-10 * np.abs(W).max())
     np.testing.assert_allclose(cs[[3, 4, 5]], cs[[6, 7, 8]], rtol=0, atol=1e-10 * np.abs(W).max())
+
+
+def test_charge_aware_potential_in_lammps(plugin, tmp_path):
+    """A charge-aware potential: the pair_style keyword 'charge Q' (or the exported default) gives the energies and
+    forces of the Python evaluator at that total charge."""
+    from hdnnp.data import example_path
+    from hdnnp.io import read, write
+    from hdnnp.lammps import export_potential
+    from hdnnp.lammps.runner import single_point
+    from hdnnp.model.evaluator import load_potential
+    from hdnnp.training import config_from_dict, train
+    base = sorted(read(example_path("si")), key=lambda x: x.natoms)[:8]
+    data = []
+    for q in (0.0, 1.0):
+        for s in base:
+            c = s.copy()
+            c.charge, c.energy, c.stress = q, s.energy + 0.2 * q * s.natoms / 8, None
+            data.append(c)
+    write(tmp_path / "d.xyz", data)
+    train(config_from_dict({"data": {"train": [str(tmp_path / "d.xyz")], "validation_fraction": 0.2},
+                            "model": {"symmetry_functions": {"lines": ["Si 2 Si 0.05 0.0 5.0", "Si 2 Si 0.3 0.0 5.0",
+                                                                       "Si 3 Si Si 0.02 1 1 5.0"]},
+                                      "hidden": [5], "charge_input": True},
+                            "optimizer": {"name": "adam", "epochs": 2},
+                            "run": {"output": str(tmp_path / "run"), "plots": False, "progress": "none"}}),
+          log=lambda *a, **k: None)
+    pot = tmp_path / "run" / "potential"
+    f = export_potential(pot, tmp_path / "p.hdnnp", charge=2.0)
+    s = base[-1].copy()
+    ev = load_potential(pot)
+    for opts, q in (("", 2.0), ("charge -1.5", -1.5)):
+        r = single_point(_atoms(s), f, ["Si"], plugin, workdir=tmp_path, pair_options=opts)
+        s.charge = q
+        p = ev.evaluate(s)
+        assert abs(r["energy"] - p.energy) <= 1e-9 * abs(p.energy)
+        np.testing.assert_allclose(r["forces"], p.forces, rtol=0, atol=1e-9 * np.abs(p.forces).max())
+    with pytest.raises(Exception, match="does not take the charge"):
+        single_point(_atoms(s), _export(tmp_path, "mlearn_Si", None, None)[1], ["Si"], plugin, workdir=tmp_path,
+                     pair_options="charge 1")

@@ -4,7 +4,7 @@
 //
 //   units metal
 //   plugin load   /path/hdnnp_fast.so
-//   pair_style    hdnnp/fast [warn|silent] [maxwarn N] [log FILE] [stop N]
+//   pair_style    hdnnp/fast [warn|silent] [maxwarn N] [log FILE] [stop N] [charge Q]
 //   pair_coeff    * * potential.hdnnp O H        (one element symbol or NULL per LAMMPS atom type)
 //
 // The potential file is written by `hdnnp lammps export` (format: src/hdnnp/lammps/export.py).
@@ -20,6 +20,8 @@
 //   silent     no warnings
 //   log FILE   one line per extrapolated SF value: step tag element sf G gmin gmax description
 //   stop N     stop the run when more than N SF values extrapolate in one step (N = 0: at the first)
+//   charge Q   total charge (e) of the system for a charge-aware potential (exported with a charge_input
+//              block, hdnnp.model.charge); default: the file's (hdnnp lammps export --charge Q)
 //
 // Committees (a file exported from a committee folder holds every member): the symmetry functions are
 // computed once per atom, the members' networks on them, forces are the members' mean. Every
@@ -53,6 +55,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -91,6 +94,10 @@ struct HdnnpPotential {
     std::vector<double> atom_energy;
     std::vector<std::vector<hdnnp::SymFuncParams>> params;
     std::vector<hdnnp::ElementModel> models;
+    // charge-aware potentials: default total charge and per element the first-layer bias slopes
+    bool charge_input = false;
+    double charge_default = 0.0;
+    std::vector<std::vector<double>> charge_slopes;
     // committee members 2..M (member 1 is the fields above); they share the symmetry functions
     struct Member {
         double conv_energy = 1.0, mean_energy = 0.0;
@@ -114,7 +121,9 @@ static std::vector<std::string> tokens(std::istream &in) {
     return tok;
 }
 
-static HdnnpPotential parse_potential(const std::string &text, const std::string &fname) {
+// charge: the total charge for a charge-aware potential (NaN: the file's default)
+static HdnnpPotential parse_potential(const std::string &text, const std::string &fname,
+                                      double charge = std::numeric_limits<double>::quiet_NaN()) {
     std::istringstream text_in(text);
     const std::vector<std::string> tok = tokens(text_in);
     size_t pos = 0;
@@ -142,7 +151,8 @@ static HdnnpPotential parse_potential(const std::string &text, const std::string
         if (t != key) fail(std::string("expected '") + key + "', got '" + t + "'");
     };
     // scaling_data ... network ... weights ... end_element of one element (nsf symmetry functions)
-    auto model = [&](int nsf, int smode, double smin, double smax, int normalize) -> hdnnp::ElementModel {
+    auto model = [&](int nsf, int smode, double smin, double smax, int normalize,
+                     const std::vector<double> *slopes = nullptr, double q = 0.0) -> hdnnp::ElementModel {
         expect("scaling_data");
         if (inum() != nsf) fail("scaling_data size differs from the symmetry functions");
         std::vector<double> gmin(nsf), gmax(nsf), gmean(nsf), gsigma(nsf);
@@ -157,6 +167,12 @@ static HdnnpPotential parse_potential(const std::string &text, const std::string
         for (auto &x : w) x = num();
         expect("end_element");
         if (sizes.empty() || sizes[0] != nsf) fail("network inputs differ from the symmetry functions");
+        if (slopes) {       // first-layer biases of the charge state q: b(0) + s q
+            if (sizes.size() < 2 || (int)slopes->size() != sizes[1]) fail("charge_input slopes differ from the first layer");
+            const size_t b0 = (size_t)sizes[0] * (size_t)sizes[1];
+            if (w.size() < b0 + slopes->size()) fail("weights too short");
+            for (size_t k = 0; k < slopes->size(); ++k) w[b0 + k] += (*slopes)[k] * q;
+        }
         return hdnnp::ElementModel(hdnnp::Scaling(smode, smin, smax, gmin, gmax, gmean, gsigma),
                                    hdnnp::Network(sizes, act, w, normalize != 0));
     };
@@ -176,6 +192,21 @@ static HdnnpPotential parse_potential(const std::string &text, const std::string
         P.numbers.push_back(inum());
         P.atom_energy.push_back(num());
     }
+    if (pos < tok.size() && tok[pos] == "charge_input") {
+        ++pos;
+        P.charge_input = true;
+        P.charge_default = num();
+        for (int e = 0; e < ne; ++e) {
+            if (next() != P.symbols[e]) fail("charge_input rows must follow the 'elements' order");
+            std::vector<double> sl(inum());
+            for (auto &x : sl) x = num();
+            P.charge_slopes.push_back(sl);
+        }
+    }
+    const double q = std::isnan(charge) ? P.charge_default : charge;
+    if (!P.charge_input && !std::isnan(charge) && charge != 0.0)
+        fail("pair_style keyword 'charge' given, but the potential does not take the charge as an input "
+             "(no charge_input block: trained without model.charge_input)");
     for (int e = 0; e < ne; ++e) {
         expect("element");
         if (next() != P.symbols[e]) fail("element blocks must follow the 'elements' order");
@@ -187,7 +218,8 @@ static HdnnpPotential parse_potential(const std::string &text, const std::string
             p.angle_left = num(); p.angle_right = num(); p.cutoff_type = inum(); p.cutoff_alpha = num();
         }
         P.params.push_back(ps);
-        P.models.push_back(model(nsf, smode, smin, smax, normalize));
+        P.models.push_back(model(nsf, smode, smin, smax, normalize,
+                                 P.charge_input ? &P.charge_slopes[e] : nullptr, q));
     }
     expect("end");
     if (pos < tok.size() && tok[pos] == "committee") {
@@ -252,6 +284,7 @@ public:
             else if (a == "maxwarn" && i + 1 < narg) maxwarn_ = utils::inumeric(FLERR, arg[++i], false, lmp);
             else if (a == "stop" && i + 1 < narg) stop_ = utils::inumeric(FLERR, arg[++i], false, lmp);
             else if (a == "log" && i + 1 < narg) logname_ = arg[++i];
+            else if (a == "charge" && i + 1 < narg) charge_ = utils::numeric(FLERR, arg[++i], false, lmp);
             else if (a == "committee_every" && i + 1 < narg) {
                 every_ = utils::inumeric(FLERR, arg[++i], false, lmp);
                 if (every_ < 1) error->all(FLERR, "hdnnp/fast: committee_every must be >= 1");
@@ -262,7 +295,7 @@ public:
             else
                 error->all(FLERR, "Illegal pair_style hdnnp/fast argument '{}' (use: warn | silent | "
                                   "maxwarn N | log FILE | stop N | committee_every N | dump_above X FILE | "
-                                  "stop_above Y)", a);
+                                  "stop_above Y | charge Q)", a);
         }
     }
 
@@ -291,7 +324,11 @@ public:
         text.resize(len);
         MPI_Bcast(&text[0], len, MPI_CHAR, 0, world);
         try {
-            pot_ = parse_potential(text, arg[2]);
+            pot_ = parse_potential(text, arg[2], charge_);
+            if (pot_.charge_input && comm->me == 0)
+                utils::logmesg(lmp, "hdnnp/fast: charge-aware potential, total charge {} e{}\n",
+                               std::isnan(charge_) ? pot_.charge_default : charge_,
+                               std::isnan(charge_) ? " (the file's default; pair_style keyword 'charge Q' sets it)" : "");
             std::vector<hdnnp::ElementDescriptor> desc;
             const int ne = (int)pot_.symbols.size();
             for (int e = 0; e < ne; ++e) desc.emplace_back(pot_.params[e], ne, pot_.numbers);
@@ -759,6 +796,7 @@ private:
     int rev_mode_ = 3;
     bool warn_ = true;
     int maxwarn_ = 10, nwarn_ = 0, stop_ = -1;
+    double charge_ = std::numeric_limits<double>::quiet_NaN();   // total charge (charge-aware potentials)
     std::string logname_;
     FILE *logfile_ = nullptr;
 };

@@ -134,7 +134,9 @@ def _run_lammps(atoms, potential_dir, out: Path, s: MDSettings, lu, eu) -> Path:
     from .model.evaluator import COMMITTEE_FILE
     pot, lu, eu = _units(potential_dir, lu, eu)
     elements = list(pot.elements)
-    export_potential(potential_dir, out / "potential.hdnnp", lu, eu)
+    from .model.charge import read_charge_file
+    charge = float(atoms.info.get("charge", 0.0)) if read_charge_file(potential_dir) is not None else None
+    export_potential(potential_dir, out / "potential.hdnnp", lu, eu, charge=charge)
     committee = (Path(potential_dir) / COMMITTEE_FILE).is_file()
     opts, spread_cols = "", ""
     uncertain = out / "uncertain.extxyz"

@@ -32,6 +32,9 @@ def register(sub):
                                  "units.")
     e.add_argument("potential", metavar="POTENTIAL_DIR")
     e.add_argument("-o", "--output", required=True, metavar="FILE.hdnnp")
+    e.add_argument("--charge", type=float, metavar="Q",
+                   help="total charge (e) of the system, for a charge-aware potential (charge.json): the file is "
+                        "the potential of that charge state")
     from ._units import add_potential_units
     add_potential_units(e)
     e.set_defaults(func=run_export)
@@ -64,7 +67,8 @@ def run_build(args) -> int:
 def run_export(args) -> int:
     from ..lammps import export_potential, read_exported
 
-    out = export_potential(args.potential, args.output, args.potential_length_unit, args.potential_energy_unit)
+    out = export_potential(args.potential, args.output, args.potential_length_unit, args.potential_energy_unit,
+                           charge=args.charge)
     info = read_exported(out)
     print(f"wrote {out} (elements {' '.join(info['elements'])}; length unit {info['length_unit_angstrom']} Å, "
           f"energy unit {info['energy_unit_ev']} eV)", file=sys.stderr)

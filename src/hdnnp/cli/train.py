@@ -97,7 +97,6 @@ def _train(args) -> int:
                and "energy_rmse_per_structure" in t else "")
         print(f"{name} errors: energy RMSE {t.get('energy_rmse', float('nan')):.2f} meV/atom{mol}, "
               f"force RMSE {t.get('force_rmse', float('nan')):.1f} meV/Å")
-    from pathlib import Path
     pot = Path(res["potential"])
     if (pot / "input.nn").is_file():
         print(f"potential (n2p2 format, eV/Å): {pot}")

@@ -16,6 +16,10 @@ Python evaluator does (positions Å → file units before the symmetry functions
     scaling <mode> <smin> <smax>     # mode 0 none, 1 scale, 2 center, 3 scale+center, 4 scale+sigma
     elements <n>
       <symbol> <Z> <atom_energy>     # n elements in n2p2 order (by Z); element index = position
+    charge_input <Q>                 # optional (charge-aware potentials, hdnnp.model.charge): the default total
+      <symbol> <n_1> <s_1 ... s_n1>  # charge Q (e) and per element the slopes of the first-layer biases; the
+                                     # weights below are the Q = 0 state, the pair style adds s·Q (pair_style
+                                     # keyword 'charge Q' overrides the default)
     element <symbol>                 # one block per element, same order
       symmetry_functions <nsf>       # nsf rows of 14 numbers, n2p2's sorted order:
         type subtype e1 e2 eta rs lambda zeta rc rl angle_left angle_right cutoff_type cutoff_alpha
@@ -55,8 +59,9 @@ def _g(x) -> str:
     return repr(float(x)) if np.isfinite(x) else ("inf" if x > 0 else "-inf")
 
 
-def export_text(potential, length_unit: str = "angstrom", energy_unit: str = "ev") -> str:
-    """The exported file's text for a :class:`hdnnp.model.n2p2.Potential`."""
+def export_text(potential, length_unit: str = "angstrom", energy_unit: str = "ev", charge=None) -> str:
+    """The exported file's text for a :class:`hdnnp.model.n2p2.Potential`; ``charge``: (slopes, default Q) of a
+    charge-aware potential (its weights the Q = 0 state)."""
     p = potential
     L, U = length_factor(length_unit), energy_factor(energy_unit)
     sfset = p.symmetry_functions
@@ -70,6 +75,11 @@ def export_text(potential, length_unit: str = "angstrom", energy_unit: str = "ev
            f"elements {len(p.elements)}"]
     for el in p.elements:
         out.append(f"  {el} {atomic_numbers[el]} {_g(p.atom_energy.get(el, 0.0))}")
+    if charge is not None:
+        slopes, q = charge
+        out.append(f"charge_input {_g(q)}")
+        for el in p.elements:
+            out.append(f"  {el} {len(slopes[el])} " + " ".join(_g(v) for v in slopes[el]))
     for el in p.elements:
         out += _element_block(p, el, sfset.param_table(el))
     out.append("end")
@@ -122,9 +132,11 @@ def committee_text(members, length_unit: str = "angstrom", energy_unit: str = "e
 
 
 def export_potential(potential_dir, output, length_unit: str | None = None,
-                     energy_unit: str | None = None) -> Path:
+                     energy_unit: str | None = None, charge: float | None = None) -> Path:
     """Read an n2p2 potential folder and write ``output`` for ``pair_coeff * * output <elements>``.
-    Units default to the folder's UNITS file, else Å and eV. A committee folder exports every member."""
+    Units default to the folder's UNITS file, else Å and eV. A committee folder exports every member.
+    A charge-aware potential (``charge.json``) is exported with its charge slopes and ``charge`` (e) as the
+    default total charge (without ``charge``: 0, with a warning); ``pair_style hdnnp/fast charge Q`` overrides it."""
     import json
 
     from ..model.evaluator import COMMITTEE_FILE
@@ -139,6 +151,22 @@ def export_potential(potential_dir, output, length_unit: str | None = None,
         output.write_text(committee_text(members, lu, eu))
         return output
     pot = read_potential(potential_dir)
+    from ..model.charge import read_charge_file
+    ch = read_charge_file(folder)
+    if ch is not None:
+        if charge is None:
+            import warnings
+            warnings.warn(f"{folder} is charge-aware (charge.json): exported with default total charge 0; give the "
+                          "system's charge (hdnnp lammps export --charge Q, or pair_style hdnnp/fast charge Q)",
+                          UserWarning, stacklevel=2)
+        lu = length_unit or pot.length_unit or "angstrom"
+        eu = energy_unit or pot.energy_unit or "ev"
+        output.write_text(export_text(pot, lu, eu, charge=(ch["slopes"], float(charge or 0.0))))
+        return output
+    elif charge:
+        from ..errors import InputError
+        raise InputError("a charge was given but the potential does not take the charge as an input "
+                         "(no charge.json: it was trained without model.charge_input)", file=str(folder))
     lu = length_unit or pot.length_unit or "angstrom"
     eu = energy_unit or pot.energy_unit or "ev"
     output.write_text(export_text(pot, lu, eu))
