@@ -944,6 +944,11 @@ class Trainer:
                                                       self.cutoff_alpha)
             write_potential(pot, folder)
             write_charge_file(folder, slopes, [s.charge for s in self.sets["train"]])
+            if not getattr(self, "_told_charge", False):
+                self._told_charge = True
+                self.log(f"charge-aware potential: the n2p2 files in {folder} are its neutral state (Q = 0); n2p2 "
+                         "cannot take the total charge as an input. charge.json holds the first-layer bias slopes "
+                         "hdnnp uses for any charge (calculator, predict, md, LAMMPS 'charge Q').")
             return pot
         pot = self.model.to_potential(self.sfset.to_n2p2_lines(), self.cutoff_type,
                                       self.cutoff_alpha)
