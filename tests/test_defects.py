@@ -38,3 +38,59 @@ def test_sw_vacancy_escapes_the_symmetric_trap(tmp_path):
     assert row["formation_energy_eV"] == pytest.approx(2.836, abs=0.01)      # the minimum
     assert "stayed 1.50 eV above the lowest minimum" in out.stderr
     assert (tmp_path / "d" / "distortions.png").stat().st_size > 1000 and (tmp_path / "d" / "v_Si_0.extxyz").is_file()
+
+
+def test_charged_defects_with_a_charge_aware_potential(tmp_path):
+    from ase.io import read as aread
+
+    from hdnnp.calculator import HDNNPCalculator
+    from hdnnp.data import example_path
+    from hdnnp.io import read, write
+    from hdnnp.training import config_from_dict, train
+    from hdnnp.workflows.defects import point_charge_correction
+    base = sorted(read(example_path("si")), key=lambda x: x.natoms)[:10]
+    data = []
+    for q in (0.0, 1.0, 2.0):
+        for s in base:
+            c = s.copy()
+            c.charge, c.energy, c.stress = q, s.energy + (0.3 * q + 0.1 * q * q), None
+            data.append(c)
+    write(tmp_path / "d.xyz", data)
+    train(config_from_dict({"data": {"train": [str(tmp_path / "d.xyz")], "validation_fraction": 0.2},
+                            "model": {"symmetry_functions": {"lines": ["Si 2 Si 0.05 0.0 5.0", "Si 2 Si 0.3 0.0 5.0",
+                                                                       "Si 3 Si Si 0.02 1 1 5.0"]},
+                                      "hidden": [5], "charge_input": True},
+                            "optimizer": {"name": "lm", "epochs": 3},
+                            "run": {"output": str(tmp_path / "run"), "plots": False, "progress": "none"}}),
+          log=lambda *a, **k: None)
+    pot = tmp_path / "run" / "potential"
+    si = bulk("Si", "diamond", a=5.431, cubic=True)
+    si.write(tmp_path / "si.xyz")
+    cmd = [sys.executable, "-m", "hdnnp", "defects", str(tmp_path / "si.xyz"), str(pot), "--supercell", "1", "1", "1",
+           "--distortions", "0.2", "--rattle", "0", "--fmax", "0.2", "--charges", "0", "1", "2", "--gap", "1.1",
+           "--dielectric", "11.7", "--correction", "makov-payne", "-o", str(tmp_path / "d")]
+    bad = subprocess.run(cmd, capture_output=True, text=True)
+    assert bad.returncode != 0 and "--vbm" in bad.stderr
+    out = subprocess.run(cmd + ["--vbm", "0.7"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    s = json.loads((tmp_path / "d" / "defects.json").read_text())
+    rows = {r["charge"]: r for r in s["defects"]}
+    assert sorted(rows) == [0, 1, 2] and rows[0]["correction_eV"] == 0
+    corr = point_charge_correction(2, si.cell[:], 11.7)
+    assert rows[2]["correction_eV"] == pytest.approx(corr) and corr > 0
+    # E_f(q) = E_def(q) − E_bulk − μ_Si·(−1) + q E_VBM + E_corr(q), with the relaxed cell and the calculator
+    calc = HDNNPCalculator(str(pot))
+    si.calc = calc
+    e_bulk = si.get_potential_energy()
+    a = aread(tmp_path / "d" / "v_Si_0_q+2.extxyz")
+    a.info["charge"] = 2
+    a.calc = calc
+    ef = a.get_potential_energy() - e_bulk + e_bulk / 8 + 2 * 0.7 + corr
+    assert rows[2]["formation_energy_eV"] == pytest.approx(ef, abs=1e-8)
+    assert (tmp_path / "d" / "formation_vs_fermi.png").stat().st_size > 1000
+    assert (tmp_path / "d" / "transition_levels.csv").is_file() and "transition levels above the VBM" in out.stdout
+    # a reference that ignores the charge is refused for charged states (never a neutral label for a charged cell)
+    r = subprocess.run([sys.executable, "-m", "hdnnp", "defects", str(tmp_path / "si.xyz"), "-r", "sw-si",
+                        "--supercell", "1", "1", "1", "--charges", "0", "1", "--vbm", "0", "-o", str(tmp_path / "e")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "does not take the total charge" in r.stderr

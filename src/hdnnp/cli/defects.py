@@ -12,7 +12,10 @@ def register(sub):
         description="Build defect supercells of a bulk structure (symmetry-distinct sites), relax each from the "
                     "ideal site and from bond-distorted and rattled starts (a plain relaxation can stay on a "
                     "symmetry-protected stationary point), and write the lowest formation energies with the spread "
-                    "of the minima: defects.csv, defects.json, distortions.png and the relaxed cells.")
+                    "of the minima: defects.csv, defects.json, distortions.png and the relaxed cells. With --charges "
+                    "(a charge-aware potential or a reference that takes the charge), formation energies against "
+                    "the Fermi level from --vbm, with a point-charge or your own finite-size correction, the "
+                    "transition levels and formation_vs_fermi.png.")
     p.add_argument("bulk", metavar="BULK", help="bulk structure (unit cell; the first structure of the file)")
     add_engine_args(p, store=False)
     p.add_argument("--supercell", type=int, nargs=3, default=[2, 2, 2], metavar=("NX", "NY", "NZ"))
@@ -26,6 +29,18 @@ def register(sub):
     p.add_argument("--rattle", type=float, default=0.05, help="Å (default 0.05)")
     p.add_argument("--rattle-seeds", type=int, default=1)
     p.add_argument("--fmax", type=float, default=0.01, help="eV/Å (default 0.01)")
+    g = p.add_argument_group("charged defects (a charge-aware potential, or a reference that takes the charge)")
+    g.add_argument("--charges", type=int, nargs="+", default=[0], metavar="Q",
+                   help="charge states, e.g. 0 1 2 3 (default 0)")
+    g.add_argument("--vbm", type=float, metavar="EV", help="valence-band maximum of the bulk, eV, on the energy "
+                   "scale of the potential's reference (needed for charged states)")
+    g.add_argument("--gap", type=float, metavar="EV", help="band gap, eV (the Fermi-level range of the plot)")
+    g.add_argument("--dielectric", type=float, metavar="EPS", help="static dielectric constant (point-charge "
+                   "correction)")
+    g.add_argument("--correction", choices=["none", "makov-payne", "lany-zunger"], default="none",
+                   help="finite-size correction from --dielectric (default none)")
+    g.add_argument("--corrections", nargs="+", default=[], metavar="Q=EV",
+                   help="per-charge corrections you computed from your DFT supercells (override --correction)")
     p.add_argument("-o", "--output-dir", default="defects")
     p.set_defaults(func=run)
 
@@ -48,9 +63,18 @@ def run(args) -> int:
         if ":" not in item:
             raise InputError(f"--substitutions {item!r}: write HOST:DOPANT, e.g. Si:Ge")
         subs.append(tuple(item.split(":", 1)))
+    corr = {}
+    for item in args.corrections:
+        try:
+            k, v = item.split("=", 1)
+            corr[int(k)] = float(v)
+        except ValueError:
+            raise InputError(f"--corrections {item!r}: write Q=EV, e.g. 2=0.35") from None
     st = DefectSettings(supercell=args.supercell, vacancies=not args.no_vacancies, interstitials=args.interstitials,
                         substitutions=subs, antisites=args.antisites, distortions=args.distortions,
-                        rattle=args.rattle, rattle_seeds=args.rattle_seeds, fmax=args.fmax, mu=mu)
+                        rattle=args.rattle, rattle_seeds=args.rattle_seeds, fmax=args.fmax, mu=mu,
+                        charges=args.charges, vbm=args.vbm, gap=args.gap, dielectric=args.dielectric,
+                        correction=args.correction, corrections=corr)
     engine = engine_from_args(args, ref)
     bulk = read(args.bulk)[0].to_ase()
     s = run_defects(bulk, engine, args.output_dir, st, log=lambda m: print(m, file=sys.stderr))
@@ -58,5 +82,10 @@ def run(args) -> int:
     for r in s["defects"]:
         print(f"{r['defect']:16s}{r['formation_energy_eV']:10.3f}{r['plain_relaxation_eV']:10.3f}"
               f"{r['unrelaxed_eV']:11.3f}{r['spread_of_minima_eV']:9.3f}  {r['best_start']}")
-    print(f"written: {args.output_dir}/defects.csv, defects.json, distortions.png")
+    for name, lv in s.get("transition_levels", {}).items():
+        if lv:
+            print(f"{name}: transition levels above the VBM: " + ", ".join(
+                f"({t['from']:+d}/{t['to']:+d}) {t['level_eV']:.3f} eV" for t in lv))
+    extra = ", transition_levels.csv, formation_vs_fermi.png" if "transition_levels" in s else ""
+    print(f"written: {args.output_dir}/defects.csv, defects.json, distortions.png{extra}")
     return 0

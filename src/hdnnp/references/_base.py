@@ -82,6 +82,9 @@ class Code:
     periodic: bool = True
     molecules: bool = True
     check: Callable[[dict], None] | None = None
+    #: whether the code computes with the structure's total charge (a bool, or a function of the settings);
+    #: a charged structure given to a code that ignores the charge fails instead of getting a neutral label
+    takes_charge: bool | Callable[[dict], bool] = False
 
     def validate(self, given: dict, where: str = "reference") -> dict:
         """Complete settings (defaults filled in); unknown or missing keys name the config key."""
@@ -169,6 +172,11 @@ def compute_label(reference: Reference, structure: Structure) -> Result:
     t0 = time.perf_counter()
     try:
         code = get_code(reference.code)
+        takes = code.takes_charge(reference.settings) if callable(code.takes_charge) else code.takes_charge
+        if structure.charge and not takes:
+            raise ValueError(f"the reference code {code.name!r} does not take the total charge, and the structure "
+                             f"has charge {structure.charge:g} (a neutral label would be wrong); use a code that "
+                             "does (gpaw, tblite, pyscf, or ase with charge_kwarg)")
         result = code.compute(reference.settings, structure)
         _check_result(result, structure)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, never raised

@@ -63,4 +63,5 @@ CODE = Code(
     check=check,
     units="eV, eV/Å, eV/Å³ (ASE's calculator contract)",
     energy_convention="the calculator's own",
+    takes_charge=lambda s: bool(s["charge_kwarg"]),
 )

@@ -98,4 +98,5 @@ CODE = Code(
     install="bash tools/install_gpaw.sh",
     units="eV, eV/Å, eV/Å³; charges in e",
     energy_convention="relative to the isolated atoms of GPAW's PAW setups (not a total energy)",
+    takes_charge=True,
 )

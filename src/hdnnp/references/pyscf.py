@@ -107,4 +107,5 @@ CODE = Code(
     units="eV, eV/Å (converted from Hartree, Bohr); shielding in ppm; charges in e",
     energy_convention="total energy (electronic + nuclear repulsion), not relative to isolated atoms",
     periodic=False,
+    takes_charge=True,
 )

@@ -53,4 +53,5 @@ CODE = Code(
     install="pip install 'hdnnp[references]' (or pip install tblite)",
     units="eV, eV/Å, eV/Å³; charges in e",
     energy_convention="total xTB energy (not relative to isolated atoms)",
+    takes_charge=True,
 )

@@ -48,6 +48,13 @@ class DefectSettings:
     max_steps: int = 2000
     mu: dict[str, float] = field(default_factory=dict)        # eV/atom
     symprec: float = 1e-3
+    #: charge states (e); charged ones need a charge-aware potential or a reference that takes the charge
+    charges: list[int] = field(default_factory=lambda: [0])
+    vbm: float | None = None        # eV, the valence-band maximum of the bulk on the reference's energy scale
+    gap: float | None = None        # eV, band gap (the Fermi-level range of the plot)
+    dielectric: float | None = None  # static dielectric constant for the point-charge correction
+    correction: str = "none"        # none | makov-payne | lany-zunger
+    corrections: dict[int, float] = field(default_factory=dict)   # user-supplied per-charge corrections, eV
 
 
 @dataclass
@@ -166,10 +173,84 @@ def _relax(atoms, calc, fmax, steps):
     return a, float(a.get_potential_energy()), bool(ok)
 
 
+#: e²/(4πε0) in eV·Å
+COULOMB = 14.399645
+
+
+def madelung_energy(cell) -> float:
+    """Ewald energy (eV) of a unit point charge in the periodic ``cell`` with a compensating background:
+    negative, −α/(2L)·e²/(4πε0) for a cubic cell of side L (α = 2.8373 simple cubic)."""
+    from scipy.special import erfc
+    cell = np.asarray(cell, float)
+    V = abs(np.linalg.det(cell))
+    eta = np.sqrt(np.pi) / V ** (1 / 3)
+    rcut, gcut = 6.0 / eta, 12.0 * eta
+    rec = 2 * np.pi * np.linalg.inv(cell).T
+    nr = [int(np.ceil(rcut / np.linalg.norm(c))) + 1 for c in cell]
+    ng = [int(np.ceil(gcut / np.linalg.norm(g))) + 1 for g in rec]
+    real = 0.0
+    for i in range(-nr[0], nr[0] + 1):
+        for j in range(-nr[1], nr[1] + 1):
+            for k in range(-nr[2], nr[2] + 1):
+                if i == j == k == 0:
+                    continue
+                r = np.linalg.norm(i * cell[0] + j * cell[1] + k * cell[2])
+                real += erfc(eta * r) / r
+    recip = 0.0
+    for i in range(-ng[0], ng[0] + 1):
+        for j in range(-ng[1], ng[1] + 1):
+            for k in range(-ng[2], ng[2] + 1):
+                if i == j == k == 0:
+                    continue
+                g2 = float(np.sum((i * rec[0] + j * rec[1] + k * rec[2]) ** 2))
+                recip += 4 * np.pi / V * np.exp(-g2 / (4 * eta * eta)) / g2
+    return 0.5 * COULOMB * (real + recip - 2 * eta / np.sqrt(np.pi) - np.pi / (V * eta * eta))
+
+
+def point_charge_correction(q: float, cell, dielectric: float, scheme: str = "makov-payne") -> float:
+    """eV added to a defect of charge ``q`` in ``cell``: the first-order Makov–Payne term −q² E_M / ε (E_M the
+    Madelung energy of a unit charge, :func:`madelung_energy`); ``lany-zunger`` scales it by
+    1 + c_sh (1 − 1/ε) with c_sh = −0.369 (Lany & Zunger, PRB 78, 235104 (2008); their cubic-cell value, about
+    2/3 of the first-order term for large ε)."""
+    e = -q * q * madelung_energy(cell) / dielectric
+    if scheme == "lany-zunger":
+        e *= 1.0 - 0.369 * (1.0 - 1.0 / dielectric)
+    elif scheme != "makov-payne":
+        raise InputError(f"unknown correction {scheme!r}: none, makov-payne or lany-zunger")
+    return float(e)
+
+
+def transition_levels(ef0: dict[int, float]) -> list[tuple[int, int, float]]:
+    """Thermodynamic transition levels (q, q', ε(q/q')) in order of rising Fermi level: the corners of the lower
+    envelope of E_f(q) + q E_F (E_F from the VBM; ``ef0`` holds E_f(q) at the VBM). A charge state that is never
+    the lowest is skipped (negative-U: ε(q/q−2) directly)."""
+    qs = sorted(ef0, reverse=True)
+    out, q, x = [], qs[0], -np.inf
+    while True:
+        nxt = [((ef0[p] - ef0[q]) / (q - p), p) for p in qs if p < q]
+        nxt = [(lv, p) for lv, p in nxt if lv >= x - 1e-12]
+        if not nxt:
+            return out
+        lv, p = min(nxt)
+        out.append((q, p, float(lv)))
+        q, x = p, lv
+
+
 def run_defects(bulk, engine, out, s: DefectSettings, log=print) -> dict:
-    """Relax every defect with the distortion search and write the formation energies."""
+    """Relax every defect (in every charge state) with the distortion search and write the formation energies."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    charged = any(q != 0 for q in s.charges)
+    if charged:
+        if s.vbm is None:
+            raise InputError("charged defects need the valence-band maximum of the bulk on the reference's energy "
+                             "scale (--vbm EV)")
+        ev = getattr(engine, "evaluator", None)
+        if ev is not None and not hasattr(ev, "set_charge"):
+            raise InputError("charged defects need a charge-aware potential (trained with model.charge_input: the "
+                             "folder has a charge.json), or a reference code that takes the charge (--reference)")
+        if s.correction != "none" and not s.dielectric:
+            raise InputError(f"the {s.correction} correction needs the dielectric constant (--dielectric EPS)")
     calc = engine.calculator()
     sc = bulk.repeat(tuple(int(x) for x in s.supercell))
     sc.calc = calc
@@ -179,41 +260,98 @@ def run_defects(bulk, engine, out, s: DefectSettings, log=print) -> dict:
     if len(els) == 1 and els[0] not in mu:
         mu[els[0]] = e_bulk / len(sc)
     defects = generate_defects(bulk, s)
-    rows, landscape = [], {}
+    rows, landscape, ef0 = [], {}, {}
     for d in defects:
         need = [e for e in d.delta if e not in mu]
         if need:
             raise InputError(f"defect {d.name}: give the chemical potential of {', '.join(need)} (--mu {need[0]}=EV)")
-        ref = e_bulk + sum(n * mu[e] for e, n in d.delta.items())
-        d.atoms.calc = calc
-        e_unrelaxed = float(d.atoms.get_potential_energy()) - ref
-        results = []
-        for label, dist, a in distorted_starts(d, s):
-            relaxed, e, ok = _relax(a, calc, s.fmax, s.max_steps)
-            results.append((e - ref, label, dist, relaxed, ok))
-        results.sort(key=lambda x: x[0])
-        best = results[0]
-        plain = next(r for r in results if r[1] == "ideal")
-        best[3].write(out / f"{d.name}.extxyz")
-        landscape[d.name] = [(r[2], r[0], r[1]) for r in results]
-        rows.append({"defect": d.name, "kind": d.kind, "multiplicity": d.multiplicity,
-                     "formation_energy_eV": best[0], "plain_relaxation_eV": plain[0], "unrelaxed_eV": e_unrelaxed,
-                     "spread_of_minima_eV": results[-1][0] - best[0], "best_start": best[1],
-                     "starts": len(results), "converged": all(r[4] for r in results)})
-        log(f"defects: {d.name}: E_f {best[0]:.3f} eV (start {best[1]}); plain relaxation {plain[0]:.3f} eV, "
-            f"unrelaxed {e_unrelaxed:.3f} eV, {len(results)} starts spread {rows[-1]['spread_of_minima_eV']:.3f} eV")
-        if plain[0] - best[0] > 0.05:
-            log(f"defects: {d.name}: the relaxation from the ideal site stayed {plain[0] - best[0]:.2f} eV above the "
-                "lowest minimum (a symmetry-protected stationary point); the distortion search found the lower one")
+        for q in s.charges:
+            name = d.name if not charged else f"{d.name}_q{q:+d}"
+            corr = s.corrections.get(q, 0.0) if q in s.corrections else (
+                point_charge_correction(q, sc.cell[:], s.dielectric, s.correction)
+                if q and s.correction != "none" else 0.0)
+            # E_f at the VBM (E_F = 0): E_def(q) − E_bulk − Σ Δn μ + q E_VBM + E_corr(q)
+            ref = e_bulk + sum(n * mu[e] for e, n in d.delta.items()) - q * (s.vbm or 0.0) - corr
+            d.atoms.info["charge"] = q
+            d.atoms.calc = calc
+            e_unrelaxed = float(d.atoms.get_potential_energy()) - ref
+            results = []
+            for label, dist, a in distorted_starts(d, s):
+                a.info["charge"] = q
+                relaxed, e, ok = _relax(a, calc, s.fmax, s.max_steps)
+                results.append((e - ref, label, dist, relaxed, ok))
+            results.sort(key=lambda x: x[0])
+            best = results[0]
+            plain = next(r for r in results if r[1] == "ideal")
+            best[3].write(out / f"{name}.extxyz")
+            landscape[name] = [(r[2], r[0], r[1]) for r in results]
+            ef0.setdefault(d.name, {})[q] = best[0]
+            rows.append({"defect": name, "kind": d.kind, "charge": q, "multiplicity": d.multiplicity,
+                         "formation_energy_eV": best[0], "plain_relaxation_eV": plain[0], "unrelaxed_eV": e_unrelaxed,
+                         "spread_of_minima_eV": results[-1][0] - best[0], "best_start": best[1],
+                         "correction_eV": corr, "starts": len(results), "converged": all(r[4] for r in results)})
+            log(f"defects: {name}: E_f {best[0]:.3f} eV{' at the VBM' if charged else ''} (start {best[1]}); plain "
+                f"relaxation {plain[0]:.3f} eV, unrelaxed {e_unrelaxed:.3f} eV, {len(results)} starts spread "
+                f"{rows[-1]['spread_of_minima_eV']:.3f} eV")
+            if plain[0] - best[0] > 0.05:
+                log(f"defects: {name}: the relaxation from the ideal site stayed {plain[0] - best[0]:.2f} eV above the "
+                    "lowest minimum (a symmetry-protected stationary point); the distortion search found the lower one")
     with open(out / "defects.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
     summary = {"engine": engine.name, "supercell": list(s.supercell), "atoms_bulk_supercell": len(sc),
                "e_bulk_eV": e_bulk, "mu_eV": mu, "defects": rows}
+    if charged:
+        levels = {name: [{"from": a, "to": b, "level_eV": lv} for a, b, lv in transition_levels(e)]
+                  for name, e in ef0.items()}
+        summary.update(vbm_eV=s.vbm, gap_eV=s.gap, dielectric=s.dielectric, correction=s.correction,
+                       transition_levels=levels)
+        with open(out / "transition_levels.csv", "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["defect", "q", "q_prime", "level_above_vbm_eV"])
+            for name, lv in levels.items():
+                for t in lv:
+                    w.writerow([name, t["from"], t["to"], t["level_eV"]])
+        plot_fermi(ef0, s.gap, out / "formation_vs_fermi.png")
     (out / "defects.json").write_text(json.dumps(summary, indent=2))
     plot_landscape(landscape, out / "distortions.png")
     return summary
+
+
+def plot_fermi(ef0: dict, gap, png) -> None:
+    """Formation energy against the Fermi level (from the VBM): per defect the lowest charge state at each E_F,
+    with its slope q, the transition levels marked, and the bands shaded."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    hi = gap if gap else 1.0
+    x = np.linspace(-0.15 * hi, 1.15 * hi, 600)
+    fig, ax = plt.subplots(figsize=(6.2, 4.4))
+    for k, (name, e) in enumerate(ef0.items()):
+        lines = np.array([e[q] + q * x for q in sorted(e)])
+        env = lines.min(0)
+        ax.plot(x, env, color=f"C{k}", lw=2, label=name)
+        for q, ln in zip(sorted(e), lines):
+            ax.plot(x, ln, color=f"C{k}", lw=0.5, alpha=0.35)
+        for q, qp, lv in transition_levels(e):
+            if x[0] <= lv <= x[-1]:
+                ax.plot([lv], [e[qp] + qp * lv], "o", color=f"C{k}", ms=5)
+                ax.annotate(f"({q:+d}/{qp:+d})", (lv, e[qp] + qp * lv), textcoords="offset points", xytext=(3, 5),
+                            fontsize=7, color=f"C{k}")
+    ax.axvspan(x[0], 0.0, color="0.85", zorder=0)
+    if gap:
+        ax.axvspan(gap, x[-1], color="0.85", zorder=0)
+        ax.text(gap, ax.get_ylim()[1], " CBM", va="top", fontsize=8)
+    ax.text(0.0, ax.get_ylim()[1], "VBM ", va="top", ha="right", fontsize=8)
+    ax.set_xlim(x[0], x[-1])
+    ax.set_xlabel("Fermi level above the VBM (eV)")
+    ax.set_ylabel("formation energy (eV)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
 
 
 def plot_landscape(landscape: dict, png):
