@@ -94,3 +94,10 @@ def test_charged_defects_with_a_charge_aware_potential(tmp_path):
                         "--supercell", "1", "1", "1", "--charges", "0", "1", "--vbm", "0", "-o", str(tmp_path / "e")],
                        capture_output=True, text=True)
     assert r.returncode != 0 and "does not take the total charge" in r.stderr
+
+
+def test_madelung_energy_and_transition_levels():
+    from hdnnp.workflows.defects import madelung_energy, transition_levels
+    assert madelung_energy(np.eye(3) * 10.0) == pytest.approx(-2.837297 / 20 * 14.399645, rel=1e-5)
+    assert transition_levels({0: 3.0, 1: 1.5, 2: 0.8}) == [(2, 1, pytest.approx(0.7)), (1, 0, pytest.approx(1.5))]
+    assert transition_levels({0: 3.0, 1: 2.0, 2: 0.5}) == [(2, 0, pytest.approx(1.25))]      # negative U

@@ -335,6 +335,7 @@ def plot_fermi(ef0: dict, gap, png) -> None:
         ax.plot(x, env, color=f"C{k}", lw=2, label=name)
         for q, ln in zip(sorted(e), lines):
             ax.plot(x, ln, color=f"C{k}", lw=0.5, alpha=0.35)
+            ax.text(x[-1], ln[-1], f" {q:+d}", color=f"C{k}", fontsize=7, va="center", clip_on=True)
         for q, qp, lv in transition_levels(e):
             if x[0] <= lv <= x[-1]:
                 ax.plot([lv], [e[qp] + qp * lv], "o", color=f"C{k}", ms=5)
