@@ -31,13 +31,15 @@ def test_neb_command_emt_vacancy_hop_then_kmc(tmp_path):
     from ase.io import write
     write(tmp_path / "cu.extxyz", bulk("Cu", "fcc", a=3.61, cubic=True).repeat(2))
     res = subprocess.run([sys.executable, "-m", "hdnnp", "neb", "-r", "emt", "--vacancy", "cu.extxyz", "--images", "3",
-                          "-o", "neb"], cwd=tmp_path, capture_output=True, text=True)
+                          "--prefactor", "-o", "neb"], cwd=tmp_path, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-2000:]
     r = json.loads((tmp_path / "neb" / "neb.json").read_text())
     assert r["converged"] and r["method"] == "improvedtangent" and r["climb"]
     assert r["barrier_forward_eV"] == pytest.approx(r["barrier_backward_eV"], abs=2e-3)   # a symmetric hop
     assert 0.6 < r["barrier_forward_eV"] < 0.9                                          # EMT Cu: 0.76 eV
     assert r["climbing_image"] == 2
+    # harmonic TST attempt frequency: one imaginary mode at the saddle, ν* of the order of the phonon frequencies
+    assert r["imaginary_modes_saddle"] == 1 and 1e12 < r["prefactor_Hz"] < 1e14 and r["active_atoms"] > 10
     for f in ("neb.csv", "neb.extxyz", "neb.png"):
         assert (tmp_path / "neb" / f).is_file()
     # kMC with that barrier: one vacancy in 32 sites; the Arrhenius Ea is the migration barrier

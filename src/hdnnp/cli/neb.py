@@ -26,6 +26,11 @@ def register(sub):
     p.add_argument("--spring", type=float, default=0.1, help="eV/Å² (default 0.1)")
     p.add_argument("--no-climb", action="store_true", help="no climbing image")
     p.add_argument("--no-relax", action="store_true", help="use the end points as given")
+    p.add_argument("--prefactor", action="store_true",
+                   help="also the harmonic-TST attempt frequency (Vineyard) from partial Hessians of the initial state "
+                        "and the saddle around the moving atom (into neb.json, used by hdnnp kmc)")
+    p.add_argument("--prefactor-radius", type=float, default=4.0, metavar="Å",
+                   help="atoms within this distance of the moving atom vibrate in the prefactor (default 4)")
     p.add_argument("-o", "--output-dir", default="neb")
     add_input_args(p)
     p.set_defaults(func=run)
@@ -51,7 +56,8 @@ def run(args) -> int:
             raise InputError("give --initial and --final (or --vacancy BULK)")
         initial, final = first_structure(args, args.initial), first_structure(args, args.final)
     st = NEBSettings(images=args.images, fmax=args.fmax, steps=args.steps, climb=not args.no_climb,
-                     spring=args.spring, relax_ends=not args.no_relax)
+                     spring=args.spring, relax_ends=not args.no_relax, prefactor=args.prefactor,
+                     prefactor_radius=args.prefactor_radius)
     res = run_neb(initial, final, args.output_dir, st, engine.calculator, log=lambda m: print(m, file=sys.stderr))
     if info:
         res["hop"] = info
@@ -59,5 +65,8 @@ def run(args) -> int:
     print(f"barrier {res['barrier_forward_eV']:.4f} eV forward, {res['barrier_backward_eV']:.4f} eV backward, "
           f"reaction energy {res['reaction_energy_eV']:+.4f} eV ({'converged' if res['converged'] else 'NOT converged'}"
           f" in {res['steps']} steps, max force {res['max_force_eV_A']:.3g} eV/Å)")
+    if "prefactor_Hz" in res:
+        print(f"attempt frequency (harmonic TST) {res['prefactor_Hz']:.3g} Hz from {res['active_atoms']} atoms; "
+              f"saddle imaginary frequency {res['imaginary_frequency_THz']:.3g} THz")
     print(f"written: {args.output_dir}/neb.csv, neb.json, neb.extxyz, neb.png")
     return 0

@@ -4,7 +4,7 @@ Sites are the positions of one element in a periodic cell (e.g. the Li sites of 
 the largest shell of the barrier table are hop paths; each path belongs to the shell whose distance is nearest
 (within ``tolerance`` Å). Carriers occupy all sites but ``vacancies`` of them (vacancy mechanism), or exactly
 ``carriers`` of them. A carrier hops into an empty neighbouring site with the rate ν exp(-Ea / kT) of the path's
-shell (harmonic transition-state theory; ν defaults to 1e13 Hz; Ea from ``hdnnp neb``, or a table the user edits).
+shell (harmonic transition-state theory; ν from ``hdnnp neb --prefactor`` (Vineyard), else 1e13 Hz; Ea from ``hdnnp neb``, or a table the user edits).
 
 Each step picks one hop among all possible ones with probability proportional to its rate and advances the clock
 by -ln(u) / (sum of rates) (Bortz–Kalos–Lebowitz, residence-time algorithm). Displacements are accumulated
@@ -51,7 +51,8 @@ def read_barriers(path) -> list[dict]:
         if "hop" not in d:
             raise InputError(f"{path}: a neb.json of a vacancy hop (hdnnp neb --vacancy) gives the hop distance; "
                              "for other paths write a CSV table distance_A,barrier_eV,prefactor_Hz")
-        return [{"distance_A": d["hop"]["hop_A"], "barrier_eV": d["barrier_forward_eV"], "prefactor_Hz": 1e13}]
+        return [{"distance_A": d["hop"]["hop_A"], "barrier_eV": d["barrier_forward_eV"],
+                 "prefactor_Hz": float(d.get("prefactor_Hz", 1e13))}]
     rows = []
     for k, line in enumerate(path.read_text().splitlines(), 1):
         t = line.split("#")[0].strip()

@@ -8,7 +8,9 @@ moves into the empty site.
 
 Outputs: ``neb.extxyz`` (the converged band), ``neb.csv`` (image, reaction coordinate in Å, energy relative to the
 initial state in eV), ``neb.json`` (forward and backward barriers, reaction energy, converged or not, force calls)
-and ``neb.png`` (the energy along the path with the climbing image marked).
+and ``neb.png`` (the energy along the path with the climbing image marked). ``prefactor``: the harmonic
+transition-state-theory attempt frequency (Vineyard) from partial Hessians of the initial state and the climbing
+image around the moving atom, written to ``neb.json`` as ``prefactor_Hz``, which ``hdnnp kmc`` then uses.
 """
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ class NEBSettings:
     climb: bool = True
     spring: float = 0.1          # eV/Å²
     relax_ends: bool = True
+    prefactor: bool = False      # harmonic TST attempt frequency (Vineyard) from partial Hessians
+    prefactor_radius: float = 4.0   # Å around the moving atom: the atoms whose vibrations enter it
 
 
 def vacancy_hop(atoms, element: str | None = None, site: int | None = None, neighbour: int | None = None):
@@ -62,6 +66,51 @@ def vacancy_hop(atoms, element: str | None = None, site: int | None = None, neig
     del final[site]
     info = {"element": element, "site": int(site), "neighbour": int(neighbour), "hop_A": float(np.linalg.norm(vec))}
     return initial, final, info
+
+
+#: sqrt(eV / (amu Å²)) in rad/s
+_OMEGA = 9.82269474e13
+
+
+def partial_hessian(atoms, calc, active, delta: float = 0.01) -> np.ndarray:
+    """Mass-weighted Hessian (eV/(amu Å²)) of the ``active`` atoms by central differences of the forces, the other
+    atoms fixed; symmetrised."""
+    a = atoms.copy()
+    a.calc = calc
+    idx = [3 * i + c for i in active for c in range(3)]
+    H = np.zeros((len(idx), len(idx)))
+    x0 = a.positions.copy()
+    for col, (i, c) in enumerate((i, c) for i in active for c in range(3)):
+        f = []
+        for sgn in (1, -1):
+            a.positions = x0
+            a.positions[i, c] += sgn * delta
+            f.append(a.get_forces().reshape(-1)[idx])
+        H[:, col] = -(f[0] - f[1]) / (2 * delta)
+    a.positions = x0
+    H = 0.5 * (H + H.T)
+    m = np.repeat(a.get_masses()[list(active)], 3)
+    return H / np.sqrt(np.outer(m, m))
+
+
+def vineyard_prefactor(initial, saddle, calc, moving: int, radius: float = 4.0) -> dict:
+    """Harmonic transition-state theory (Vineyard 1957): ν* = Π_i ν_i(initial) / Π_i' ν_i'(saddle), the 3n real
+    frequencies of the initial state over the 3n − 1 real ones of the saddle, for the n atoms within ``radius`` of
+    the moving atom (the rest held fixed). The saddle must have exactly one imaginary mode."""
+    d = saddle.get_distances(moving, range(len(saddle)), mic=True)
+    active = [int(k) for k in np.nonzero(d <= radius)[0]]
+    lam0 = np.linalg.eigvalsh(partial_hessian(initial, calc, active))
+    lams = np.linalg.eigvalsh(partial_hessian(saddle, calc, active))
+    tol = 1e-6 * max(np.abs(lam0).max(), 1e-12)
+    if np.any(lam0 <= tol):
+        raise InputError(f"the initial state has {int(np.sum(lam0 <= tol))} non-positive Hessian eigenvalue(s) "
+                         "among the active atoms: it is not a minimum (relax it further)")
+    neg = int(np.sum(lams < -tol))
+    nu = lambda lam: np.sqrt(lam) * _OMEGA / (2 * np.pi)      # noqa: E731
+    log_nu = float(np.sum(np.log(nu(lam0))) - np.sum(np.log(nu(lams[1:][lams[1:] > tol]))))
+    return {"prefactor_Hz": float(np.exp(log_nu)), "active_atoms": len(active), "imaginary_modes_saddle": neg,
+            "imaginary_frequency_THz": float(np.sqrt(-lams[0]) * _OMEGA / (2 * np.pi) / 1e12) if lams[0] < 0 else 0.0,
+            "radius_A": radius}
 
 
 def _relax(atoms, calc, fmax, log):
@@ -128,6 +177,16 @@ def run_neb(initial, final, out, s: NEBSettings, calculator_factory, *, log=prin
         fh.write("image,reaction_coordinate_A,energy_eV\n")
         for k, (x, y) in enumerate(zip(rc, e - e0)):
             fh.write(f"{k},{x:.6f},{y:.8f}\n")
+    if s.prefactor:
+        disp, _ = find_mic(images[-1].positions - images[0].positions, images[0].cell, images[0].pbc)
+        moving = int(np.argmax(np.linalg.norm(disp, axis=1)))
+        v = vineyard_prefactor(images[0], images[top], calculator_factory(), moving, s.prefactor_radius)
+        res.update(v)
+        log(f"neb: harmonic TST attempt frequency {v['prefactor_Hz']:.3g} Hz ({v['active_atoms']} atoms within "
+            f"{s.prefactor_radius} Å of the moving atom; saddle imaginary modes: {v['imaginary_modes_saddle']})")
+        if v["imaginary_modes_saddle"] != 1:
+            log("neb: the saddle has not exactly one imaginary mode: the prefactor is unreliable (converge the band "
+                "further, lower --fmax)")
     (out / "neb.json").write_text(json.dumps(res, indent=2))
     plot_neb(rc, e - e0, top, out / "neb.png", res)
     if not converged:
