@@ -9,7 +9,8 @@ Stages (each skipped when its output exists; WORKDIR default /work/bench_li):
    SNAP through the label store; 10 % held out; ``hdnnp init`` + ``hdnnp train`` (--budget s);
 4. the HDNNP's NEB of the same hop (both NEBs to 0.01 eV/Å: at 0.03 the SNAP barrier came out 0.037 eV instead of
    0.066), its MD D(T) (``hdnnp diffusion``, --md-production ps per temperature) and kMC with its NEB barrier on
-   the 128-site lattice with one vacancy (``hdnnp kmc --compare-md``).
+   the 128-site lattice with one vacancy (``hdnnp kmc --compare-md``), the attempt frequency from harmonic TST
+   (``hdnnp neb --prefactor``).
 
 Last lines: ``neb_hdnnp=… neb_ref=… diff=…`` (target |diff| <= 0.05 eV) and
 ``ea_kmc=… ea_md=… sigma=… agree=…`` (the HDNNP's kMC and MD activation energies, within 2 sigma combined).
@@ -75,8 +76,10 @@ def main():
             "--run-dir", "run"], wd)
         sh(["train", "config.yaml"], wd)
     pot = str(wd / "run" / "potential")
-    if not (wd / "neb_hdnnp" / "neb.json").is_file():
-        sh(["neb", pot, "--vacancy", "bcc.extxyz", "-e", "Li", "--images", 7, "--fmax", 0.01, "-o", "neb_hdnnp"], wd)
+    nj = wd / "neb_hdnnp" / "neb.json"
+    if not nj.is_file() or "prefactor_Hz" not in json.loads(nj.read_text()):
+        sh(["neb", pot, "--vacancy", "bcc.extxyz", "-e", "Li", "--images", 7, "--fmax", 0.01, "--prefactor",
+            "-o", "neb_hdnnp"], wd)
     md = f"md_hdnnp_{args.md_production:g}ps"
     sh(["diffusion", "vacancy.extxyz", pot, "-T", *T, "--equilibrate", 2, "--production", args.md_production,
         "--dump-every", 0.05, "-o", md, "--label", "HDNNP", "--compare", "md_ref:SNAP"], wd)
@@ -90,6 +93,11 @@ def main():
     sigma = float(np.hypot(ek["ea_std_eV"], em["ea_std_eV"]))
     print(f"md_ea_ref={er['ea_eV']:.4f}±{er['ea_std_eV']:.4f}")
     print(f"neb_hdnnp={nh:.4f} neb_ref={nr:.4f} diff={nh - nr:+.4f}")
+    nu = json.loads(nj.read_text())["prefactor_Hz"]
+    dk = [r["D_cm2_s"] for r in json.loads((wd / "kmc_hdnnp" / "kmc.json").read_text())["rows"]]
+    dm = [r["D_cm2_s"] for r in json.loads((wd / md / "arrhenius.json").read_text())["D"]["Li"]]
+    ratio = float(np.exp(np.mean(np.log(np.array(dk) / np.array(dm)))))
+    print(f"prefactor_hz={nu:.3g} d_kmc_over_md={ratio:.2f} (geometric mean over the temperatures)")
     print(f"ea_kmc={ek['ea_eV']:.4f} ea_md={em['ea_eV']:.4f} sigma={sigma:.4f} "
           f"agree={abs(ek['ea_eV'] - em['ea_eV']) <= 2 * sigma}")
 
