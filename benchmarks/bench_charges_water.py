@@ -37,6 +37,9 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--epochs", type=int, default=400)
     p.add_argument("--sf", type=int, default=40, help="automatic symmetry functions per element")
+    p.add_argument("--hidden", type=int, nargs="+", default=[32, 32])
+    p.add_argument("--cutoff", type=float, help="symmetry-function cutoff, Å (default: from the data)")
+    p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--label-only", action="store_true")
     a = p.parse_args()
 
@@ -67,10 +70,11 @@ def main() -> int:
     write(wd / "test.xyz", test)
     cfg = {
         "data": {"train": ["train.xyz"], "test": ["test.xyz"], "validation_fraction": 0.1},
-        "model": {"symmetry_functions": {"auto": {"budget": a.sf}}},
+        "model": {"symmetry_functions": {"auto": {"budget": a.sf, **({"cutoff": a.cutoff} if a.cutoff else {})}}},
         "loss": {"energy": 0.0, "forces": 0.0},
         "properties": {"targets": [{"name": "charges", "unit": "e", "total_charge": True}],
-                       "hidden": [32, 32], "epochs": a.epochs, "batch_size": 4, "lr": 3e-3, "min_lr": 1e-5},
+                       "hidden": a.hidden, "epochs": a.epochs, "batch_size": a.batch_size, "lr": 3e-3,
+                       "min_lr": 1e-5},
         "run": {"output": "run", "seed": 1, "progress": "log"},
     }
     import shutil

@@ -1,6 +1,8 @@
 """NMR spectra from a trajectory: per-atom shieldings predicted for every frame by per-atom property
 networks (``hdnnp train`` with ``properties:``), chemical shifts against a reference, the averaged spectrum
-per element with Lorentzian broadening, and the distribution of every site.
+per element with Lorentzian broadening (every site at its shift averaged over the frames — motional averaging in
+a liquid; in a glass every site is its own environment — with the distribution of the instantaneous shifts
+beside it), and the distribution of every site.
 
 δ_i = σ_ref(element) − σ_iso,i with σ_iso = trace(σ)/3 for a tensor target. Without a reference shielding
 for an element its axis is −σ (ppm), which has the same shape. A site is an atom index (the same atom in every
@@ -124,11 +126,15 @@ def run_nmr(frames, model_dir, out_dir, settings: NMRSettings, *, reference=None
         lo, hi = float(x.min()), float(x.max())
         pad = max(10 * fwhm, 0.05 * (hi - lo))
         grid = np.linspace(lo - pad, hi + pad, settings.points)
-        y = lorentzian_spectrum(x.ravel(), fwhm, grid) * len(idx)      # area = number of sites
-        spectra[el] = {"grid": grid, "intensity": y, "axis": "shift" if el in ref else "-sigma", "fwhm": fwhm,
-                       "sites": idx}
-        np.savetxt(out / f"spectrum_{el}.csv", np.column_stack([grid, y]), delimiter=",",
-                   header=("shift_ppm" if el in ref else "minus_sigma_iso_ppm") + ",intensity", comments="")
+        # the spectrum: each site at its shift averaged over the frames (motional averaging; in a glass every site
+        # is its own environment), broadened; beside it the distribution of the instantaneous shifts
+        y = lorentzian_spectrum(x.mean(0), fwhm, grid) * len(idx)         # area = number of sites
+        y_inst = lorentzian_spectrum(x.ravel(), fwhm, grid) * len(idx)
+        spectra[el] = {"grid": grid, "intensity": y, "instantaneous": y_inst, "axis": "shift" if el in ref else
+                       "-sigma", "fwhm": fwhm, "sites": idx}
+        np.savetxt(out / f"spectrum_{el}.csv", np.column_stack([grid, y, y_inst]), delimiter=",",
+                   header=("shift_ppm" if el in ref else "minus_sigma_iso_ppm") + ",intensity,instantaneous",
+                   comments="")
     summary = {"model": str(model_dir), "target": tname, "kind": target.kind, "frames": len(frames), "atoms": n,
                "elements": elements, "reference_shielding_ppm": ref, "model_s_per_frame": t_model,
                "widths_ppm": {el: spectra[el]["fwhm"] for el in elements},
@@ -184,7 +190,10 @@ def _plots(out: Path, spectra, iso, shift, sym, elements, ref, summary) -> None:
     fig, axes = plt.subplots(1, len(elements), figsize=(5.2 * len(elements), 3.8), squeeze=False)
     for ax, el in zip(axes[0], elements):
         sp = spectra[el]
-        ax.plot(sp["grid"], sp["intensity"], lw=1.2)
+        ax.plot(sp["grid"], sp["intensity"], lw=1.2, label="sites averaged over the frames")
+        ax.plot(sp["grid"], sp["instantaneous"] * sp["intensity"].max() / max(sp["instantaneous"].max(), 1e-300),
+                lw=0.8, color="0.55", ls="--", label="instantaneous shifts (scaled)")
+        ax.legend(fontsize=7, loc="upper left")
         x = shift if el in ref else -iso
         for i in sp["sites"]:
             ax.axvline(float(x[:, i].mean()), color="0.6", lw=0.6, ymax=0.15)
