@@ -17,6 +17,18 @@ standard deviation over the test set (goal ≤ 0.15), the RMSE over all nine com
 tensors (ppm), and the largest deviation of R σ(x) Rᵀ from σ(R x) over the test molecules under random
 rotations (relative to the largest |σ|).
 
+Measured 2026-12-06 on the 2-core machine (labels 3.0 s per geometry on one core, 1,200 of them):
+
+    default (1,000 train, 64 SFs per element, committee of 4 networks 16-16, 1,000 epochs; training 1,047 s):
+    shielding_rel_rmse_H=0.075 shielding_rel_rmse_C=0.051 shielding_rel_rmse_O=0.193 tensor_rmse_ppm=3.410 rotation_err=1.6e-15
+    500 train, one network 64-64, 1,000 epochs (260 s):
+    shielding_rel_rmse_H=0.086 shielding_rel_rmse_C=0.080 shielding_rel_rmse_O=0.350 tensor_rmse_ppm=5.584 rotation_err=3.0e-15
+
+H and C reach the goal (≤ 0.15); O does not: one O per molecule gives 900 training atoms, and its networks fit the
+training set far better than the test set (500 train, one 64-64 network: training RMSE/std 0.007, test 0.35).
+Smaller networks and the committee (0.35 → 0.19), and twice the data, helped; sharper bond-length functions or
+128 functions per element did not (isotropic part alone, 500 train: 0.32 and 0.36).
+
 Last line: shielding_rel_rmse_H=… shielding_rel_rmse_C=… shielding_rel_rmse_O=… tensor_rmse_ppm=… rotation_err=…
 """
 from __future__ import annotations
@@ -38,14 +50,14 @@ SHARED = Path(os.environ.get("HDNNP_SHARED", ROOT.parent / "shared"))
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workdir", type=Path, default=Path("bench_nmr_ethanol"))
-    p.add_argument("--train", type=int, default=500, help="training geometries (≤ 1000)")
+    p.add_argument("--train", type=int, default=1000, help="training geometries (≤ 1000)")
     p.add_argument("--test", type=int, default=200)
     p.add_argument("--workers", type=int, default=None, help="labelling processes (default: the cores)")
-    p.add_argument("--epochs", type=int, default=1500)
-    p.add_argument("--hidden", type=int, nargs="+", default=[64, 64])
+    p.add_argument("--epochs", type=int, default=1000)
+    p.add_argument("--hidden", type=int, nargs="+", default=[16, 16])
     p.add_argument("--sf", type=int, default=64, help="automatic symmetry functions per element")
     p.add_argument("--cutoff", type=float, default=4.5)
-    p.add_argument("--committee", type=int, default=1)
+    p.add_argument("--committee", type=int, default=4)
     p.add_argument("--label-only", action="store_true", help="only make the labels")
     a = p.parse_args()
 
