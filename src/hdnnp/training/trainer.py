@@ -315,7 +315,15 @@ class Trainer:
                  f"({sum(d.nbytes() for d in self.data.values()) / 1e6:.0f} MB) in "
                  f"{self.t_descriptors:.1f} s")
         from ..threads import describe
-        self.log(f"threads: torch {self.threads} intra-op; {describe()}")
+        why = ""
+        batch_atoms = cfg.optimizer.batch_size * sum(x.natoms for x in self.sets["train"]) / max(len(self.sets["train"]), 1)
+        if cfg.run.threads == 0 and cfg.optimizer.name == "adam" and self.threads > 1 and batch_atoms < SMALL_BATCH_ATOMS:
+            # minibatches this small are many tiny operations: a second thread costs more than it brings (rMD17 ethanol,
+            # batch 16: 0.61 s per epoch on one thread, 0.72 on two spinning, 1.1 on two with OMP_WAIT_POLICY=PASSIVE)
+            torch.set_num_threads(1)
+            self.threads = 1
+            why = f" (Adam on minibatches of ~{batch_atoms:.0f} atoms runs fastest on one; run.threads sets it)"
+        self.log(f"threads: torch {self.threads} intra-op{why}; {describe()}")
         self.w = {"energy": cfg.loss.energy if self.has["energy"] else 0.0,
                   "forces": cfg.loss.forces if self.has["forces"] else 0.0,
                   "stress": cfg.loss.stress if self.has["stress"] else 0.0}
@@ -1053,6 +1061,9 @@ class Trainer:
         return {"errors": {}, "properties": table, "potential": str(out / "potential"), "run": str(out),
                 "wall_s": wall, "molecular": False, "notes": [], "stopped": None}
 
+
+#: Adam minibatches with fewer atoms than this train on one torch thread unless run.threads says otherwise
+SMALL_BATCH_ATOMS = 512
 
 #: the metrics.csv column that holds each optimiser's step control
 STEP_COLUMN = {"lm": "lm_mu", "kalman": "kalman_eta"}
