@@ -44,26 +44,10 @@ def test_charged_defects_with_a_charge_aware_potential(tmp_path):
     from ase.io import read as aread
 
     from hdnnp.calculator import HDNNPCalculator
-    from hdnnp.data import example_path
-    from hdnnp.io import read, write
-    from hdnnp.training import config_from_dict, train
+    from hdnnp.testing import charged_si_potential
     from hdnnp.workflows.defects import point_charge_correction
-    base = sorted(read(example_path("si")), key=lambda x: x.natoms)[:10]
-    data = []
-    for q in (0.0, 1.0, 2.0):
-        for s in base:
-            c = s.copy()
-            c.charge, c.energy, c.stress = q, s.energy + (0.3 * q + 0.1 * q * q), None
-            data.append(c)
-    write(tmp_path / "d.xyz", data)
-    train(config_from_dict({"data": {"train": [str(tmp_path / "d.xyz")], "validation_fraction": 0.2},
-                            "model": {"symmetry_functions": {"lines": ["Si 2 Si 0.05 0.0 5.0", "Si 2 Si 0.3 0.0 5.0",
-                                                                       "Si 3 Si Si 0.02 1 1 5.0"]},
-                                      "hidden": [5], "charge_input": True},
-                            "optimizer": {"name": "lm", "epochs": 3},
-                            "run": {"output": str(tmp_path / "run"), "plots": False, "progress": "none"}}),
-          log=lambda *a, **k: None)
-    pot = tmp_path / "run" / "potential"
+    pot = charged_si_potential(tmp_path, charges=(0.0, 1.0, 2.0), energy=lambda q, n: 0.3 * q + 0.1 * q * q,
+                               optimizer="lm", epochs=3, structures=10)
     si = bulk("Si", "diamond", a=5.431, cubic=True)
     si.write(tmp_path / "si.xyz")
     cmd = [sys.executable, "-m", "hdnnp", "defects", str(tmp_path / "si.xyz"), str(pot), "--supercell", "1", "1", "1",

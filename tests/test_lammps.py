@@ -372,27 +372,13 @@ def test_charge_aware_potential_in_lammps(plugin, tmp_path):
     """A charge-aware potential: the pair_style keyword 'charge Q' (or the exported default) gives the energies and
     forces of the Python evaluator at that total charge."""
     from hdnnp.data import example_path
-    from hdnnp.io import read, write
+    from hdnnp.io import read
     from hdnnp.lammps import export_potential
     from hdnnp.lammps.runner import single_point
     from hdnnp.model.evaluator import load_potential
-    from hdnnp.training import config_from_dict, train
+    from hdnnp.testing import charged_si_potential
     base = sorted(read(example_path("si")), key=lambda x: x.natoms)[:8]
-    data = []
-    for q in (0.0, 1.0):
-        for s in base:
-            c = s.copy()
-            c.charge, c.energy, c.stress = q, s.energy + 0.2 * q * s.natoms / 8, None
-            data.append(c)
-    write(tmp_path / "d.xyz", data)
-    train(config_from_dict({"data": {"train": [str(tmp_path / "d.xyz")], "validation_fraction": 0.2},
-                            "model": {"symmetry_functions": {"lines": ["Si 2 Si 0.05 0.0 5.0", "Si 2 Si 0.3 0.0 5.0",
-                                                                       "Si 3 Si Si 0.02 1 1 5.0"]},
-                                      "hidden": [5], "charge_input": True},
-                            "optimizer": {"name": "adam", "epochs": 2},
-                            "run": {"output": str(tmp_path / "run"), "plots": False, "progress": "none"}}),
-          log=lambda *a, **k: None)
-    pot = tmp_path / "run" / "potential"
+    pot = charged_si_potential(tmp_path)
     f = export_potential(pot, tmp_path / "p.hdnnp", charge=2.0)
     s = base[-1].copy()
     ev = load_potential(pot)

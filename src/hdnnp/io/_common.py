@@ -87,3 +87,16 @@ def unscale(values, factor: float):
             if not bad.any():
                 break
     return float(x) if scalar else x
+
+
+def read_tagged_json(path, fmt: str, what: str) -> dict:
+    """A JSON file the package wrote, checked by its ``format`` tag (``what`` names it in the error)."""
+    import json
+    from pathlib import Path
+    try:
+        d = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc}", file=str(path)) from None
+    if not isinstance(d, dict) or d.get("format") != fmt:
+        raise InputError(f"not {what} (format key)", file=str(path))
+    return d

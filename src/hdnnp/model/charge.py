@@ -54,16 +54,9 @@ def write_charge_file(folder, slopes: dict, charges_trained) -> None:
 
 
 def read_charge_file(folder) -> dict | None:
+    from ..io._common import read_tagged_json
     path = Path(folder) / CHARGE_FILE
-    if not path.is_file():
-        return None
-    try:
-        d = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc}", file=str(path)) from None
-    if d.get("format") != "hdnnp-charge-input":
-        raise InputError("not an hdnnp charge-input file (format key)", file=str(path))
-    return d
+    return read_tagged_json(path, "hdnnp-charge-input", "an hdnnp charge-input file") if path.is_file() else None
 
 
 class ChargeEvaluator(Evaluator):

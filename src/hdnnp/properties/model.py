@@ -339,12 +339,8 @@ def load(folder) -> tuple[PropertyNetworks, object]:
     path = folder / JSON_NAME
     if not path.is_file():
         raise InputError(f"no per-atom property model here ({JSON_NAME} missing)", file=str(folder))
-    try:
-        meta = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc}", file=str(path)) from None
-    if meta.get("format") != "hdnnp-properties":
-        raise InputError("not an hdnnp per-atom property model (format key)", file=str(path))
+    from ..io._common import read_tagged_json
+    meta = read_tagged_json(path, "hdnnp-properties", "an hdnnp per-atom property model")
     targets = [Target(**t) for t in meta["targets"]]
     model = PropertyNetworks(meta["elements"], {k: int(v) for k, v in meta["n_sf"].items()}, targets,
                              meta["hidden"], meta["activation"], meta["basis"], meta["cutoff"], meta["committee"])

@@ -186,24 +186,16 @@ def madelung_energy(cell) -> float:
     eta = np.sqrt(np.pi) / V ** (1 / 3)
     rcut, gcut = 6.0 / eta, 12.0 * eta
     rec = 2 * np.pi * np.linalg.inv(cell).T
-    nr = [int(np.ceil(rcut / np.linalg.norm(c))) + 1 for c in cell]
-    ng = [int(np.ceil(gcut / np.linalg.norm(g))) + 1 for g in rec]
-    real = 0.0
-    for i in range(-nr[0], nr[0] + 1):
-        for j in range(-nr[1], nr[1] + 1):
-            for k in range(-nr[2], nr[2] + 1):
-                if i == j == k == 0:
-                    continue
-                r = np.linalg.norm(i * cell[0] + j * cell[1] + k * cell[2])
-                real += erfc(eta * r) / r
-    recip = 0.0
-    for i in range(-ng[0], ng[0] + 1):
-        for j in range(-ng[1], ng[1] + 1):
-            for k in range(-ng[2], ng[2] + 1):
-                if i == j == k == 0:
-                    continue
-                g2 = float(np.sum((i * rec[0] + j * rec[1] + k * rec[2]) ** 2))
-                recip += 4 * np.pi / V * np.exp(-g2 / (4 * eta * eta)) / g2
+    def points(vectors, cut):
+        """Lattice vectors n·vectors (n ≠ 0) of a box reaching beyond ``cut``, (M, 3)."""
+        n = [int(np.ceil(cut / np.linalg.norm(v))) + 1 for v in vectors]
+        g = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in n], indexing="ij"), -1).reshape(-1, 3)
+        return g[np.any(g != 0, axis=1)] @ vectors
+
+    r = np.linalg.norm(points(cell, rcut), axis=1)
+    real = float(np.sum(erfc(eta * r) / r))
+    g2 = np.sum(points(rec, gcut) ** 2, axis=1)
+    recip = float(np.sum(4 * np.pi / V * np.exp(-g2 / (4 * eta * eta)) / g2))
     return 0.5 * COULOMB * (real + recip - 2 * eta / np.sqrt(np.pi) - np.pi / (V * eta * eta))
 
 
