@@ -42,6 +42,8 @@ __all__ = ["Target", "PropertyNetworks", "Features", "features", "from_cached", 
            "save", "load", "JSON_NAME", "NPZ_NAME"]
 
 JSON_NAME, NPZ_NAME = "properties.json", "properties.npz"
+#: properties.json / .npz layout (2: the committee members of a target and element stored together)
+FORMAT_VERSION = 2
 _ACT = {"t": torch.tanh, "s": torch.sigmoid, "p": torch.nn.functional.softplus, "l": lambda x: x}
 
 
@@ -183,20 +185,26 @@ def collate(items: list[Features], n_elements: int, targets=()) -> Batch:
 
 
 # -- the networks --------------------------------------------------------------------------------
-class _MLP(nn.Module):
-    def __init__(self, sizes: list[int], act: str):
+class _MLPStack(nn.Module):
+    """``members`` independent feed-forward networks of the same sizes, evaluated together: one batched matrix
+    product per layer, (A, in) → (M, A, out)."""
+
+    def __init__(self, sizes: list[int], act: str, members: int):
         super().__init__()
         self.act = act
-        self.layers = nn.ModuleList(nn.Linear(sizes[i], sizes[i + 1], dtype=torch.float64)
-                                    for i in range(len(sizes) - 1))
+        self.W = nn.ParameterList(nn.Parameter(torch.zeros(members, sizes[i], sizes[i + 1], dtype=torch.float64))
+                                  for i in range(len(sizes) - 1))
+        self.b = nn.ParameterList(nn.Parameter(torch.zeros(members, 1, sizes[i + 1], dtype=torch.float64))
+                                  for i in range(len(sizes) - 1))
 
     def forward(self, x):
         f = _ACT[self.act]
-        for k, lin in enumerate(self.layers):
-            x = lin(x)
-            if k < len(self.layers) - 1:
-                x = f(x)
-        return x
+        h = x
+        for k, (W, b) in enumerate(zip(self.W, self.b)):
+            h = torch.baddbmm(b, h, W) if h.dim() == 3 else torch.matmul(h, W) + b
+            if k < len(self.W) - 1:
+                h = f(h)
+        return h
 
 
 class PropertyNetworks(nn.Module):
@@ -214,15 +222,15 @@ class PropertyNetworks(nn.Module):
         for ti, t in enumerate(self.targets):
             n_out = 1 + (self.basis * nel if t.kind == "tensor" else 0)
             for el in self.carriers(t):
-                for m in range(self.committee):
-                    self.nets[self.key(ti, el, m)] = _MLP([n_sf[el]] + self.hidden + [n_out], activation)
+                self.nets[self.key(ti, el)] = _MLPStack([n_sf[el]] + self.hidden + [n_out], activation,
+                                                        self.committee)
         for el in self.elements:
             self.register_buffer(f"g_mean_{el}", torch.zeros(n_sf[el], dtype=torch.float64))
             self.register_buffer(f"g_scale_{el}", torch.ones(n_sf[el], dtype=torch.float64))
 
     @staticmethod
-    def key(ti: int, el: str, m: int) -> str:
-        return f"t{ti}_{el}_m{m}"
+    def key(ti: int, el: str) -> str:
+        return f"t{ti}_{el}"
 
     def carriers(self, t: Target) -> list[str]:
         return [el for el in self.elements if not t.elements or el in t.elements]
@@ -238,15 +246,13 @@ class PropertyNetworks(nn.Module):
             getattr(self, f"g_scale_{el}").copy_(torch.from_numpy(1.0 / np.where(rng > 0, rng, 1.0)))
 
     def init_weights(self, generator: torch.Generator) -> None:
+        """Uniform Glorot-like weights (half the range in the output layer), zero biases; every member its own."""
         with torch.no_grad():
             for net in self.nets.values():
-                for k, lin in enumerate(net.layers):
-                    lim = math.sqrt(6.0 / (lin.in_features + lin.out_features))
-                    if k == len(net.layers) - 1:
-                        lim *= 0.5
-                    lin.weight.copy_((torch.rand(lin.weight.shape, generator=generator, dtype=torch.float64)
-                                      * 2 - 1) * lim)
-                    lin.bias.zero_()
+                for k, (W, b) in enumerate(zip(net.W, net.b)):
+                    lim = math.sqrt(6.0 / (W.shape[1] + W.shape[2])) * (0.5 if k == len(net.W) - 1 else 1.0)
+                    W.copy_((torch.rand(W.shape, generator=generator, dtype=torch.float64) * 2 - 1) * lim)
+                    b.zero_()
 
     def radial(self, r: torch.Tensor) -> torch.Tensor:
         """(P,) distances → (P, K) radial Gaussians times the cosine cutoff."""
@@ -277,7 +283,7 @@ class PropertyNetworks(nn.Module):
                 if el not in x:
                     continue
                 idx = b.atoms[e]
-                y = torch.stack([self.nets[self.key(ti, el, m)](x[el]) for m in range(M)])
+                y = self.nets[self.key(ti, el)](x[el])                    # (M, A_el, width)
                 raw = raw.index_copy(1, idx, y)
                 mean[idx] = t.mean.get(el, 0.0)
                 spread[idx] = t.spread.get(el, 1.0)
@@ -320,7 +326,7 @@ def save(model: PropertyNetworks, folder, sf_lines: list[str], cutoff_type: int,
          extra: dict | None = None) -> None:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    meta = {"format": "hdnnp-properties", "version": 1, "units": {"length": "angstrom"},
+    meta = {"format": "hdnnp-properties", "version": FORMAT_VERSION, "units": {"length": "angstrom"},
             "elements": model.elements, "n_sf": model.n_sf, "sf_lines": list(sf_lines),
             "cutoff_type": int(cutoff_type), "cutoff_alpha": float(cutoff_alpha),
             "hidden": model.hidden, "activation": model.activation, "basis": model.basis,
@@ -341,6 +347,9 @@ def load(folder) -> tuple[PropertyNetworks, object]:
         raise InputError(f"no per-atom property model here ({JSON_NAME} missing)", file=str(folder))
     from ..io._common import read_tagged_json
     meta = read_tagged_json(path, "hdnnp-properties", "an hdnnp per-atom property model")
+    if meta.get("version") != FORMAT_VERSION:
+        raise InputError(f"per-atom property model format version {meta.get('version')}; this hdnnp reads version "
+                         f"{FORMAT_VERSION} (train the model again)", file=str(path))
     targets = [Target(**t) for t in meta["targets"]]
     model = PropertyNetworks(meta["elements"], {k: int(v) for k, v in meta["n_sf"].items()}, targets,
                              meta["hidden"], meta["activation"], meta["basis"], meta["cutoff"], meta["committee"])
