@@ -121,6 +121,10 @@ def train_properties(feats: dict[str, list[Features]], elements: list[str], n_sf
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{row['loss_train']:.4g}")
+        elif epoch == 1 or epoch % max(1, epochs // 10) == 0:
+            log(f"properties: epoch {epoch}/{epochs} loss {row['loss_train']:.4g}"
+                + (f" (validation {row['loss_validation']:.4g})" if "loss_validation" in row else "")
+                + f", {row['time_s']:.0f} s")
         if epoch == 1 and props.time_budget:
             per = time.perf_counter() - t_ep
             fit = max(1, int(props.time_budget / max(per, 1e-6)))
