@@ -16,12 +16,13 @@ Steps:
    errors on MD geometries.
 
 Measured 2026-12-06 with the ethanol potential of ``bench_init_default.py ethanol`` and the shielding networks of
-``bench_nmr_ethanol.py --train 500 --hidden 64 64 --committee 1`` (20 ps, 2,000 frames, 100 dropped)::
+``bench_nmr_ethanol.py`` (committee of 8; 20 ps, 2,000 frames, 100 dropped)::
 
     TMS RHF/6-31G* GIAO: σ_ref(H) = 32.771 ppm, σ_ref(C) = 199.830 ppm
-    nmr_md frames=1901 model_ms_per_frame=0.294 reference_s_per_frame=2.31 speedup=7.85e+03 rmse_H_ppm=0.068 rmse_C_ppm=0.942
+    nmr_md frames=1901 model_ms_per_frame=0.390 reference_s_per_frame=2.31 speedup=5.93e+03 rmse_H_ppm=0.066 rmse_C_ppm=0.461
 
-Mean shifts (ppm): CH2 4.22 and 4.31, CH3 2.27, 1.74 and 1.81, OH 0.80; C: CH2 55.5, CH3 23.6 (experiment in
+(one network trained on 500 geometries: 0.294 ms per frame, 7.85e+03, H 0.068, C 0.942 ppm.)
+Mean shifts (ppm): CH2 4.23 and 4.31, CH3 2.27, 1.73 and 1.82, OH 0.80; C: CH2 55.5, CH3 23.3 (experiment in
 solution: 3.7, 1.2, 2.6; 58, 18 — RHF/6-31G* of the isolated molecule, no solvent).
 
 Last line: nmr_md frames=… model_ms_per_frame=… reference_s_per_frame=… speedup=… rmse_H_ppm=… rmse_C_ppm=…
