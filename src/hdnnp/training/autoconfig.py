@@ -13,7 +13,9 @@ energies are fitted (eV/atom), the force magnitude and the cutoff the data sugge
 * **Network and optimiser**: periodic solids train best with Levenberg–Marquardt on n2p2-size networks
   (24-24; 32-32 above 20,000 training atoms), force weight 0.05 (stress 0.0005 where present).
   Molecules with forces train best with Adam on wider networks (96-96-96), batch 16, cosine decay,
-  force weight 1 (the energy error did not rise with it); the epochs are bound by the time budget.
+  force weight 1 (the energy error did not rise with it); the epochs are bound by the time budget; min-max
+  scaling and a 5 % validation set (rMD17 ethanol at the default budget: 0.42 meV/atom, 37.8 meV/Å against
+  0.69 / 47.5 with scale_center and 10 %).
 * **Epochs**: as many as the time budget allows: ``run.time_budget`` is set, and training times its
   first epoch and fits the rest (see ``hdnnp train``). ``optimizer.epochs`` is the ceiling.
 * **Default time budget**: 3 minutes per 1,000 training atoms on a 2-core machine, between 3 and 60
