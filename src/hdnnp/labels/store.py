@@ -42,12 +42,17 @@ class LabelStore:
         if self.path.suffix != ".db":
             raise InputError("a label store is an ASE SQLite database and its name must end in .db", file=str(path))
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.db = ase.db.connect(str(self.path), type="db", append=True)
-            self._index = {row.label_key: row.id for row in self.db.select(include_data=False)
-                           if "label_key" in row}
-        except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file
-            raise InputError(f"cannot open the label store: {exc}", file=str(path)) from None
+        import time
+        for attempt in range(20):
+            try:
+                self.db = ase.db.connect(str(self.path), type="db", append=True)
+                self._index = {row.label_key: row.id for row in self.db.select(include_data=False)
+                               if "label_key" in row}
+                break
+            except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file, or one another process is creating
+                if attempt == 19:
+                    raise InputError(f"cannot open the label store: {exc}", file=str(path)) from None
+                time.sleep(0.1)      # another process may be writing the new database's tables right now
 
     # -- reading -------------------------------------------------------------------------------
     def __len__(self) -> int:
