@@ -74,6 +74,7 @@ def property_parity_figure(path, model, pred: dict, title: str = "") -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .properties.model import anisotropic, isotropic
     cols = []
     for t in model.targets:
         mean, _, ref, present, elem = pred[t.name]
@@ -86,11 +87,9 @@ def property_parity_figure(path, model, pred: dict, title: str = "") -> Path:
     tensor_rows = 2 if any(t.kind == "tensor" for t, *_ in cols) else 1
     fig, axes = plt.subplots(tensor_rows, len(cols), figsize=(3.6 * len(cols), 3.5 * tensor_rows), squeeze=False)
     for k, (t, el, p, r) in enumerate(cols):
-        rows = [("iso", np.trace(p, axis1=1, axis2=2) / 3, np.trace(r, axis1=1, axis2=2) / 3)] \
+        rows = [("iso", isotropic(p), isotropic(r)),            # the anisotropic (traceless) components below
+                ("anisotropic components", anisotropic(p).reshape(-1), anisotropic(r).reshape(-1))] \
             if t.kind == "tensor" else [("", p, r)]
-        if t.kind == "tensor":      # the anisotropic (traceless) components; the isotropic part is above
-            dev = lambda a: (a - np.trace(a, axis1=1, axis2=2)[:, None, None] / 3 * np.eye(3)).reshape(-1)  # noqa
-            rows.append(("anisotropic components", dev(p), dev(r)))
         for j in range(tensor_rows):
             ax = axes[j, k]
             if j >= len(rows):

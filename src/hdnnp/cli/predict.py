@@ -139,7 +139,7 @@ def _properties(pp, structures, out, args) -> list[str]:
     lines per target and element where the input carries the reference values."""
     from tqdm import tqdm
 
-    from ..properties.model import target_array
+    from ..properties.model import isotropic, target_array
 
     preds = pp.predict(structures, progress=lambda it: tqdm(it, desc="properties", unit="batch", file=sys.stderr,
                                                            leave=False, disable=args.no_progress or len(it) < 5))
@@ -152,7 +152,7 @@ def _properties(pp, structures, out, args) -> list[str]:
                 for el in set(s.symbols):
                     m = np.array([x == el for x in s.symbols]) & ~np.isnan(mean.reshape(len(mean), -1)[:, 0])
                     if m.any():
-                        iso = (lambda a: np.trace(a, axis1=1, axis2=2) / 3) if t.kind == "tensor" else (lambda a: a)
+                        iso = isotropic if t.kind == "tensor" else (lambda a: a)
                         errs.setdefault((t.name, el), []).append((iso(mean[m]), iso(ref[m])))
             r.atom_properties[t.name] = mean
             if pp.model.committee > 1:

@@ -39,7 +39,7 @@ from torch import nn
 from ..errors import InputError
 
 __all__ = ["Target", "PropertyNetworks", "Features", "features", "from_cached", "collate", "symmetrize",
-           "save", "load", "JSON_NAME", "NPZ_NAME"]
+           "isotropic", "anisotropic", "save", "load", "JSON_NAME", "NPZ_NAME"]
 
 JSON_NAME, NPZ_NAME = "properties.json", "properties.npz"
 #: properties.json / .npz layout (2: the committee members of a target and element stored together)
@@ -64,6 +64,20 @@ class Target:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+    def carriers(self, elements) -> list[str]:
+        """The elements of ``elements`` that carry this target."""
+        return [el for el in elements if not self.elements or el in self.elements]
+
+
+def isotropic(a: np.ndarray) -> np.ndarray:
+    """trace / 3 of (..., 3, 3) tensors."""
+    return np.trace(a, axis1=-2, axis2=-1) / 3.0
+
+
+def anisotropic(a: np.ndarray) -> np.ndarray:
+    """The traceless part of (..., 3, 3) tensors."""
+    return a - isotropic(a)[..., None, None] * np.eye(3)
 
 
 def symmetrize(a: np.ndarray) -> np.ndarray:
@@ -110,24 +124,10 @@ class Features:
 
 
 def features(structure, sfset, elements: list[str], targets=()) -> Features:
-    """Symmetry functions (no derivatives) and the neighbour pairs of one structure."""
-    from ..descriptors import compute_descriptors
-
-    d = compute_descriptors(structure.positions, structure.numbers, structure.cell, structure.pbc, sfset)
-    nl = d.neighbours
-    elem = d.atom_elements.astype(np.int64)
-    G, atoms = [], []
-    for e, el in enumerate(elements):
-        idx = np.nonzero(elem == e)[0]
-        nsf = len(sfset.for_element(el))
-        atoms.append(idx)
-        rows = d.G_offsets[idx][:, None] + np.arange(nsf)[None, :]
-        G.append(np.ascontiguousarray(d.G_flat[rows], dtype=np.float64) if len(idx) else np.zeros((0, nsf)))
-    off = np.asarray(nl.offsets, dtype=np.int64)
-    pi = np.repeat(np.arange(len(elem)), np.diff(off))
-    return Features(len(elem), elem, G, atoms, pi, np.asarray(nl.j, np.int64),
-                    np.asarray(nl.vectors, np.float64).reshape(-1, 3), float(structure.charge),
-                    {t.name: target_array(structure, t) for t in targets})
+    """Symmetry functions (no derivatives) and the neighbour pairs of one structure (the training cache's
+    :func:`~hdnnp.training.data.describe`, without derivatives)."""
+    from ..training.data import describe
+    return from_cached(describe(structure, sfset, elements, derivatives=False), structure, targets)
 
 
 def from_cached(c, structure, targets=(), n_sf=None) -> Features:
@@ -233,7 +233,7 @@ class PropertyNetworks(nn.Module):
         return f"t{ti}_{el}"
 
     def carriers(self, t: Target) -> list[str]:
-        return [el for el in self.elements if not t.elements or el in t.elements]
+        return t.carriers(self.elements)
 
     def set_input_scaling(self, G_per_element: dict[str, np.ndarray]) -> None:
         """Inputs (G − mean) / (max − min) from the training set (a constant function gets range 1)."""

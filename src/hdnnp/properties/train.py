@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from .model import Features, PropertyNetworks, Target, collate
+from .model import Features, PropertyNetworks, Target, anisotropic, collate, isotropic
 
 __all__ = ["targets_from_config", "fit_statistics", "train_properties", "errors", "format_errors", "predict_sets"]
 
@@ -28,7 +28,7 @@ def targets_from_config(props) -> list[Target]:
 def fit_statistics(targets: list[Target], feats: list[Features], elements: list[str], where: str = "training set"):
     """Per-element mean and spread of every target on the training features (in place)."""
     for t in targets:
-        carriers = [el for el in elements if not t.elements or el in t.elements]
+        carriers = t.carriers(elements)
         n_with = sum(f.targets.get(t.name) is not None for f in feats)
         if n_with == 0:
             raise InputError(f"per-atom target {t.name!r}: no structure of the {where} has it (per-atom "
@@ -47,9 +47,8 @@ def fit_statistics(targets: list[Target], feats: list[Features], elements: list[
             if t.kind == "scalar":
                 iso = v
             else:
-                iso = np.trace(v, axis1=1, axis2=2) / 3.0
-                dev = v - iso[:, None, None] * np.eye(3)
-                t.aniso[el] = float(max(np.sqrt(np.mean(dev ** 2)), 1e-6))
+                iso = isotropic(v)
+                t.aniso[el] = float(max(np.sqrt(np.mean(anisotropic(v) ** 2)), 1e-6))
             t.mean[el] = float(iso.mean())
             t.spread[el] = float(max(iso.std(), 1e-6))
 
@@ -181,7 +180,7 @@ def errors(model: PropertyNetworks, preds: dict) -> dict:
                 d = {}
                 if t.kind == "tensor":
                     d["tensor_rmse"] = float(np.sqrt(np.mean((p - r) ** 2)))
-                    p, r = np.trace(p, axis1=1, axis2=2) / 3, np.trace(r, axis1=1, axis2=2) / 3
+                    p, r = isotropic(p), isotropic(r)
                 err = p - r
                 d.update(rmse=float(np.sqrt(np.mean(err ** 2))), mae=float(np.mean(np.abs(err))),
                          std=float(np.std(r)), n=int(m.sum()))

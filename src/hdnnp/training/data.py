@@ -67,6 +67,9 @@ def describe(s: Structure, sfset: SymmetryFunctionSet, elements: list[str], dtyp
     elem = d.atom_elements.astype(np.int64)
     noff = np.asarray(nl.offsets, dtype=np.int64)
     nn = np.diff(noff)
+    centre_elem = np.repeat(elem, nn)                   # element of each pair's centre atom, CSR order
+    nj = np.asarray(nl.j, dtype=np.int64)
+    nvec = np.asarray(nl.vectors, dtype=np.float64)
     G, atoms, pc, pi, pj, vec, dG = [], [], [], [], [], [], []
     for e, el in enumerate(elements):
         nsf = len(sfset.for_element(el))
@@ -81,16 +84,16 @@ def describe(s: Structure, sfset: SymmetryFunctionSet, elements: list[str], dtyp
         P = int(counts.sum())
         pc.append(np.repeat(np.arange(len(idx)), counts))
         pi.append(np.repeat(idx, counts))
-        pair_ids = np.concatenate([np.arange(noff[a], noff[a + 1]) for a in idx]) if P else \
-            np.zeros(0, np.int64)
-        pj.append(np.asarray(nl.j, dtype=np.int64)[pair_ids])
-        vec.append(np.asarray(nl.vectors, dtype=np.float64)[pair_ids])
+        pair_ids = np.nonzero(centre_elem == e)[0]          # the pairs of these atoms, in atom order
+        pj.append(nj[pair_ids])
+        vec.append(nvec[pair_ids])
         blocks = np.empty((P if derivatives else 0, nsf, 3), dtype=dtype)
-        q = 0
-        for a, c in zip(idx.tolist(), counts.tolist()):
-            if c and derivatives:
-                blocks[q:q + c] = d.dG(a).transpose(1, 0, 2)
-                q += c
+        if derivatives:
+            q = 0
+            for a, c in zip(idx.tolist(), counts.tolist()):
+                if c:
+                    blocks[q:q + c] = d.dG(a).transpose(1, 0, 2)
+                    q += c
         if charge_input:
             G[-1] = np.hstack([G[-1], np.full((len(idx), 1), float(s.charge))])
             blocks = np.concatenate([blocks, np.zeros((blocks.shape[0], 1, 3), dtype)], axis=1)

@@ -54,7 +54,8 @@ def lorentzian_spectrum(shifts: np.ndarray, fwhm: float, grid: np.ndarray) -> np
 
 def _iso(a: np.ndarray, tensor: bool) -> np.ndarray:
     """The isotropic part trace/3 of (..., 3, 3) tensors, or the scalars themselves."""
-    return np.trace(a, axis1=-2, axis2=-1) / 3.0 if tensor else a
+    from ..properties.model import isotropic
+    return isotropic(a) if tensor else a
 
 
 def run_nmr(frames, model_dir, out_dir, settings: NMRSettings, *, reference=None, store=None, reference_frames: int = 0,
