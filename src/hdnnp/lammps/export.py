@@ -153,23 +153,18 @@ def export_potential(potential_dir, output, length_unit: str | None = None,
     pot = read_potential(potential_dir)
     from ..model.charge import read_charge_file
     ch = read_charge_file(folder)
-    if ch is not None:
-        if charge is None:
-            import warnings
-            warnings.warn(f"{folder} is charge-aware (charge.json): exported with default total charge 0; give the "
-                          "system's charge (hdnnp lammps export --charge Q, or pair_style hdnnp/fast charge Q)",
-                          UserWarning, stacklevel=2)
-        lu = length_unit or pot.length_unit or "angstrom"
-        eu = energy_unit or pot.energy_unit or "ev"
-        output.write_text(export_text(pot, lu, eu, charge=(ch["slopes"], float(charge or 0.0))))
-        return output
-    elif charge:
+    if ch is None and charge:
         from ..errors import InputError
         raise InputError("a charge was given but the potential does not take the charge as an input "
                          "(no charge.json: it was trained without model.charge_input)", file=str(folder))
+    if ch is not None and charge is None:
+        import warnings
+        warnings.warn(f"{folder} is charge-aware (charge.json): exported with default total charge 0; give the "
+                      "system's charge (hdnnp lammps export --charge Q, or pair_style hdnnp/fast charge Q)",
+                      UserWarning, stacklevel=2)
     lu = length_unit or pot.length_unit or "angstrom"
     eu = energy_unit or pot.energy_unit or "ev"
-    output.write_text(export_text(pot, lu, eu))
+    output.write_text(export_text(pot, lu, eu, charge=None if ch is None else (ch["slopes"], float(charge or 0.0))))
     return output
 
 

@@ -85,12 +85,7 @@ class ChargeEvaluator(Evaluator):
             return
         core = self._cores.get(q)
         if core is None:
-            from .. import _core
-            pot = fold_charge(self.neutral, self.slopes, q)
-            sfset = pot.symmetry_functions
-            core = _core.Evaluator([sfset.cpp_descriptor(el) for el in self.elements],
-                                   [pot.element_model(el) for el in self.elements])
-            self._cores[q] = core
+            core = self._cores[q] = self._compile(fold_charge(self.neutral, self.slopes, q))
         self._core, self.charge = core, q
 
     def evaluate(self, structure, **kw) -> Prediction:

@@ -83,8 +83,6 @@ class Evaluator:
     """
 
     def __init__(self, potential, length_unit: str | None = None, energy_unit: str | None = None):
-        from .. import _core
-
         self.potential = potential
         # units: as given, else the folder's UNITS file (hdnnp writes one), else Å and eV (with a check)
         guessed = length_unit is None and potential.length_unit is None
@@ -99,11 +97,8 @@ class Evaluator:
         self._L = length_factor(length_unit)   # Å per potential length unit
         self._U = energy_factor(energy_unit)   # eV per potential energy unit
         self.elements = list(potential.elements)
-        sfset = potential.symmetry_functions
-        self._core = _core.Evaluator(
-            [sfset.cpp_descriptor(el) for el in self.elements],
-            [potential.element_model(el) for el in self.elements],
-        )
+        self._sfset = potential.symmetry_functions
+        self._core = self._compile(potential)
         self._z_to_index = {}
         from ase.data import atomic_numbers
         for k, el in enumerate(self.elements):
@@ -114,6 +109,12 @@ class Evaluator:
         hint = potential_units_hint(self.cutoff, self.length_unit) if guessed else None
         if hint:
             warnings.warn(f"{potential.source or 'potential'}: {hint}", UnitsWarning, stacklevel=2)
+
+    def _compile(self, potential):
+        """The compiled evaluator of ``potential``'s networks on this evaluator's symmetry functions."""
+        from .. import _core
+        return _core.Evaluator([self._sfset.cpp_descriptor(el) for el in self.elements],
+                               [potential.element_model(el) for el in self.elements])
 
     # ------------------------------------------------------------------------------------------
     def element_indices(self, numbers, where: str = "structure") -> np.ndarray:

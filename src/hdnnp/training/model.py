@@ -234,19 +234,12 @@ class HDNNP(nn.Module):
         {element: (hidden1,)} with which those biases grow per unit of charge (:mod:`hdnnp.model.charge`)."""
         pot = self.to_potential(sf_lines, cutoff_type, cutoff_alpha)
         slopes, nets, scaling = {}, {}, {}
-        m = self.scaling_mode
         for el in self.elements:
             net = pot.networks[el]
             layers = net.layers()
             W0, b0 = layers[0]
-            a = float(getattr(self, f"scale_a_{el}")[-1])
-            if m in (SCALING_SCALE, SCALING_SCALE_CENTER, SCALING_SCALE_SIGMA):
-                c = float((getattr(self, f"gmin_{el}") if m == SCALING_SCALE else getattr(self, f"gmean_{el}"))[-1])
-                alpha, beta = self.scale_min - a * c, a            # x_Q = alpha + beta Q
-            elif m == SCALING_CENTER:
-                alpha, beta = -float(getattr(self, f"gmean_{el}")[-1]), 1.0
-            else:
-                alpha, beta = 0.0, 1.0
+            # the scaled charge is the affine map of every input: x_Q = scale_b + scale_a Q (_update_affine)
+            alpha, beta = float(getattr(self, f"scale_b_{el}")[-1]), float(getattr(self, f"scale_a_{el}")[-1])
             wq = W0[:, -1]
             layers[0] = (W0[:, :-1], b0 + wq * alpha)
             slopes[el] = wq * beta

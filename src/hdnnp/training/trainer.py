@@ -270,6 +270,13 @@ class Trainer:
                               key=lambda e: atomic_numbers[e])
         self.elements = elements
         self.sets = split_sets(cfg, train_all, test)
+        if cfg.model.charge_input:
+            charges = sorted({s.charge for s in self.sets["train"]})
+            if len(charges) < 2:
+                raise InputError(f"config key 'model.charge_input': every training structure has total charge "
+                                 f"{charges[0] if charges else 0:g}; the charge input needs at least two charge "
+                                 "states in the training set (extxyz charge=, n2p2 'charge' lines)")
+            self.log(f"charge input: total charges {', '.join(f'{q:g}' for q in charges)} in the training set")
         if cfg.model.symmetry_functions.auto is not None:
             choose_symmetry_functions(cfg, elements, self.sets["train"], self.out, self.log)
         self.sfset = build_sfset(cfg, elements)
@@ -345,13 +352,6 @@ class Trainer:
         tr = self.data["train"]
         nsf = {el: len(self.sfset.for_element(el)) for el in self.elements}
         Gper = {el: [tr[k].G[e][:, :nsf[el]] for k in range(len(tr))] for e, el in enumerate(self.elements)}
-        if self.cfg.model.charge_input:
-            charges = sorted({s.charge for s in self.sets["train"]})
-            if len(charges) < 2:
-                raise InputError(f"config key 'model.charge_input': every training structure has total charge "
-                                 f"{charges[0] if charges else 0:g}; the charge input needs at least two charge "
-                                 "states in the training set (extxyz charge=, n2p2 'charge' lines)")
-            self.log(f"charge input: total charges {', '.join(f'{q:g}' for q in charges)} in the training set")
         bad = degenerate_functions(Gper, self.sfset)
         if not bad:
             return
@@ -933,11 +933,13 @@ class Trainer:
                     wr.writerow(r)
         _atomic_write(path, w)
 
-    def _progress(self, start, epochs):
+    def _progress_mode(self) -> str:
+        """run.progress with 'auto' decided: a bar on a terminal, log lines otherwise."""
         mode = self.cfg.run.progress
-        if mode == "auto":
-            mode = "bar" if sys.stderr.isatty() else "log"
-        self.progress_mode = mode
+        return ("bar" if sys.stderr.isatty() else "log") if mode == "auto" else mode
+
+    def _progress(self, start, epochs):
+        mode = self.progress_mode = self._progress_mode()
         if mode == "bar":
             from tqdm import tqdm
             return tqdm(total=epochs, initial=start, desc="training", unit="epoch")
@@ -952,11 +954,9 @@ class Trainer:
                                                       self.cutoff_alpha)
             write_potential(pot, folder)
             write_charge_file(folder, slopes, [s.charge for s in self.sets["train"]])
-            if not getattr(self, "_told_charge", False):
-                self._told_charge = True
-                self.log(f"charge-aware potential: the n2p2 files in {folder} are its neutral state (Q = 0); n2p2 "
-                         "cannot take the total charge as an input. charge.json holds the first-layer bias slopes "
-                         "hdnnp uses for any charge (calculator, predict, md, LAMMPS 'charge Q').")
+            self.log(f"charge-aware potential: the n2p2 files in {folder} are its neutral state (Q = 0); n2p2 "
+                     "cannot take the total charge as an input. charge.json holds the first-layer bias slopes "
+                     "hdnnp uses for any charge (calculator, predict, md, LAMMPS 'charge Q').")
             return pot
         pot = self.model.to_potential(self.sfset.to_n2p2_lines(), self.cutoff_type,
                                       self.cutoff_alpha)
@@ -1037,8 +1037,7 @@ class Trainer:
         return table, text
 
     def _bar_factory(self):
-        mode = self.cfg.run.progress
-        if mode == "none" or mode == "log" or (mode == "auto" and not sys.stderr.isatty()):
+        if self._progress_mode() != "bar":
             return None
         from tqdm import tqdm
         return lambda **kw: tqdm(leave=False, **kw)
