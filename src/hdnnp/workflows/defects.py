@@ -252,6 +252,10 @@ def run_defects(bulk, engine, out, s: DefectSettings, log=print) -> dict:
     if len(els) == 1 and els[0] not in mu:
         mu[els[0]] = e_bulk / len(sc)
     defects = generate_defects(bulk, s)
+    # finite-size correction per charge state (the same supercell for every defect)
+    corrections = {q: s.corrections[q] if q in s.corrections else
+                   point_charge_correction(q, sc.cell[:], s.dielectric, s.correction)
+                   if q and s.correction != "none" else 0.0 for q in s.charges}
     rows, landscape, ef0 = [], {}, {}
     for d in defects:
         need = [e for e in d.delta if e not in mu]
@@ -259,9 +263,7 @@ def run_defects(bulk, engine, out, s: DefectSettings, log=print) -> dict:
             raise InputError(f"defect {d.name}: give the chemical potential of {', '.join(need)} (--mu {need[0]}=EV)")
         for q in s.charges:
             name = d.name if not charged else f"{d.name}_q{q:+d}"
-            corr = s.corrections.get(q, 0.0) if q in s.corrections else (
-                point_charge_correction(q, sc.cell[:], s.dielectric, s.correction)
-                if q and s.correction != "none" else 0.0)
+            corr = corrections[q]
             # E_f at the VBM (E_F = 0): E_def(q) − E_bulk − Σ Δn μ + q E_VBM + E_corr(q)
             ref = e_bulk + sum(n * mu[e] for e, n in d.delta.items()) - q * (s.vbm or 0.0) - corr
             d.atoms.info["charge"] = q
