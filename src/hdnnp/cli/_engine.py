@@ -53,3 +53,19 @@ def first_structure(args, path=None):
     options)."""
     from ._units import read_structures
     return read_structures([path if path is not None else args.structure], args.format, args)[0].to_ase()
+
+
+def key_values(items, option: str, form: str, key=str) -> dict:
+    """``KEY=NUMBER`` command-line items as {key(KEY): float}; ``form`` (e.g. 'EL=EV, e.g. Si=-4.63') is what the
+    error asks for."""
+    from ..errors import InputError
+    out = {}
+    for item in items or []:
+        k, sep, v = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[key(k.strip())] = float(v)
+        except ValueError:
+            raise InputError(f"{option} {item!r}: write {form}") from None
+    return out

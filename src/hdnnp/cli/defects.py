@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from ._engine import add_engine_args, engine_from_args, reference_from_args
+from ._engine import add_engine_args, engine_from_args, key_values, reference_from_args
 
 
 def register(sub):
@@ -51,25 +51,13 @@ def run(args) -> int:
     from ..workflows.defects import DefectSettings, run_defects
 
     ref = reference_from_args(args)
-    mu = {}
-    for item in args.mu:
-        try:
-            k, v = item.split("=", 1)
-            mu[k] = float(v)
-        except ValueError:
-            raise InputError(f"--mu {item!r}: write EL=EV, e.g. Si=-4.63") from None
+    mu = key_values(args.mu, "--mu", "EL=EV, e.g. Si=-4.63")
     subs = []
     for item in args.substitutions:
         if ":" not in item:
             raise InputError(f"--substitutions {item!r}: write HOST:DOPANT, e.g. Si:Ge")
         subs.append(tuple(item.split(":", 1)))
-    corr = {}
-    for item in args.corrections:
-        try:
-            k, v = item.split("=", 1)
-            corr[int(k)] = float(v)
-        except ValueError:
-            raise InputError(f"--corrections {item!r}: write Q=EV, e.g. 2=0.35") from None
+    corr = key_values(args.corrections, "--corrections", "Q=EV, e.g. 2=0.35", key=int)
     st = DefectSettings(supercell=args.supercell, vacancies=not args.no_vacancies, interstitials=args.interstitials,
                         substitutions=subs, antisites=args.antisites, distortions=args.distortions,
                         rattle=args.rattle, rattle_seeds=args.rattle_seeds, fmax=args.fmax, mu=mu,

@@ -4,20 +4,6 @@ from __future__ import annotations
 import sys
 
 
-def _pairs(items, what):
-    from ..errors import InputError
-    out = {}
-    for it in items or []:
-        el, sep, val = it.partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            out[el.strip()] = float(val)
-        except ValueError:
-            raise InputError(f"{what}: expected ELEMENT=VALUE (e.g. H=31.8), got {it!r}") from None
-    return out
-
-
 def register(sub):
     p = sub.add_parser(
         "nmr", help="NMR spectra from a trajectory with per-atom shielding networks",
@@ -64,8 +50,11 @@ def run(args) -> int:
     if args.reference:
         from ..references import get_reference, parse_overrides
         ref = get_reference(args.reference, parse_overrides(args.set), where="--reference")
-    st = NMRSettings(target=args.target, reference_shielding=_pairs(args.reference_shielding, "--reference-shielding"),
-                     widths=_pairs(args.width, "--width"), elements=args.elements or [], skip=args.skip,
+    from ._engine import key_values
+    form = "ELEMENT=VALUE, e.g. H=31.8"
+    st = NMRSettings(target=args.target,
+                     reference_shielding=key_values(args.reference_shielding, "--reference-shielding", form),
+                     widths=key_values(args.width, "--width", form), elements=args.elements or [], skip=args.skip,
                      every=args.every)
     s = run_nmr(frames, args.model, args.output_dir, st, reference=ref, store=args.store,
                 reference_frames=args.reference_frames, workers=args.workers, progress=not args.no_progress,
