@@ -975,17 +975,12 @@ class Trainer:
         molecular = not any(x.is_periodic for x in self.sets["train"])
         text = format_table(table, self.elements, per_structure=molecular)
         (out / "errors.txt").write_text(text)
-        meta = {"hdnnp_version": __version__, "units": {"length": "angstrom", "energy": "eV"},
-                "elements": self.elements, "atom_energy_eV": {el: float(self.model.atom_energy[i])
-                                                             for i, el in enumerate(self.elements)},
-                "data": {name: sorted({str(s.source) for s in self.sets[name]})
-                         for name in self.sets},
-                "n_structures": {k: len(v) for k, v in self.sets.items()},
+        meta = {**self._run_meta(wall), "units": {"length": "angstrom", "energy": "eV"},
+                "atom_energy_eV": {el: float(self.model.atom_energy[i]) for i, el in enumerate(self.elements)},
                 "optimizer": self.cfg.optimizer.name, "best_epoch": self.best_epoch,
                 "stopped": self.stop_reason, "notes": self.notes,
                 "dropped_symmetry_functions": self.dropped_functions,
-                "errors": table, "errors_units": "energy meV/atom, force meV/Å, stress meV/Å³",
-                "wall_s": wall}
+                "errors": table, "errors_units": "energy meV/atom, force meV/Å, stress meV/Å³"}
         if self.cfg.properties is not None:
             ptable, ptext = self.train_properties(pot_dir)
             meta["properties"] = ptable
@@ -1042,6 +1037,12 @@ class Trainer:
         from tqdm import tqdm
         return lambda **kw: tqdm(leave=False, **kw)
 
+    def _run_meta(self, wall: float) -> dict:
+        """The metadata.json fields of every run: version, elements, data files and set sizes, wall time."""
+        return {"hdnnp_version": __version__, "elements": self.elements,
+                "data": {name: sorted({str(s.source) for s in self.sets[name]}) for name in self.sets},
+                "n_structures": {k: len(v) for k, v in self.sets.items()}, "wall_s": wall}
+
     def finish_properties_only(self, t_prep: float) -> dict:
         """Every loss weight of the potential is 0: only the per-atom property networks are trained."""
         t0 = time.perf_counter()
@@ -1050,10 +1051,7 @@ class Trainer:
         table, text = self.train_properties(out / "potential")
         (out / "errors.txt").write_text(text)
         wall = t_prep + time.perf_counter() - t0
-        meta = {"hdnnp_version": __version__, "elements": self.elements,
-                "n_structures": {k: len(v) for k, v in self.sets.items()},
-                "data": {name: sorted({str(s.source) for s in self.sets[name]}) for name in self.sets},
-                "properties": table, "wall_s": wall}
+        meta = {**self._run_meta(wall), "properties": table}
         (out / "metadata.json").write_text(json.dumps(meta, indent=2))
         self.log(text)
         self.log(f"run folder: {out}")
