@@ -85,10 +85,10 @@ def run(name: str, budget: str | None, keep: Path | None) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     train, test = prepare(name, work)
     t0 = time.perf_counter()
-    cmd = ["hdnnp", "init", str(train), "--test", str(test), "-o", str(work / "train.yaml"), "--run-dir",
+    cmd = [sys.executable, "-m", "hdnnp", "init", str(train), "--test", str(test), "-o", str(work / "train.yaml"), "--run-dir",
            str(work / "run")] + (["--time-budget", budget] if budget else [])
     subprocess.run(cmd, check=True)
-    subprocess.run(["hdnnp", "train", str(work / "train.yaml")], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "hdnnp", "train", str(work / "train.yaml")], check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
     meta = json.loads((work / "run" / "metadata.json").read_text())
     e = meta["errors"]["test"]

@@ -15,6 +15,7 @@ Last line: kappa_rel_err_max=… labels_used=… direct_displacements=…
 import argparse
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -38,12 +39,12 @@ def main():
               *map(str, args.mesh), "-T", "200", "300", "400", "500", "--no-progress"]
     t0 = time.perf_counter()
     if not (work / "sw" / "kappa.json").is_file():
-        subprocess.run(["hdnnp", "thermal-conductivity", *common, "-o", str(work / "sw")], check=True)
+        subprocess.run([sys.executable, "-m", "hdnnp", "thermal-conductivity", *common, "-o", str(work / "sw")], check=True)
     t_ref = time.perf_counter() - t0
     t0 = time.perf_counter()
     tdir = work / args.tag
     if not (tdir / "kappa.json").is_file() or "labels_used" not in json.loads((tdir / "kappa.json").read_text()):
-        subprocess.run(["hdnnp", "thermal-conductivity", *common, "-o", str(tdir), "--train",
+        subprocess.run([sys.executable, "-m", "hdnnp", "thermal-conductivity", *common, "-o", str(tdir), "--train",
                         "--train-budget", str(args.budget), "--committee", str(args.committee),
                         "--train-amplitudes", *map(str, args.amplitudes),
                         "--train-per-amplitude", str(args.per_amplitude)], check=True)

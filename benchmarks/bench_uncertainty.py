@@ -18,6 +18,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import argparse  # noqa: E402
 import json  # noqa: E402
 import subprocess  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -46,11 +47,11 @@ def tio2(budget: str, keep: Path | None) -> dict:
     train, test = prepare("tio2", work)
     if not (work / "run" / "potential" / "committee.json").is_file():
         if not (work / "train.yaml").is_file():
-            subprocess.run(["hdnnp", "init", str(train), "--test", str(test), "-o", str(work / "train.yaml"),
+            subprocess.run([sys.executable, "-m", "hdnnp", "init", str(train), "--test", str(test), "-o", str(work / "train.yaml"),
                             "--run-dir", str(work / "run"), "--time-budget", budget], check=True)
         resume = (work / "run" / "member_1").exists()
-        cmd = ["hdnnp", "train", "--resume", str(work / "run")] if resume else \
-            ["hdnnp", "train", str(work / "train.yaml"), "--committee", "4"]
+        cmd = [sys.executable, "-m", "hdnnp", "train", "--resume", str(work / "run")] if resume else \
+            [sys.executable, "-m", "hdnnp", "train", str(work / "train.yaml"), "--committee", "4"]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return spearmans(work / "run" / "potential", read(str(test)))
 
