@@ -25,10 +25,30 @@ SHARED = Path(os.environ.get("HDNNP_SHARED", ROOT.parent / "shared"))
 if not (SHARED / "data").is_dir():
     SHARED = Path("/work/shared")
 SI = SHARED / "data" / "mlearn" / "Si"
+LI = SHARED / "data" / "mlearn" / "Li"
+
+# mlearn's published Li HDNNP (materialsvirtuallab/mlearn, mvl_models/Li/nnp/input.nn, BSD-3-Clause; Zuo et al.,
+# J. Phys. Chem. A 124, 731 (2020)): 45 radial and 64 angular functions, Bohr units, cutoff 9.8265759 Bohr
+# (5.2 Å), 24-24 tanh. The parameters are listed here; the file itself is not copied.
+LI_ETA_BOHR = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+LI_RS_BOHR = (0.0, 1.8897261, 3.7794523, 5.6691784, 7.5589045)
+LI_CUTOFF_BOHR = 9.8265759
+
+
+def published_li_input_nn(path: Path) -> Path:
+    """Write the published mlearn Li symmetry functions (n2p2 ``symfunction_short`` lines, Bohr)."""
+    lines = [f"symfunction_short Li 2 Li {eta:.7f} {rs:.7f} {LI_CUTOFF_BOHR}"
+             for eta in LI_ETA_BOHR for rs in LI_RS_BOHR]
+    lines += [f"symfunction_short Li 3 Li Li {eta:.7f} {lam:d} {zeta:.7f} {LI_CUTOFF_BOHR}"
+              for eta in LI_ETA_BOHR for lam in (-1, 1) for zeta in (1.0, 16.0, 2.0, 4.0)]
+    path.write_text("\n".join(["number_of_elements 1", "elements Li", "cutoff_type 1", *lines]) + "\n")
+    return path
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--dataset", default="si", choices=["si", "li"],
+                    help="mlearn Si (published-hdnnp.input.nn) or mlearn Li (mlearn's published Li functions)")
     ap.add_argument("--optimizer", default="lm", choices=["lm", "kalman", "lbfgs", "adam"])
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--structures-per-update", type=int, default=1)
@@ -52,11 +72,15 @@ def main() -> None:
         a.stress_weight = 0.0005 if a.optimizer == "lm" else 0.0
     if a.epochs is None:
         a.epochs = 18 if a.optimizer == "lm" else 6
-    out = a.out or tempfile.mkdtemp(prefix="bench_train_si_")
+    out = a.out or tempfile.mkdtemp(prefix=f"bench_train_{a.dataset}_")
+    Path(out).mkdir(parents=True, exist_ok=True)
+    data = SI if a.dataset == "si" else LI
+    input_nn = (SI / "published-hdnnp.input.nn" if a.dataset == "si"
+                else published_li_input_nn(Path(out) / "published-li.input.nn"))
     cfg = config_from_dict({
-        "data": {"train": [str(SI / "training.json")], "test": [str(SI / "test.json")],
+        "data": {"train": [str(data / "training.json")], "test": [str(data / "test.json")],
                  "validation_fraction": 0.0},
-        "model": {"symmetry_functions": {"input_nn": str(SI / "published-hdnnp.input.nn"),
+        "model": {"symmetry_functions": {"input_nn": str(input_nn),
                                          "length_unit": "bohr"},
                   "hidden": [24, 24], "activation": "t", "scaling": "scale_center"},
         "loss": {"energy": a.energy_weight, "forces": a.force_weight, "stress": a.stress_weight},
@@ -70,8 +94,8 @@ def main() -> None:
     res = train(cfg)
     e = res["errors"]["test"]
     wall = time.perf_counter() - t0
-    print(f"test: energy RMSE {e['energy_rmse']:.2f} meV/atom, force RMSE {e['force_rmse']:.1f} "
-          f"meV/Å (published 6.93 / 170; n2p2 trainer 6.35 / 154 in 264 s)")
+    print(f"test: energy RMSE {e['energy_rmse']:.2f} meV/atom, force RMSE {e['force_rmse']:.1f} meV/Å"
+          + (" (published 6.93 / 170; n2p2 trainer 6.35 / 154 in 264 s)" if a.dataset == "si" else ""))
     print(f"test_energy_rmse_mev_per_atom={e['energy_rmse']:.3f} "
           f"test_force_rmse_mev_per_A={e['force_rmse']:.3f} wall_s={wall:.1f}")
 

@@ -84,3 +84,24 @@ def test_still_improving_is_reported_and_resume_extends(tiny, tmp_path):
         assert [int(r["epoch"]) for r in csv.DictReader(fh)] == list(range(8))
     with open(tmp_path / "run" / "metrics.csv") as fh:
         assert "lm_mu" in next(csv.reader(fh))
+
+
+def test_lm_damping_pinned_after_progress_is_convergence_not_a_stall():
+    from types import SimpleNamespace
+
+    from hdnnp.training.trainer import Trainer
+    logs = []
+    t = Trainer.__new__(Trainer)
+    t.cfg = config_from_dict({"data": {"train": ["x.extxyz"]}, "model": {"symmetry_functions": {"lines": GOOD}},
+                              "optimizer": {"name": "lm", "epochs": 50}})
+    t.opt = SimpleNamespace(mu=1e6, mu_max=1e6)
+    t.sets = {"validation": [1]}
+    t.best_epoch, t.stop_reason, t.converged, t._loss_hist = 20, None, None, [2.0e-3]
+    t.log = logs.append
+    rows = [{"epoch": "1", "loss_train": "0.5"}]
+    assert t._watch(31, rows, 2.0e-3, 2.5e-3)           # the loss fell 250× before the damping pinned
+    assert t.stop_reason is None and "converged at epoch 31" in t.converged and "epoch 20" in t.converged
+    assert logs[-1].startswith("NOTE:")
+    t._loss_hist, rows = [0.4], [{"epoch": "1", "loss_train": "0.41"}]
+    assert t._watch(3, rows, 0.41, 0.5)                 # pinned with no progress: a stall, with its causes
+    assert "stalled" in t.stop_reason and "symmetry functions" in t.stop_reason

@@ -30,7 +30,29 @@ def example_config(output: str = "hdnnp-example-run", epochs: int | None = None)
     return config_from_dict(d, base_dir=str(Path.cwd()))
 
 
+def _launch(args) -> int:
+    """--nproc N: run this command again as N data-parallel ranks under torchrun (one machine)."""
+    import os
+    import subprocess
+    import sys
+    argv = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.nproc}",
+            "-m", "hdnnp", "train"]
+    if args.config:
+        argv.append(args.config)
+    for flag, value in (("--resume", args.resume), ("--output", args.output), ("--epochs", args.epochs),
+                        ("--device", args.device), ("--committee", args.committee)):
+        if value is not None:
+            argv += [flag, str(value)]
+    if args.example:
+        argv.append("--example")
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    return subprocess.call(argv, env=env)
+
+
 def _run(args) -> int:
+    import os
+    if args.nproc and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+        return _launch(args)
     try:
         return _train(args)
     except KeyboardInterrupt:
@@ -85,6 +107,14 @@ def _train(args) -> int:
         if args.committee:
             cfg.run.committee = args.committee
         res = train(cfg)
+    import os
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        import torch.distributed as td
+        if td.is_initialized():
+            td.barrier()              # rank 0 has written its files; then every rank leaves the group together
+            td.destroy_process_group()
+        if int(os.environ.get("RANK", "0")) != 0:
+            return 0
     if res.get("committee"):
         print(f"committee of {res['committee']} (mean and spread): {res['potential']}")
         print(f"members, errors, calibration: {res['run']}")
@@ -125,4 +155,8 @@ def register(sub) -> None:
     p.add_argument("--committee", type=int, metavar="M",
                    help="train a committee of M members (override run.committee): one potential folder "
                         "giving the mean and the members' spread")
+    p.add_argument("--nproc", type=int, metavar="N",
+                   help="data-parallel training on N processes of this machine (torchrun, gloo on the CPU, NCCL "
+                        "on GPUs): the structures and their descriptors are split across them. Several machines: "
+                        "launch 'torchrun ... -m hdnnp train CONFIG' yourself (docs/train.md)")
     p.set_defaults(func=_run)

@@ -187,6 +187,10 @@ class LMConfig:
     #: elements or wide networks: cost ∝ Σ_el n_el³ instead of (Σ_el n_el)³). With
     #: ``model.embedding`` the shared embedding couples the networks and the full matrix is used
     block_diagonal: bool = False
+    #: Jacobians and the full-set force sums in float64 instead of float32 (the sums over atoms and the
+    #: acceptance test are float64 either way). About twice the time per iteration; with it a data-parallel
+    #: run takes the same steps as one process to float64 rounding (with float32, to float32 rounding)
+    float64_jacobians: bool = False
     #: L2 penalty ``l2 · Σ w²`` on the network weights added to the loss (0 = none)
     l2: float = 0.0
 

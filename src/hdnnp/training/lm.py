@@ -110,7 +110,9 @@ class LevenbergMarquardt:
     def __init__(self, model, batch: TorchBatch, *, energy_weight: float, force_weight: float,
                  force_atoms: int, stress_weight: float = 0.0, stress_structures: int = 0,
                  block_diagonal: bool = False, mu0: float = 1e-2, mu_min: float = 1e-10, mu_max: float = 1e6,
-                 max_tries: int = 6, l2: float = 0.0):
+                 max_tries: int = 6, l2: float = 0.0, dist=None, jacobian_dtype=torch.float32):
+        from .distributed import SINGLE
+        self.dist = dist or SINGLE
         self.model = model
         self.b = batch
         self.wE, self.wF, self.wS = float(energy_weight), float(force_weight), float(stress_weight)
@@ -146,15 +148,23 @@ class LevenbergMarquardt:
         self.e_mask = ~torch.isnan(b.energy)
         self.f_mask_atoms = ~torch.isnan(b.forces).any(1)
         self.force_atom_ids = torch.nonzero(self.f_mask_atoms).flatten()
+        # counts over all ranks (a data-parallel run holds a shard of the structures per rank): the loss is
+        # a mean over the global set, and the iteration's random force atoms are drawn from the global list
+        d = self.dist
+        self.nE = int(d.sum(float(self.e_mask.sum())))
+        self.nF_atoms = [int(n) for n in d.gather(len(self.force_atom_ids))]
+        self.f_offset = sum(self.nF_atoms[:d.rank])
         vi = torch.tensor([a for a, _ in _VOIGT]), torch.tensor([c for _, c in _VOIGT])
         self.s_mask = ~torch.isnan(b.stress).any((1, 2)) & (b.volume > 0)
         self.s_ref = torch.nan_to_num(b.stress[:, vi[0], vi[1]])          # (S, 6) eV/Å³
         self.s_mult = torch.tensor(_VOIGT_MULT, dtype=torch.float64)
         self.inv_vol = torch.where(self.s_mask, 1.0 / b.volume.clamp(min=1e-12), 0.0)
-        if not bool(self.s_mask.any()):
+        self.nS_all = [int(n) for n in d.gather(int(self.s_mask.sum()))]
+        self.s_offset = sum(self.nS_all[:d.rank])
+        if sum(self.nS_all) == 0:
             self.wS = 0.0
         self.T = []
-        self.jdt = torch.float32          # Jacobians (step direction only) in float32
+        self.jdt = jacobian_dtype          # Jacobians (step direction only), float32 by default
         self.row_of = torch.full((A,), -1, dtype=torch.long)
         self.srows, self.cpad, self.nbr_count = [], [], []
         self.X, self.a, self.struct, self.nbr, self.pc, self.dG, self.self_dG = \
@@ -220,8 +230,8 @@ class LevenbergMarquardt:
                     inb = torch.zeros(ne_, dtype=torch.bool)
                     inb[rows] = True
                     pm = inb[pc]
-                    cpad = torch.zeros(len(rows), Kc, 3, dG.shape[1], dtype=torch.float32)
-                    cpad[slot[pc[pm]], pos[pm]] = dG[pm].permute(0, 2, 1).to(torch.float32)
+                    cpad = torch.zeros(len(rows), Kc, 3, dG.shape[1], dtype=self.jdt)
+                    cpad[slot[pc[pm]], pos[pm]] = dG[pm].permute(0, 2, 1).to(self.jdt)
                     cnb = torch.zeros(len(rows), Kc, dtype=torch.long)
                     cnb[slot[pc[pm]], pos[pm]] = pj[pm]
                     buckets.append((rows, cpad.reshape(len(rows), -1, G.shape[1]), cnb))
@@ -438,18 +448,22 @@ class LevenbergMarquardt:
         return J if self._pull is None else self._pull(J)
 
     # -- the step -------------------------------------------------------------------------------
-    def _jacobian(self, st, js, ss=None):
-        J = []
+    def _jacobian(self, st, js, ss=None, n_js=None, n_ss=None):
+        """Weighted Jacobian rows of this rank: all energies, the force components of atoms ``js`` and the
+        stress of structures ``ss`` (default: all with a stress); n_js, n_ss: how many atoms and structures
+        the iteration draws over all ranks (default: these)."""
+        J = [torch.zeros(0, self.n_w, dtype=self.jdt)]
         if self.wE > 0:
             m = self.e_mask
-            J.append(self._energy_jacobian(st)[m] * math.sqrt(self.wE / max(int(m.sum()), 1)))
+            J.append(self._energy_jacobian(st)[m] * math.sqrt(self.wE / max(self.nE, 1)))
         if self.wF > 0 and len(js):
             J.append(self._force_jacobian(st, js).reshape(-1, self.n_w)
-                     * math.sqrt(self.wF / (3 * len(js))))
+                     * math.sqrt(self.wF / (3 * (n_js or len(js)))))
         if self.wS > 0:
             ss = torch.nonzero(self.s_mask).flatten() if ss is None else ss
-            c = (STRESS_SCALE * torch.sqrt(self.wS * self.s_mult / (9 * len(ss)))).to(self.jdt)
-            J.append((self._stress_jacobian(st, ss) * c[None, :, None]).reshape(-1, self.n_w))
+            c = (STRESS_SCALE * torch.sqrt(self.wS * self.s_mult / (9 * (n_ss or sum(self.nS_all))))).to(self.jdt)
+            if len(ss):
+                J.append((self._stress_jacobian(st, ss) * c[None, :, None]).reshape(-1, self.n_w))
         return torch.cat(J)
 
     def _get_w(self):
@@ -470,10 +484,10 @@ class LevenbergMarquardt:
         for e in range(self.ne):
             if st[e] is None:
                 continue
-            g = (st[e]["gx"] * self.a[e]).to(torch.float32)
+            g = st[e]["gx"] * self.a[e]
             atoms = self.b.atoms[e]
             for rows, cpad, cnb in self.cpad[e]:
-                v = (cpad @ g[rows][:, :, None]).reshape(len(rows), -1, 3).to(torch.float64)
+                v = (cpad @ g[rows].to(cpad.dtype)[:, :, None]).reshape(len(rows), -1, 3).to(torch.float64)
                 dEdr.index_add_(0, cnb.reshape(-1), v.reshape(-1, 3))
                 dEdr.index_add_(0, atoms[rows], -v.sum(1))
         return dEdr * (-1.0 / ce)
@@ -498,19 +512,20 @@ class LevenbergMarquardt:
         dE = dF = None
         if self.wE > 0:
             m = self.e_mask
-            nE = max(int(m.sum()), 1)
+            nE = max(self.nE, 1)
             dE = torch.where(m, (self._energies(st) - self.b.energy) / self.natoms, 0.0)
             L += self.wE * float((dE * dE).sum()) / nE
         if self.wF > 0:
             m = self.f_mask_atoms
-            nF = max(3 * int(m.sum()), 1)
+            nF = max(3 * sum(self.nF_atoms), 1)
             dF = torch.where(m[:, None], self._all_forces(st) - self.b.forces, 0.0)
             L += self.wF * float((dF * dF).sum()) / nF
         dS = None
         if self.wS > 0:
-            nS = int(self.s_mask.sum())
+            nS = sum(self.nS_all)
             dS = torch.where(self.s_mask[:, None], self._stress(st) - self.s_ref, 0.0)
             L += self.wS * STRESS_SCALE ** 2 * float((dS * dS * self.s_mult).sum()) / (9 * nS)
+        L = self.dist.sum(L)
         if self.l2 > 0:
             w = self._get_w()
             L += self.l2 * float(w @ w)
@@ -525,7 +540,7 @@ class LevenbergMarquardt:
         ce = float(self.model.conv_energy)
         gw = torch.zeros(self.n_eff, dtype=torch.float64)
         if dE is not None:
-            nE = max(int(self.e_mask.sum()), 1)
+            nE = max(self.nE, 1)
             c = (2.0 * self.wE / nE) * dE / (ce * self.natoms)     # per structure
             for e in range(self.ne):
                 if st[e] is None:
@@ -540,7 +555,7 @@ class LevenbergMarquardt:
         if dF is not None or dS is not None:
             # one tangent pass per element: Σ_i ∂(∂y/∂x_i · u_i)/∂w with u_i collecting the
             # force adjoint (u_F) and the stress adjoint (u_S = Σ_ab c_ab Δσ_ab T_i,ab / V)
-            nF = max(3 * int(self.f_mask_atoms.sum()), 1)
+            nF = max(3 * sum(self.nF_atoms), 1)
             for e in range(self.ne):
                 if st[e] is None:
                     continue
@@ -551,16 +566,16 @@ class LevenbergMarquardt:
                         w = dF[cnb] - dF[atoms[rows]][:, None, :]          # (n_b, Kc, 3)
                         n = len(rows)
                         u[rows] = (-2.0 * self.wF / nF) * (
-                            w.reshape(n, 1, -1).to(torch.float32) @ cpad).reshape(n, -1).to(
+                            w.reshape(n, 1, -1).to(cpad.dtype) @ cpad).reshape(n, -1).to(
                                 torch.float64)
                 if dS is not None:
-                    nS = int(self.s_mask.sum())
+                    nS = sum(self.nS_all)
                     c = (2.0 * self.wS * STRESS_SCALE ** 2 / (9 * nS)) * dS * self.s_mult \
                         * self.inv_vol[:, None]                              # (S, 6)
                     u += torch.einsum("iv,ivs->is", c[self.struct[e]], self.T[e])
                 k0, k1 = self.block[e]
                 gw[k0:k1] += self._tangent_grad(e, st, u * self.a[e]) / ce
-        gw = self._to_params(gw[None])[0]
+        gw = self.dist.sum_(self._to_params(gw[None])[0])
         if self.l2 > 0:
             gw += 2.0 * self.l2 * self._get_w()
         return gw
@@ -593,17 +608,23 @@ class LevenbergMarquardt:
     def step(self, gen: torch.Generator) -> float:
         """One iteration: Gauss–Newton matrix from all energies and a random subsample of force
         components, gradient and acceptance test on the full training loss."""
+        # the draws are over the global lists (every rank has the same generator) and each rank keeps those of
+        # its shard: with one process exactly the draws of a single-process run
         ids = self.force_atom_ids
-        if self.wF > 0 and len(ids):
-            n = min(self.force_atoms, len(ids))
-            js = ids[torch.randperm(len(ids), generator=gen)[:n]]
+        n_all = sum(self.nF_atoms)
+        n_js = None
+        if self.wF > 0 and n_all:
+            n_js = min(self.force_atoms, n_all)
+            js = ids[self._mine(torch.randperm(n_all, generator=gen)[:n_js], self.f_offset, len(ids))]
         else:
             js = ids[:0]
-        ss = None
+        ss = n_ss = None
         if self.wS > 0 and self.stress_structures > 0:
             sids = torch.nonzero(self.s_mask).flatten()
-            if self.stress_structures < len(sids):
-                ss = sids[torch.randperm(len(sids), generator=gen)[:self.stress_structures]]
+            if self.stress_structures < sum(self.nS_all):
+                n_ss = self.stress_structures
+                ss = sids[self._mine(torch.randperm(sum(self.nS_all), generator=gen)[:n_ss], self.s_offset,
+                                     len(sids))]
         w0 = self._get_w()
         # the full-set state, loss and gradient at w0: kept from the previous accepted trial
         # point when the weights have not changed since (one forward pass per iteration)
@@ -616,11 +637,11 @@ class LevenbergMarquardt:
         self._memo = self._ctx = None
         grad = self._full_grad(ctx)
         st = ctx[0]
-        J = self._jacobian(st, js, ss)
+        J = self._jacobian(st, js, ss, n_js, n_ss)
         del ctx, st
         # Gauss–Newton matrix (lower triangle): whole, or one block per element network
         blocks = self.block if (self.block_diagonal and self._pull is None) else [(0, self.n_w)]
-        JtJ = [_gram(J[:, k0:k1]) for k0, k1 in blocks]
+        JtJ = [self.dist.sum_(_gram(J[:, k0:k1])) for k0, k1 in blocks]
         if self.l2 > 0:
             for A_ in JtJ:
                 A_.diagonal().add_(self.l2)
@@ -642,7 +663,7 @@ class LevenbergMarquardt:
                 self.nu *= 2
                 continue
             Jdw = J @ dw.to(J.dtype)
-            quad = float(Jdw @ Jdw) + self.l2 * float(dw @ dw)
+            quad = float(self.dist.sum(float(Jdw @ Jdw))) + self.l2 * float(dw @ dw)
             pred = -(2.0 * float(g @ dw) + quad)
             w1 = w0 + dw
             self._set_w(w1)
@@ -665,6 +686,11 @@ class LevenbergMarquardt:
         self.tries = tries
         self.loss = loss
         return loss
+
+    @staticmethod
+    def _mine(draw: torch.Tensor, offset: int, n: int) -> torch.Tensor:
+        """Local positions of the global draws that fall in this rank's range [offset, offset + n)."""
+        return draw[(draw >= offset) & (draw < offset + n)] - offset
 
     def state_dict(self) -> dict:
         return {"mu": self.mu, "nu": self.nu, "n_iter": self.n_iter}

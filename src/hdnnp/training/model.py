@@ -258,21 +258,52 @@ TINY_SF = 1e-30
 FLAT_SF = 1e-10
 
 
-def degenerate_functions(G_per_element: dict[str, list[np.ndarray]], sfset) -> dict[str, list[tuple[int, str]]]:
+def function_statistics(G_per_element: dict[str, list[np.ndarray]], elements, dist=None) -> dict:
+    """Per element: (count, min, max, mean, std) of every function over the atoms given (None where the
+    element has no atom). ``dist`` (:class:`~hdnnp.training.distributed.Dist`): the atoms are spread over the
+    ranks of a data-parallel run and the statistics are those of all of them."""
+    out = {}
+    for el in elements:
+        arrs = [a for a in G_per_element.get(el, []) if len(a)]
+        if dist is None or not dist.parallel:
+            if not arrs:
+                out[el] = None
+                continue
+            G = np.concatenate(arrs)
+            out[el] = (len(G), G.min(0), G.max(0), G.mean(0), G.std(0))
+            continue
+        G = np.concatenate(arrs) if arrs else None
+        n_loc = 0 if G is None else len(G)
+        ncol = int(dist.max(np.array([G.shape[1] if G is not None else -1]))[0])
+        n = int(dist.sum(np.array([n_loc]))[0])
+        if n == 0:
+            out[el] = None
+            continue
+        if G is None:
+            G = np.zeros((0, ncol))
+        gmin = dist.min(G.min(0) if n_loc else np.full(ncol, np.inf))
+        gmax = dist.max(G.max(0) if n_loc else np.full(ncol, -np.inf))
+        mean = dist.sum(G.sum(0)) / n
+        std = np.sqrt(dist.sum(((G - mean) ** 2).sum(0)) / n)
+        out[el] = (n, gmin, gmax, mean, std)
+    return out
+
+
+def degenerate_functions(G_per_element: dict[str, list[np.ndarray]], sfset, dist=None
+                         ) -> dict[str, list[tuple[int, str]]]:
     """Symmetry functions whose training range carries no information: constant over the training set,
     or never larger in magnitude than TINY_SF (e.g. η so large that exp(-η r²) underflows at every
     neighbour distance), or with a range below FLAT_SF of their magnitude. {element: [(column, reason)]}.
     Scaling by such a range divides by (nearly) zero and stalls second-order optimisers."""
     out = {}
+    stats = function_statistics(G_per_element, sfset.elements, dist)
     for el in sfset.elements:
-        arrs = [a for a in G_per_element.get(el, []) if len(a)]
-        if not arrs:
+        if stats[el] is None:
             continue
-        G = np.concatenate(arrs)
-        gmin, gmax = G.min(0), G.max(0)
+        _, gmin, gmax, _, _ = stats[el]
         mag = np.maximum(np.abs(gmin), np.abs(gmax))
         bad = []
-        for k in range(G.shape[1]):
+        for k in range(len(gmin)):
             span = gmax[k] - gmin[k]
             if mag[k] <= TINY_SF:
                 bad.append((k, f"never above {TINY_SF:g} on the training set (max |G| = {mag[k]:.3g}): "
@@ -284,20 +315,17 @@ def degenerate_functions(G_per_element: dict[str, list[np.ndarray]], sfset) -> d
     return out
 
 
-def scaling_statistics(G_per_element: dict[str, list[np.ndarray]], elements, n_sf) -> dict:
+def scaling_statistics(G_per_element: dict[str, list[np.ndarray]], elements, n_sf, dist=None) -> dict:
     """n2p2 scaling.data statistics (min, max, mean, sigma) from the training set only.
     Constant SFs get max = min + 1 and sigma = 1 (n2p2 would divide by zero)."""
     out = {}
+    stats = function_statistics(G_per_element, elements, dist)
     for el in elements:
-        arrs = [a for a in G_per_element.get(el, []) if len(a)]
-        if not arrs:
+        if stats[el] is None:
             z = np.zeros(n_sf[el])
             out[el] = ElementScaling(z, z + 1.0, z, z + 1.0)
             continue
-        G = np.concatenate(arrs)
-        gmin, gmax = G.min(0), G.max(0)
-        mean = G.mean(0)
-        sig = G.std(0)
+        _, gmin, gmax, mean, sig = stats[el]
         const = gmax - gmin <= 0
         gmax = np.where(const, gmin + 1.0, gmax)
         sig = np.where(sig <= 0, 1.0, sig)

@@ -35,6 +35,7 @@ from ..structures import Structure
 from ..units import length_factor
 from . import config as C
 from .data import DescriptorData, collate, convert_sf_units
+from .distributed import Dist
 from .model import HDNNP, SCALING_MODES, degenerate_functions, scaling_statistics
 from .optimizers import KalmanFilter, flat_grad
 
@@ -247,8 +248,17 @@ class Trainer:
         self.log = log
         self.out = C.resolve_path(cfg, cfg.run.output)
         self.device = select_device(cfg.run.device)
-        from ..threads import configure_torch
-        self.threads = configure_torch(cfg.run.threads)
+        self.dist = Dist.from_env(self.device)
+        if self.dist.parallel:
+            if not self.dist.main:
+                self.log = log = _quiet
+            if self.device.type == "cuda":
+                torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
+                self.device = torch.device("cuda", torch.cuda.current_device())
+        from ..threads import available_cores, configure_torch
+        # ranks on one machine share its cores: each gets its share unless run.threads says otherwise
+        self.threads = configure_torch(cfg.run.threads or
+                                       (max(1, available_cores() // self.dist.local_world) if self.dist.parallel else 0))
         self.resume = resume
         self._running = None        # RunningErrors of the last Adam epoch (run.train_metrics)
 
@@ -277,14 +287,20 @@ class Trainer:
                                  f"{charges[0] if charges else 0:g}; the charge input needs at least two charge "
                                  "states in the training set (extxyz charge=, n2p2 'charge' lines)")
             self.log(f"charge input: total charges {', '.join(f'{q:g}' for q in charges)} in the training set")
+        if self.dist.parallel:
+            self._check_parallel()
         if cfg.model.symmetry_functions.auto is not None:
-            choose_symmetry_functions(cfg, elements, self.sets["train"], self.out, self.log)
+            if self.dist.main:
+                choose_symmetry_functions(cfg, elements, self.sets["train"], self.out, self.log)
+            cfg.model.symmetry_functions = self.dist.broadcast(cfg.model.symmetry_functions)
         self.sfset = build_sfset(cfg, elements)
         self.cutoff_type, self.cutoff_alpha = _cutoff(cfg)
-        self.data = {"train": self._descriptors(self.sets["train"])}
+        # each rank holds the descriptors of its contiguous shard of every set (all of them with one process)
+        self.shards = {name: self.dist.shard(len(v)) for name, v in self.sets.items()}
+        self.data = {"train": self._descriptors(self._local("train"))}
         self._drop_degenerate_functions()
         for name in ("validation", "test"):
-            self.data[name] = self._descriptors(self.sets[name])
+            self.data[name] = self._descriptors(self._local(name))
         self.t_descriptors = time.perf_counter() - t0
         # network inputs: the symmetry functions, and the total charge last (model.charge_input)
         n_sf = {el: len(self.sfset.for_element(el)) + int(cfg.model.charge_input) for el in elements}
@@ -300,7 +316,7 @@ class Trainer:
         # scaling statistics from the training set only
         tr = self.data["train"]
         Gper = {el: [tr[k].G[e] for k in range(len(tr))] for e, el in enumerate(elements)}
-        self.model.set_scaling(scaling_statistics(Gper, elements, n_sf))
+        self.model.set_scaling(scaling_statistics(Gper, elements, n_sf, self.dist))
         mu = fit_atom_energies(self.sets["train"], elements) if cfg.model.fit_atom_energies \
             else np.zeros(len(elements))
         res = [(s.energy - sum(mu[elements.index(x)] for x in s.symbols)) / s.natoms
@@ -315,12 +331,14 @@ class Trainer:
         self.has = {k: self._has(k) for k in ENERGY_KEYS}
         inputs = f" (embedding: network inputs {self.model.n_inputs})" \
             if cfg.model.embedding is not None else ""
+        mb = sum(d.nbytes() for d in self.data.values()) / 1e6
         self.log(f"data: {len(self.sets['train'])} train, {len(self.sets['validation'])} "
                  f"validation, {len(self.sets['test'])} test structures; elements "
                  f"{' '.join(elements)}; SFs {n_sf}{inputs}; descriptors "
                  f"{'cached' if tr.cached else 'on the fly'} "
-                 f"({sum(d.nbytes() for d in self.data.values()) / 1e6:.0f} MB) in "
-                 f"{self.t_descriptors:.1f} s")
+                 + (f"({mb:.0f} MB) in " if not self.dist.parallel else
+                    f"({mb:.0f} MB on rank 0, a shard of 1/{self.dist.world}) in ")
+                 + f"{self.t_descriptors:.1f} s")
         from ..threads import describe
         why = ""
         batch_atoms = cfg.optimizer.batch_size * sum(x.natoms for x in self.sets["train"]) / max(len(self.sets["train"]), 1)
@@ -330,7 +348,8 @@ class Trainer:
             torch.set_num_threads(1)
             self.threads = 1
             why = f" (Adam on minibatches of ~{batch_atoms:.0f} atoms runs fastest on one; run.threads sets it)"
-        self.log(f"threads: torch {self.threads} intra-op{why}; {describe()}")
+        ranks = f"{self.dist.world} ranks ({self.dist.backend}), " if self.dist.parallel else ""
+        self.log(f"threads: {ranks}torch {self.threads} intra-op{why}; {describe()}")
         self.w = {"energy": cfg.loss.energy if self.has["energy"] else 0.0,
                   "forces": cfg.loss.forces if self.has["forces"] else 0.0,
                   "stress": cfg.loss.stress if self.has["stress"] else 0.0}
@@ -344,6 +363,24 @@ class Trainer:
                               max_cache_gb=cfg.run.max_cache_gb, derivatives=not alone,
                               charge_input=cfg.model.charge_input)
 
+    def _local(self, name: str) -> list[Structure]:
+        """This rank's shard of set ``name`` (the whole set with one process)."""
+        lo, hi = self.shards[name]
+        return self.sets[name][lo:hi]
+
+    def _check_parallel(self) -> None:
+        """What data-parallel training does not do (yet), said before any work."""
+        cfg = self.cfg
+        if cfg.optimizer.name == "kalman":
+            raise InputError("config key 'optimizer.name': the Kalman filter updates the weights structure by "
+                             "structure and cannot be split across ranks; use lm, adam or lbfgs with --nproc/torchrun")
+        if cfg.properties is not None:
+            raise InputError("config key 'properties': per-atom property networks train in one process; run "
+                             "them without --nproc/torchrun")
+        if len(self.sets["train"]) < self.dist.world:
+            raise InputError(f"{len(self.sets['train'])} training structures for {self.dist.world} ranks: "
+                             "every rank needs at least one")
+
     def _drop_degenerate_functions(self) -> None:
         """Drop symmetry functions whose training range carries no information (see
         :func:`~hdnnp.training.model.degenerate_functions`), with a message naming each; the exported
@@ -352,7 +389,7 @@ class Trainer:
         tr = self.data["train"]
         nsf = {el: len(self.sfset.for_element(el)) for el in self.elements}
         Gper = {el: [tr[k].G[e][:, :nsf[el]] for k in range(len(tr))] for e, el in enumerate(self.elements)}
-        bad = degenerate_functions(Gper, self.sfset)
+        bad = degenerate_functions(Gper, self.sfset, self.dist)
         if not bad:
             return
         lines = []
@@ -374,7 +411,7 @@ class Trainer:
                  + "\n".join(lines))
         self.dropped_functions = [ln.strip() for ln in lines]
         self.sfset = SymmetryFunctionSet(self.sfset.elements, keep)
-        self.data["train"] = self._descriptors(self.sets["train"])
+        self.data["train"] = self._descriptors(self._local("train"))
 
     def _has(self, key) -> bool:
         s = self.sets["train"]
@@ -438,11 +475,21 @@ class Trainer:
 
     # -- evaluation ---------------------------------------------------------------------------
     def predict(self, name: str, chunk: int = 64) -> dict:
+        """Predictions and references of every structure of set ``name`` (with several ranks: each predicts
+        its shard and the parts are gathered in structure order)."""
+        p = self._predict_local(name, chunk)
+        if not self.dist.parallel:
+            return p
+        parts = self.dist.gather(p)
+        return {k: np.concatenate([q[k] for q in parts if len(q[k])]) if any(len(q[k]) for q in parts)
+                else np.zeros(0) for k in p}
+
+    def _predict_local(self, name: str, chunk: int = 64) -> dict:
         d = self.data[name]
         res = {"energy": [], "energy_ref": [], "natoms": [], "forces": [], "forces_ref": [],
                "elem": [], "stress": [], "stress_ref": [], "volume": []}
         if len(d) == 0:
-            return res
+            return {k: np.zeros(0) for k in res}
         parts = [None] if (d.cached and name in ("train", "validation", "test")) else \
             [range(i, min(i + chunk, len(d))) for i in range(0, len(d), chunk)]
         for idx in parts:
@@ -535,7 +582,9 @@ class Trainer:
                                           stress_structures=o.lm.stress_structures,
                                           block_diagonal=o.lm.block_diagonal,
                                           force_atoms=o.lm.force_atoms, mu0=o.lm.mu0,
-                                          l2=o.lm.l2)
+                                          l2=o.lm.l2, dist=self.dist,
+                                          jacobian_dtype=torch.float64 if o.lm.float64_jacobians
+                                          else torch.float32)
         else:
             k = o.kalman
             self.opt = KalmanFilter(self.params, epsilon=k.epsilon, q0=k.q0, qtau=k.qtau,
@@ -543,6 +592,8 @@ class Trainer:
 
     # -- epochs -------------------------------------------------------------------------------
     def epoch_adam(self) -> None:
+        if self.dist.parallel:
+            return self._epoch_adam_parallel()
         n = len(self.data["train"])
         order = torch.randperm(n, generator=self.gen).tolist()
         bs = self.cfg.optimizer.batch_size
@@ -565,14 +616,57 @@ class Trainer:
                 acc.add(res)
         self._running = acc
 
+    def _epoch_adam_parallel(self) -> None:
+        """Adam across ranks: the same global minibatches as one process (one permutation from the shared
+        generator), each rank computing the loss terms of its structures in them over the global counts."""
+        n = len(self.sets["train"])
+        lo, hi = self.shards["train"]
+        order = torch.randperm(n, generator=self.gen).tolist()
+        bs = self.cfg.optimizer.batch_size
+        for i in range(0, n, bs):
+            mine = [k - lo for k in order[i:i + bs] if lo <= k < hi]
+            self.opt.zero_grad(set_to_none=True)
+            self.global_loss(self.batch("train", mine) if mine else None).backward()
+            self.dist.sum_grads(self.params)
+            self.opt.step()
+        self._running = None
+
+    def global_loss(self, b) -> torch.Tensor:
+        """This rank's part of the loss over all ranks' structures of one (global) batch: its sums of squared
+        residuals over the global counts, so that the parts add up to the loss of the whole batch. ``b`` None:
+        no structure of this rank in the batch (it still takes part in the sums)."""
+        keys = [k for k in ENERGY_KEYS if self.w[k] > 0]
+        dev = self.model.conv_energy.device
+        if b is None:
+            sq = {k: sum(p.sum() * 0.0 for p in self.params) for k in keys}
+            cnt = torch.zeros(len(keys), dtype=torch.float64, device=dev)
+        else:
+            out = self.model(b, forces=self.w["forces"] > 0, stress=self.w["stress"] > 0, create_graph=True)
+            res = self._residuals(out, b)
+            sq = {k: (res[k][0] ** 2).sum() for k in keys}
+            cnt = torch.tensor([float(res[k][0].numel()) for k in keys], dtype=torch.float64, device=dev)
+        self.dist.sum_(cnt)
+        total = torch.zeros((), dtype=torch.float64, device=dev)
+        for k, c in zip(keys, cnt):
+            if c > 0:
+                total = total + self.w[k] * sq[k] / c
+        return total
+
     def epoch_lbfgs(self) -> None:
         b = self.batch("train")
-
-        def closure():
-            self.opt.zero_grad(set_to_none=True)
-            loss = self.loss(b)[0]
-            loss.backward()
-            return loss
+        if self.dist.parallel:
+            def closure():
+                self.opt.zero_grad(set_to_none=True)
+                loss = self.global_loss(b)
+                loss.backward()
+                self.dist.sum_grads(self.params)
+                return self.dist.sum_(loss.detach().clone())
+        else:
+            def closure():
+                self.opt.zero_grad(set_to_none=True)
+                loss = self.loss(b)[0]
+                loss.backward()
+                return loss
         self.opt.step(closure)
 
     def epoch_lm(self) -> None:
@@ -735,13 +829,13 @@ class Trainer:
         out.mkdir(parents=True, exist_ok=True)
         t_start = time.perf_counter()
         self.prepare()
-        if not self.resume:
+        if not self.resume and self.dist.main:
             C.dump_config(cfg, out / "config.yaml")
         if not any(self.w.values()):
             return self.finish_properties_only(time.perf_counter() - t_start)
         self.make_optimizer()
         self.best_val, self.best_epoch, self.bad_epochs = math.inf, -1, 0
-        self.stop_reason, self.notes, self._loss_hist = None, [], []
+        self.stop_reason, self.notes, self._loss_hist, self.converged = None, [], [], None
         start = 0
         if self.resume:
             start = self.load(load_state(ckpt))
@@ -755,6 +849,7 @@ class Trainer:
         if self.resume and csv_path.is_file():
             with open(csv_path) as fh:
                 rows = [r for r in csv.DictReader(fh) if int(r["epoch"]) <= start]
+            self.dist.barrier()        # every rank has read it before rank 0 rewrites it
         self._write_csv(csv_path, fields, rows)
         epochs = cfg.optimizer.epochs
         bar = self._progress(start, epochs)
@@ -769,15 +864,16 @@ class Trainer:
             stop = self._evaluate_epoch(epoch, rows, fields, csv_path, t_start, bar, has_val)
             if epoch == 1 and cfg.run.time_budget:
                 epochs = self._fit_time_budget(time.perf_counter() - t_epoch, time.perf_counter() - t_start, bar)
-            if epoch % cfg.run.checkpoint_every == 0 or epoch == epochs or stop:
+            if (epoch % cfg.run.checkpoint_every == 0 or epoch == epochs or stop) and self.dist.main:
                 save_state(ckpt, self.state(epoch))
             if stop:
-                if self.stop_reason is None:
+                if self.stop_reason is None and self.converged is None:
                     self.log(f"early stopping at epoch {epoch} (best {self.best_epoch})")
                 break
         if bar is not None:
             bar.close()
         annealed = self._anneals() and self.stop_reason is None
+        self.dist.barrier()            # rank 0 has written best.pt
         if (out / "best.pt").is_file() and has_val and not annealed:
             self.model.load_state_dict(load_state(out / "best.pt")["model"])
         elif annealed and has_val and self.best_epoch != epoch:
@@ -826,7 +922,8 @@ class Trainer:
         if train_step:
             if crit < self.best_val:
                 self.best_val, self.best_epoch, self.bad_epochs = crit, epoch, 0
-                save_state(self.out / "best.pt", {"epoch": epoch, "model": self.model.state_dict()})
+                if self.dist.main:
+                    save_state(self.out / "best.pt", {"epoch": epoch, "model": self.model.state_dict()})
             else:
                 self.bad_epochs += 1
             o = self.cfg.optimizer
@@ -861,7 +958,7 @@ class Trainer:
         schedule is stretched to it and config.yaml records it (a resumed run keeps it)."""
         o = self.cfg.optimizer
         left = self.cfg.run.time_budget - elapsed
-        n = max(1, 1 + int(left / max(t_epoch, 1e-9)))
+        n = self.dist.broadcast(max(1, 1 + int(left / max(t_epoch, 1e-9))))   # every rank runs rank 0's count
         if n < o.epochs:
             self.log(f"time budget {self.cfg.run.time_budget:.0f} s: the first epoch took {t_epoch:.2f} s "
                      f"(set-up {elapsed - t_epoch:.1f} s), so {n} epochs fit (optimizer.epochs was {o.epochs})")
@@ -871,7 +968,8 @@ class Trainer:
             if bar is not None:
                 bar.total = n
                 bar.refresh()
-            C.dump_config(self.cfg, self.out / "config.yaml")
+            if self.dist.main:
+                C.dump_config(self.cfg, self.out / "config.yaml")
         return o.epochs
 
     def _watch(self, epoch: int, rows: list, loss_tr: float, crit: float) -> bool:
@@ -889,6 +987,18 @@ class Trainer:
         annealed = self._anneals() and epoch > 0.8 * o.epochs   # flat by design
         flat = (len(losses) == STALL_EPOCHS and max(losses) - min(losses) <= 1e-10 * abs(max(losses))
                 and not annealed)
+        first = next((float(r["loss_train"]) for r in rows if int(r["epoch"]) == 1), None)
+        if (mu_pinned and not flat and len(losses) >= 2 and losses[-1] >= losses[-2] and first is not None
+                and loss_tr < 0.5 * first):
+            # the damping pinned after the loss fell: LM has converged (a minimum of the sampled Gauss–Newton
+            # model), not stalled
+            self.stop_reason = None
+            self.converged = (f"converged at epoch {epoch}: Levenberg–Marquardt's damping reached its maximum and "
+                              f"no step lowers the training loss any more (it fell {first / max(loss_tr, 1e-300):.0f}× "
+                              f"since epoch 1); the weights of the best {'validation' if len(self.sets['validation']) else 'training'} "
+                              f"loss (epoch {self.best_epoch}) are kept")
+            self.log("NOTE: " + self.converged)
+            return True
         if flat or (mu_pinned and len(losses) >= 2 and losses[-1] >= losses[-2]):
             why = ("Levenberg–Marquardt's damping is at its maximum and no step lowers the loss" if mu_pinned
                    else f"the training loss has not changed in {STALL_EPOCHS} epochs")
@@ -923,8 +1033,10 @@ class Trainer:
             self.log("NOTE: " + n)
         return notes
 
-    @staticmethod
-    def _write_csv(path, fields, rows):
+    def _write_csv(self, path, fields, rows):
+        if not self.dist.main:
+            return
+
         def w(p):
             with open(p, "w", newline="") as fh:
                 wr = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
@@ -935,6 +1047,8 @@ class Trainer:
 
     def _progress_mode(self) -> str:
         """run.progress with 'auto' decided: a bar on a terminal, log lines otherwise."""
+        if not self.dist.main:
+            return "none"
         mode = self.cfg.run.progress
         return ("bar" if sys.stderr.isatty() else "log") if mode == "auto" else mode
 
@@ -966,19 +1080,23 @@ class Trainer:
     def finish(self, wall: float) -> dict:
         out = self.out
         pot_dir = out / "potential"
-        self.export(pot_dir)
         preds, table = {}, {}
         for name in ("train", "validation", "test"):
             if len(self.sets[name]):
-                preds[name] = self.predict(name)
+                preds[name] = self.predict(name)        # every rank takes part
                 table[name] = self.errors(name, preds[name])
         molecular = not any(x.is_periodic for x in self.sets["train"])
+        run_meta = self._run_meta(wall)                 # a collective with several ranks
+        if not self.dist.main:
+            return {"errors": table, "potential": str(pot_dir), "run": str(out), "wall_s": wall,
+                    "molecular": molecular, "notes": self.notes, "stopped": self.stop_reason}
+        self.export(pot_dir)
         text = format_table(table, self.elements, per_structure=molecular)
         (out / "errors.txt").write_text(text)
-        meta = {**self._run_meta(wall), "units": {"length": "angstrom", "energy": "eV"},
+        meta = {**run_meta, "units": {"length": "angstrom", "energy": "eV"},
                 "atom_energy_eV": {el: float(self.model.atom_energy[i]) for i, el in enumerate(self.elements)},
                 "optimizer": self.cfg.optimizer.name, "best_epoch": self.best_epoch,
-                "stopped": self.stop_reason, "notes": self.notes,
+                "stopped": self.stop_reason, "converged": self.converged, "notes": self.notes,
                 "dropped_symmetry_functions": self.dropped_functions,
                 "errors": table, "errors_units": "energy meV/atom, force meV/Å, stress meV/Å³"}
         if self.cfg.properties is not None:
@@ -1039,9 +1157,13 @@ class Trainer:
 
     def _run_meta(self, wall: float) -> dict:
         """The metadata.json fields of every run: version, elements, data files and set sizes, wall time."""
-        return {"hdnnp_version": __version__, "elements": self.elements,
+        meta = {"hdnnp_version": __version__, "elements": self.elements,
                 "data": {name: sorted({str(s.source) for s in self.sets[name]}) for name in self.sets},
                 "n_structures": {k: len(v) for k, v in self.sets.items()}, "wall_s": wall}
+        if self.dist.parallel:
+            meta["ranks"] = self.dist.world
+            meta["peak_rss_mb_per_rank"] = self.dist.gather(_peak_rss_mb())
+        return meta
 
     def finish_properties_only(self, t_prep: float) -> dict:
         """Every loss weight of the potential is 0: only the per-atom property networks are trained."""
@@ -1057,6 +1179,16 @@ class Trainer:
         self.log(f"run folder: {out}")
         return {"errors": {}, "properties": table, "potential": str(out / "potential"), "run": str(out),
                 "wall_s": wall, "molecular": False, "notes": [], "stopped": None}
+
+
+def _quiet(*args, **kwargs) -> None:
+    """The log of ranks other than 0."""
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process (MB)."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 #: Adam minibatches with fewer atoms than this train on one torch thread unless run.threads says otherwise
@@ -1088,6 +1220,9 @@ def format_table(table: dict, elements: list[str], per_structure: bool = False) 
 
 
 def train(cfg: C.TrainConfig, *, resume: bool = False, log=print) -> dict:
+    if cfg.run.committee > 1 and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise InputError("config key 'run.committee': a committee trains its members one after another in one "
+                         "process; train it without --nproc/torchrun (or each member as its own data-parallel run)")
     if cfg.run.committee > 1:
         from .committee import train_committee
         return train_committee(cfg, resume=resume, log=log)
