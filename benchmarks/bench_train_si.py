@@ -47,12 +47,16 @@ def published_li_input_nn(path: Path) -> Path:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--dataset", default="si", choices=["si", "li"],
-                    help="mlearn Si (published-hdnnp.input.nn) or mlearn Li (mlearn's published Li functions)")
+    ap.add_argument("--dataset", default="si", choices=["si", "li", "tio2"],
+                    help="mlearn Si (published-hdnnp.input.nn), mlearn Li (mlearn's published Li functions) or "
+                         "aenet TiO2 (split 90/10 with seed 2016 as bench_init_default; generated functions, "
+                         "8 radial and 4 angular per element pair, 6 Å)")
+    ap.add_argument("--ranks", type=int, default=1,
+                    help="data-parallel ranks (torchrun, gloo); --threads is then per rank (default 2/N)")
     ap.add_argument("--optimizer", default="lm", choices=["lm", "kalman", "lbfgs", "adam"])
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--structures-per-update", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--energy-weight", type=float, default=None)
     ap.add_argument("--force-weight", type=float, default=None)
     ap.add_argument("--lm-iterations", type=int, default=12)
@@ -63,6 +67,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=123456)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
+    if a.threads is None:
+        a.threads = max(1, 2 // a.ranks)
+    if a.ranks > 1 and "WORLD_SIZE" not in os.environ:
+        return launch(a)
     from hdnnp.training import config_from_dict, train
     if a.energy_weight is None:
         a.energy_weight = 1.0 if a.optimizer == "lm" else 100.0
@@ -72,16 +80,22 @@ def main() -> None:
         a.stress_weight = 0.0005 if a.optimizer == "lm" else 0.0
     if a.epochs is None:
         a.epochs = 18 if a.optimizer == "lm" else 6
-    out = a.out or tempfile.mkdtemp(prefix=f"bench_train_{a.dataset}_")
+    out = a.out or os.environ.get("BENCH_OUT") or tempfile.mkdtemp(prefix=f"bench_train_{a.dataset}_")
     Path(out).mkdir(parents=True, exist_ok=True)
-    data = SI if a.dataset == "si" else LI
-    input_nn = (SI / "published-hdnnp.input.nn" if a.dataset == "si"
-                else published_li_input_nn(Path(out) / "published-li.input.nn"))
+    if a.dataset == "tio2":
+        from hdnnp.descriptors.generate import generate_lines
+        train_f, test_f = tio2_split(Path(out))
+        sf = {"lines": generate_lines(["O", "Ti"], 6.0, 8, 4)}
+    else:
+        data = SI if a.dataset == "si" else LI
+        train_f, test_f = data / "training.json", data / "test.json"
+        input_nn = (SI / "published-hdnnp.input.nn" if a.dataset == "si"
+                    else published_li_input_nn(Path(out) / "published-li.input.nn"))
+        sf = {"input_nn": str(input_nn), "length_unit": "bohr"}
     cfg = config_from_dict({
-        "data": {"train": [str(data / "training.json")], "test": [str(data / "test.json")],
+        "data": {"train": [str(train_f)], "test": [str(test_f)],
                  "validation_fraction": 0.0},
-        "model": {"symmetry_functions": {"input_nn": str(input_nn),
-                                         "length_unit": "bohr"},
+        "model": {"symmetry_functions": sf,
                   "hidden": [24, 24], "activation": "t", "scaling": "scale_center"},
         "loss": {"energy": a.energy_weight, "forces": a.force_weight, "stress": a.stress_weight},
         "optimizer": {"name": a.optimizer, "epochs": a.epochs, "lbfgs_iterations": 25,
@@ -92,12 +106,54 @@ def main() -> None:
                 "plots": False, "progress": "log"},
     })
     res = train(cfg)
+    if os.environ.get("RANK", "0") != "0":
+        return
     e = res["errors"]["test"]
     wall = time.perf_counter() - t0
+    import json
+    import resource
+    meta = json.loads((Path(out) / "run" / "metadata.json").read_text())
+    rss = meta.get("peak_rss_mb_per_rank", [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0])
     print(f"test: energy RMSE {e['energy_rmse']:.2f} meV/atom, force RMSE {e['force_rmse']:.1f} meV/Å"
           + (" (published 6.93 / 170; n2p2 trainer 6.35 / 154 in 264 s)" if a.dataset == "si" else ""))
     print(f"test_energy_rmse_mev_per_atom={e['energy_rmse']:.3f} "
-          f"test_force_rmse_mev_per_A={e['force_rmse']:.3f} wall_s={wall:.1f}")
+          f"test_force_rmse_mev_per_A={e['force_rmse']:.3f} wall_s={wall:.1f} ranks={a.ranks} "
+          f"threads={a.threads} peak_rss_mb_per_rank={max(rss):.0f}")
+
+
+def tio2_split(work: Path) -> tuple[Path, Path]:
+    """aenet TiO2 split 90/10 with seed 2016 (as bench_init_default.py and bench_sf_auto.py)."""
+    import numpy as np
+
+    from hdnnp.io import read, write
+    tr, te = work / "train.xyz", work / "test.xyz"
+    if not (tr.is_file() and te.is_file()):
+        allx = read(SHARED / "data" / "tio2-aenet" / "dir_xsf.tar.gz")
+        order = np.random.default_rng(2016).permutation(len(allx))
+        n_test = int(round(0.1 * len(allx)))
+        write(te, [allx[i] for i in np.sort(order[:n_test])])
+        write(tr, [allx[i] for i in np.sort(order[n_test:])])
+    return tr, te
+
+
+def launch(a) -> None:
+    """Run this benchmark as a.ranks torchrun ranks; the wall time includes their start-up."""
+    import subprocess
+    import sys
+    out = a.out or tempfile.mkdtemp(prefix=f"bench_train_{a.dataset}_")
+    if a.dataset == "tio2":                    # written once, before the ranks read it
+        tio2_split(Path(out))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={a.ranks}",
+           __file__, *sys.argv[1:]]
+    r = subprocess.run(cmd, env=dict(os.environ, BENCH_OUT=out, OMP_NUM_THREADS=str(a.threads)),
+                       capture_output=True, text=True)
+    lines = r.stdout.strip().splitlines()
+    if r.returncode or not lines:
+        print(r.stdout, r.stderr)
+        raise SystemExit(r.returncode or 1)
+    print("\n".join(lines[:-1]))
+    wall = time.perf_counter() - t0
+    print(lines[-1].replace(lines[-1].split("wall_s=")[1].split()[0], f"{wall:.1f}"))
 
 
 if __name__ == "__main__":
