@@ -87,7 +87,8 @@ def train_properties(feats: dict[str, list[Features]], elements: list[str], n_sf
     model.set_input_scaling(G)
     gen = torch.Generator().manual_seed(int(seed))
     model.init_weights(gen)
-    opt = torch.optim.Adam(model.parameters(), lr=props.lr, foreach=True)
+    opt = (torch.optim.AdamW(model.parameters(), lr=props.lr, weight_decay=props.weight_decay, foreach=True)
+           if props.weight_decay > 0 else torch.optim.Adam(model.parameters(), lr=props.lr, foreach=True))
     train = feats["train"]
     nel = len(elements)
     full = {name: collate(f, nel, targets) for name, f in feats.items() if f}

@@ -286,6 +286,9 @@ class PropertiesConfig:
     batch_size: int = 16
     lr: float = 3e-3
     min_lr: float = 1e-5
+    #: decoupled weight decay (AdamW) per step, relative to the learning rate; 0: plain Adam. Against
+    #: overfitting where an element has few atoms in the training set
+    weight_decay: float = 0.0
     #: independent networks (seeds run.seed, +1, ...) whose mean is the prediction and whose spread is
     #: the uncertainty
     committee: int = 1

@@ -641,7 +641,7 @@ class LevenbergMarquardt:
         del ctx, st
         # Gauss–Newton matrix (lower triangle): whole, or one block per element network
         blocks = self.block if (self.block_diagonal and self._pull is None) else [(0, self.n_w)]
-        JtJ = [self.dist.sum_(_gram(J[:, k0:k1])) for k0, k1 in blocks]
+        JtJ = [self._sum_lower(_gram(J[:, k0:k1])) for k0, k1 in blocks]
         if self.l2 > 0:
             for A_ in JtJ:
                 A_.diagonal().add_(self.l2)
@@ -686,6 +686,17 @@ class LevenbergMarquardt:
         self.tries = tries
         self.loss = loss
         return loss
+
+    def _sum_lower(self, A: torch.Tensor) -> torch.Tensor:
+        """Sum the lower triangle of the Gauss–Newton matrix over the ranks (half the bytes of the whole)."""
+        if not self.dist.parallel:
+            return A
+        n = A.shape[0]
+        if getattr(self, "_tril", None) is None or self._tril[0] != n:
+            self._tril = (n, torch.tril_indices(n, n))
+        i, j = self._tril[1]
+        A[i, j] = self.dist.sum_(A[i, j].contiguous())
+        return A
 
     @staticmethod
     def _mine(draw: torch.Tensor, offset: int, n: int) -> torch.Tensor:
