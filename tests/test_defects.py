@@ -85,3 +85,39 @@ def test_madelung_energy_and_transition_levels():
     assert madelung_energy(np.eye(3) * 10.0) == pytest.approx(-2.837297 / 20 * 14.399645, rel=1e-5)
     assert transition_levels({0: 3.0, 1: 1.5, 2: 0.8}) == [(2, 1, pytest.approx(0.7)), (1, 0, pytest.approx(1.5))]
     assert transition_levels({0: 3.0, 1: 2.0, 2: 0.5}) == [(2, 0, pytest.approx(1.25))]      # negative U
+
+
+def test_defect_phonons_free_energy_of_formation(tmp_path):
+    """--phonons: the harmonic free energy equals phonopy's own on the same force constants, and the
+    vibrational free energy of formation of the SW vacancy falls with temperature (the vacancy softens modes)."""
+    from phonopy import Phonopy
+
+    from hdnnp.workflows.defects import harmonic_free_energy
+    from hdnnp.workflows.phonons import _phonopy_atoms
+    si = bulk("Si", "diamond", a=5.431, cubic=True)
+    si.write(tmp_path / "si.xyz")
+    out = subprocess.run([sys.executable, "-m", "hdnnp", "defects", str(tmp_path / "si.xyz"), "-r", "sw-si",
+                          "--supercell", "1", "1", "1", "--distortions", "-0.4", "--phonons", "--t-step", "100",
+                          "-o", str(tmp_path / "d")], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    s = json.loads((tmp_path / "d" / "defects.json").read_text())
+    vib = s["vibrational"]
+    ff = np.array(vib["formation_free_energy_eV"]["v_Si_0"]["0"])
+    ef = s["defects"][0]["formation_energy_eV"]
+    assert vib["temperatures_K"][0] == 0 and vib["temperatures_K"][-1] == 1000 and len(ff) == 11
+    assert np.all(np.diff(ff) < 0) and -1.0 < ff[-1] - ef < -0.1 and abs(ff[0] - ef) < 0.3
+    assert vib["phonons"]["bulk"]["imaginary_modes"] == 0
+    assert (tmp_path / "d" / "free_energies.png").stat().st_size > 1000
+    assert "F_f" in out.stdout and (tmp_path / "d" / "free_energies.csv").is_file()
+    # harmonic_free_energy against phonopy's thermal properties (kJ/mol of cells) on random force constants
+    rng = np.random.default_rng(0)
+    ph = Phonopy(_phonopy_atoms(si), supercell_matrix=np.eye(3, dtype=int), primitive_matrix="P")
+    a = rng.normal(size=(24, 24))
+    fc = (a @ a.T / 24 + 5 * np.eye(24)).reshape(8, 3, 8, 3).transpose(0, 2, 1, 3)
+    ph.force_constants = fc
+    ph.run_mesh([1, 1, 1], is_gamma_center=True)
+    ph.run_thermal_properties(temperatures=[0.0, 300.0, 900.0])
+    ref = ph.get_thermal_properties_dict()["free_energy"] / 96.48533212      # kJ/mol -> eV
+    freqs = ph.get_mesh_dict()["frequencies"][0]
+    # (to 1e-5: phonopy uses its own values of h, k_B and the kJ/mol conversion)
+    assert np.allclose(harmonic_free_energy(freqs, [0.0, 300.0, 900.0]), ref, rtol=1e-5, atol=1e-8)

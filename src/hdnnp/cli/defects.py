@@ -41,11 +41,19 @@ def register(sub):
                    help="finite-size correction from --dielectric (default none)")
     g.add_argument("--corrections", nargs="+", default=[], metavar="Q=EV",
                    help="per-charge corrections you computed from your DFT supercells (override --correction)")
+    g = p.add_argument_group("defect phonons (harmonic, Γ point of the supercells; phonopy)")
+    g.add_argument("--phonons", action="store_true",
+                   help="vibrational free energy of formation against T from the phonons of the relaxed defect and "
+                        "bulk supercells, and the transition levels against T (free_energies.csv/.png)")
+    g.add_argument("--t-max", type=float, default=1000.0, help="K (default 1000)")
+    g.add_argument("--t-step", type=float, default=50.0, help="K (default 50)")
+    g.add_argument("--phonon-fmax", type=float, default=1e-3, help="eV/Å, relaxation before the displacements")
     p.add_argument("-o", "--output-dir", default="defects")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    import numpy as np
     from ..errors import InputError
     from ..io import read
     from ..workflows.defects import DefectSettings, run_defects
@@ -62,7 +70,9 @@ def run(args) -> int:
                         substitutions=subs, antisites=args.antisites, distortions=args.distortions,
                         rattle=args.rattle, rattle_seeds=args.rattle_seeds, fmax=args.fmax, mu=mu,
                         charges=args.charges, vbm=args.vbm, gap=args.gap, dielectric=args.dielectric,
-                        correction=args.correction, corrections=corr)
+                        correction=args.correction, corrections=corr, phonons=args.phonons,
+                        phonon_fmax=args.phonon_fmax,
+                        temperatures=[float(t) for t in np.arange(0.0, args.t_max + 1e-9, args.t_step)])
     engine = engine_from_args(args, ref)
     bulk = read(args.bulk)[0].to_ase()
     s = run_defects(bulk, engine, args.output_dir, st, log=lambda m: print(m, file=sys.stderr))
@@ -74,6 +84,15 @@ def run(args) -> int:
         if lv:
             print(f"{name}: transition levels above the VBM: " + ", ".join(
                 f"({t['from']:+d}/{t['to']:+d}) {t['level_eV']:.3f} eV" for t in lv))
+    vib = s.get("vibrational")
+    if vib:
+        T = vib["temperatures_K"]
+        for name, byq in vib["formation_free_energy_eV"].items():
+            for q, v in byq.items():
+                label = name if len(st.charges) == 1 and int(q) == 0 else f"{name} q={int(q):+d}"
+                print(f"{label}: F_f {v[0]:.3f} eV at {T[0]:g} K, {v[-1]:.3f} eV at {T[-1]:g} K "
+                      "(with the harmonic vibrational free energy of formation)")
     extra = ", transition_levels.csv, formation_vs_fermi.png" if "transition_levels" in s else ""
+    extra += ", free_energies.csv, free_energies.png" if vib else ""
     print(f"written: {args.output_dir}/defects.csv, defects.json, distortions.png{extra}")
     return 0

@@ -29,7 +29,8 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["DefectSettings", "Defect", "generate_defects", "interstitial_sites", "run_defects"]
+__all__ = ["DefectSettings", "Defect", "generate_defects", "interstitial_sites", "run_defects",
+           "vibrational_free_energy", "harmonic_free_energy"]
 
 
 @dataclass
@@ -55,6 +56,11 @@ class DefectSettings:
     dielectric: float | None = None  # static dielectric constant for the point-charge correction
     correction: str = "none"        # none | makov-payne | lany-zunger
     corrections: dict[int, float] = field(default_factory=dict)   # user-supplied per-charge corrections, eV
+    #: harmonic phonons of the relaxed defect and bulk supercells: vibrational free energy of formation against T
+    phonons: bool = False
+    phonon_fmax: float = 1e-3       # eV/Å, the tighter relaxation before the displacements
+    displacement: float = 0.01      # Å
+    temperatures: list[float] = field(default_factory=lambda: [float(t) for t in range(0, 1001, 50)])
 
 
 @dataclass
@@ -228,6 +234,58 @@ def transition_levels(ef0: dict[int, float]) -> list[tuple[int, int, float]]:
         q, x = p, lv
 
 
+#: h in eV per THz, and k_B in eV/K
+H_EV_THZ = 4.135667696e-3
+KB_EV = 8.617333262e-5
+
+
+def harmonic_free_energy(freqs_thz, temperatures, cutoff: float = 1e-2) -> np.ndarray:
+    """Harmonic vibrational free energy (eV) of modes ``freqs_thz`` at each temperature (K):
+    Σ [hν/2 + k_B T ln(1 − exp(−hν/k_B T))] over the modes above ``cutoff`` THz (the translations and any
+    imaginary mode are left out; :func:`vibrational_free_energy` counts the imaginary ones)."""
+    e = H_EV_THZ * np.asarray([f for f in np.ravel(freqs_thz) if f > cutoff])
+    out = []
+    for T in temperatures:
+        f = 0.5 * e.sum()
+        if T > 0:
+            f += KB_EV * T * np.log1p(-np.exp(-e / (KB_EV * T))).sum()
+        out.append(f)
+    return np.array(out)
+
+
+def vibrational_free_energy(atoms, engine, s: DefectSettings, *, charge: float = 0, what: str = "supercell",
+                            log=print) -> dict:
+    """Harmonic phonons of the supercell ``atoms`` at its Γ point (phonopy finite displacements; the symmetry the
+    cell has is used), after relaxing the positions to ``s.phonon_fmax``: the free energy at ``s.temperatures``,
+    the frequencies and the number of imaginary modes."""
+    from phonopy import Phonopy
+
+    from .phonons import _ase_atoms, _phonopy_atoms, relax, require_phonopy
+    require_phonopy()
+    a = atoms.copy()
+    a.info["charge"] = charge
+    relaxed, fres = relax(a, engine.calculator(), fmax=s.phonon_fmax, relax_cell=False, max_steps=s.max_steps,
+                          symprec=s.symprec, log=log)
+    ph = Phonopy(_phonopy_atoms(relaxed), supercell_matrix=np.eye(3, dtype=int), primitive_matrix="P",
+                 symprec=s.symprec)
+    ph.generate_displacements(distance=s.displacement)
+    cells = [_ase_atoms(c) for c in ph.supercells_with_displacements] + [_ase_atoms(ph.supercell)]
+    for c in cells:
+        c.info["charge"] = charge
+    forces = engine.forces(cells, f"displacements ({what})")
+    ph.forces = np.array(forces[:-1]) - forces[-1][None]
+    ph.produce_force_constants()
+    ph.symmetrize_force_constants()
+    ph.run_mesh([1, 1, 1], is_gamma_center=True)
+    freqs = np.sort(ph.get_mesh_dict()["frequencies"][0])
+    n_imag = int(np.sum(freqs < -0.05))
+    if n_imag:
+        log(f"defects: {what}: {n_imag} imaginary mode(s) (lowest {freqs[0]:.2f} THz): not at a minimum of the "
+            "potential; they are left out of the free energy")
+    return {"free_energy_eV": harmonic_free_energy(freqs, s.temperatures), "frequencies_THz": freqs,
+            "imaginary_modes": n_imag, "displacements": len(cells) - 1, "residual_force_eV_A": fres}
+
+
 def run_defects(bulk, engine, out, s: DefectSettings, log=print) -> dict:
     """Relax every defect (in every charge state) with the distortion search and write the formation energies."""
     out = Path(out)
@@ -256,7 +314,7 @@ def run_defects(bulk, engine, out, s: DefectSettings, log=print) -> dict:
     corrections = {q: s.corrections[q] if q in s.corrections else
                    point_charge_correction(q, sc.cell[:], s.dielectric, s.correction)
                    if q and s.correction != "none" else 0.0 for q in s.charges}
-    rows, landscape, ef0 = [], {}, {}
+    rows, landscape, ef0, relaxed_cells = [], {}, {}, {}
     for d in defects:
         need = [e for e in d.delta if e not in mu]
         if need:
@@ -278,6 +336,7 @@ def run_defects(bulk, engine, out, s: DefectSettings, log=print) -> dict:
             best = results[0]
             plain = next(r for r in results if r[1] == "ideal")
             best[3].write(out / f"{name}.extxyz")
+            relaxed_cells[(d.name, q)] = (best[3], d)
             landscape[name] = [(r[2], r[0], r[1]) for r in results]
             ef0.setdefault(d.name, {})[q] = best[0]
             rows.append({"defect": name, "kind": d.kind, "charge": q, "multiplicity": d.multiplicity,
@@ -308,9 +367,83 @@ def run_defects(bulk, engine, out, s: DefectSettings, log=print) -> dict:
                 for t in lv:
                     w.writerow([name, t["from"], t["to"], t["level_eV"]])
         plot_fermi(ef0, s.gap, out / "formation_vs_fermi.png")
+    if s.phonons:
+        summary["vibrational"] = defect_free_energies(sc, relaxed_cells, ef0, engine, out, s, log)
     (out / "defects.json").write_text(json.dumps(summary, indent=2))
     plot_landscape(landscape, out / "distortions.png")
     return summary
+
+
+def defect_free_energies(sc, relaxed_cells: dict, ef0: dict, engine, out: Path, s: DefectSettings, log=print) -> dict:
+    """Vibrational free energy of formation against temperature:
+    F_f(q, T) = E_f(q) + F_vib(defect cell, T) − F_vib(bulk cell, T) − Σ_e Δn_e F_vib(bulk cell, T)/N_bulk
+    (the atoms taken from or given to the reservoirs vibrate as an average atom of the bulk: exact for an elemental
+    solid, an approximation for compounds), and the transition levels from F_f at each temperature."""
+    T = np.asarray(s.temperatures, float)
+    bulk_ph = vibrational_free_energy(sc, engine, s, what="bulk supercell", log=log)
+    f_bulk = bulk_ph["free_energy_eV"]
+    n_bulk = len(sc)
+    rows, ff, info = [], {}, {"bulk": {k: bulk_ph[k] for k in ("imaginary_modes", "displacements")}}
+    for (name, q), (atoms, d) in relaxed_cells.items():
+        label = name if len(s.charges) == 1 and q == 0 else f"{name}_q{q:+d}"
+        ph = vibrational_free_energy(atoms, engine, s, charge=q, what=label, log=log)
+        dn = sum(d.delta.values())
+        dF = ph["free_energy_eV"] - f_bulk - dn * f_bulk / n_bulk
+        ff.setdefault(name, {})[q] = ef0[name][q] + dF
+        info[label] = {"imaginary_modes": ph["imaginary_modes"], "displacements": ph["displacements"]}
+        for t, x, f in zip(T, dF, ff[name][q]):
+            rows.append({"defect": name, "charge": q, "T_K": t, "vibrational_eV": x, "formation_free_energy_eV": f})
+        log(f"defects: {label}: vibrational free energy of formation {dF[0]:+.3f} eV at {T[0]:g} K (zero point), "
+            f"{dF[-1]:+.3f} eV at {T[-1]:g} K")
+    with open(out / "free_energies.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    levels_T = {}
+    for name, byq in ff.items():
+        if len(byq) > 1:
+            for k, t in enumerate(T):
+                for a, b, lv in transition_levels({q: float(v[k]) for q, v in byq.items()}):
+                    levels_T.setdefault(name, {}).setdefault(f"({a:+d}/{b:+d})", []).append((float(t), lv))
+    if levels_T:
+        with open(out / "transition_levels_vs_T.csv", "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["defect", "transition", "T_K", "level_above_vbm_eV"])
+            for name, tr in levels_T.items():
+                for key, pts in tr.items():
+                    w.writerows([name, key, t, lv] for t, lv in pts)
+    plot_free_energies(T, ff, ef0, levels_T, out / "free_energies.png")
+    return {"temperatures_K": T.tolist(), "phonons": info,
+            "formation_free_energy_eV": {n: {str(q): v.tolist() for q, v in byq.items()} for n, byq in ff.items()},
+            "transition_levels_vs_T": levels_T}
+
+
+def plot_free_energies(T, ff: dict, ef0: dict, levels_T: dict, png) -> None:
+    """Left: F_f(q, T) − E_f(q) per defect and charge; right (charged defects): the transition levels against T."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2 if levels_T else 1, figsize=(10 if levels_T else 5.5, 4), squeeze=False)
+    ax = axes[0, 0]
+    for name, byq in ff.items():
+        for q, v in sorted(byq.items()):
+            ax.plot(T, v - ef0[name][q], label=name if len(byq) == 1 else f"{name} q={q:+d}")
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.set_xlabel("T (K)")
+    ax.set_ylabel("vibrational free energy of formation (eV)")
+    ax.legend(fontsize=8)
+    if levels_T:
+        ax = axes[0, 1]
+        for name, tr in levels_T.items():
+            for key, pts in tr.items():
+                t, lv = zip(*pts)
+                ax.plot(t, lv, marker=".", label=f"{name} {key}")
+        ax.set_xlabel("T (K)")
+        ax.set_ylabel("transition level above the VBM (eV)")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
 
 
 def plot_fermi(ef0: dict, gap, png) -> None:
