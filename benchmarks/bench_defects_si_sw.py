@@ -1,0 +1,108 @@
+"""The Si vacancy with a potential trained on Stillinger–Weber labels against SW itself (issue: point defects):
+the neutral vacancy formation energy from ``hdnnp defects`` in 216- and 512-atom cells, the distortion search
+finding the low minimum and not the symmetric stationary point a plain relaxation stays on.
+
+Stages (each skipped when its output exists; WORKDIR default /work/bench_defects_si):
+1. training structures, labelled by SW (``sw-si``) through the label store: 64-atom diamond cells rattled
+   (0.03–0.15 Å) and strained (±2 %), and 63-atom vacancy cells along SW relaxations from the distortion search's
+   starts (every second BFGS step, so the path from the symmetric stationary point down to the minimum is
+   covered) and rattled copies of where each ends, 10 % held out;
+2. ``hdnnp init`` + ``hdnnp train`` on them (``--budget`` seconds);
+3. ``hdnnp defects`` with SW and with the trained potential in the 3×3×3 (216 sites) and 4×4×4 (512 sites) cells.
+
+Last lines, one per cell::
+
+    vacancy cell=216 e_form_hdnnp=… e_form_ref=… diff=… plain_hdnnp=… plain_ref=… found_minimum=True|False
+
+(target |diff| ≤ 0.1 eV; ``found_minimum``: the search's minimum lies more than 1 eV below the plain relaxation
+for SW and the trained potential ends within 0.1 eV of SW's minimum).
+
+Usage: python benchmarks/bench_defects_si_sw.py [--workdir DIR] [--budget 600] [--cells 3 4]
+"""
+import argparse
+import json
+from pathlib import Path
+
+from _local import hdnnp as sh, label_split
+import numpy as np
+
+
+def relaxation_frames(atoms, every: int = 4, steps: int = 400):
+    """Frames along an SW relaxation (ASE BFGS, the reference calculator) of ``atoms``."""
+    from ase.optimize import BFGS
+
+    from hdnnp.references import ReferenceCalculator, get_reference
+    a = atoms.copy()
+    a.calc = ReferenceCalculator(get_reference("sw-si"))
+    frames = []
+    opt = BFGS(a, logfile=None, maxstep=0.1)
+    for k, _ in enumerate(opt.irun(fmax=0.01, steps=steps)):
+        if k % every == 0:
+            f = a.copy()
+            f.calc = None
+            frames.append(f)
+    return frames
+
+
+def training_frames(seed: int = 0):
+    from ase.build import bulk
+
+    from hdnnp.workflows.defects import DefectSettings, distorted_starts, generate_defects
+    rng = np.random.default_rng(seed)
+    si = bulk("Si", "diamond", a=5.431, cubic=True)
+    frames = []
+    sc = si.repeat(2)
+    for k in range(40):
+        a = sc.copy()
+        a.set_cell(a.cell[:] @ (np.eye(3) + rng.uniform(-0.02, 0.02, (3, 3))), scale_atoms=True)
+        a.positions += rng.normal(0.0, [0.03, 0.06, 0.1, 0.15][k % 4], a.positions.shape)
+        frames.append(a)
+    s = DefectSettings(supercell=[2, 2, 2], rattle=0.05, rattle_seeds=2)
+    vac = generate_defects(si, s)[0]
+    for _, _, start in distorted_starts(vac, s):
+        path = relaxation_frames(start, every=2)
+        frames += path
+        for sigma in (0.05, 0.1):              # around the minimum (or stationary point) each start ends in
+            a = path[-1].copy()
+            a.positions += rng.normal(0.0, sigma, a.positions.shape)
+            frames.append(a)
+    rng.shuffle(frames)
+    return frames
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workdir", default="/work/bench_defects_si")
+    ap.add_argument("--budget", type=float, default=600.0, help="training seconds (hdnnp init --time-budget)")
+    ap.add_argument("--cells", type=int, nargs="+", default=[3, 4], help="cubic supercells n×n×n of the 8-atom cell")
+    args = ap.parse_args()
+    wd = Path(args.workdir)
+    wd.mkdir(parents=True, exist_ok=True)
+    from ase.build import bulk
+    bulk("Si", "diamond", a=5.431, cubic=True).write(wd / "si.xyz")
+    if not (wd / "train.extxyz").is_file():
+        frames = training_frames()
+        print(f"{len(frames)} training structures (bulk rattled/strained, vacancy relaxation paths)", flush=True)
+        label_split(frames, "sw-si", wd)
+    if not (wd / "run" / "potential" / "input.nn").is_file():
+        sh(["init", "train.extxyz", "--test", "test.extxyz", "-o", "train.yaml", "--run-dir", "run",
+            "--time-budget", f"{args.budget:g}s"], wd)
+        sh(["train", "train.yaml"], wd)
+    lines = []
+    for n in args.cells:
+        res = {}
+        for tag, engine in (("ref", ["-r", "sw-si"]), ("hdnnp", ["run/potential"])):
+            out = f"defects_{tag}_{n}"
+            if not (wd / out / "defects.json").is_file():
+                sh(["defects", "si.xyz", *engine, "--supercell", n, n, n, "-o", out], wd)
+            res[tag] = json.loads((wd / out / "defects.json").read_text())["defects"][0]
+        e_h, e_r = res["hdnnp"]["formation_energy_eV"], res["ref"]["formation_energy_eV"]
+        found = (res["ref"]["plain_relaxation_eV"] - e_r > 1.0) and abs(e_h - e_r) <= 0.1
+        lines.append(f"vacancy cell={8 * n ** 3} e_form_hdnnp={e_h:.3f} e_form_ref={e_r:.3f} diff={e_h - e_r:+.3f} "
+                     f"plain_hdnnp={res['hdnnp']['plain_relaxation_eV']:.3f} "
+                     f"plain_ref={res['ref']['plain_relaxation_eV']:.3f} found_minimum={found}")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
