@@ -53,6 +53,9 @@ def main() -> int:
     p.add_argument("--hidden", type=int, nargs="+", default=[64, 64])
     p.add_argument("--cutoff", type=float, help="symmetry-function cutoff, Å (default: from the data)")
     p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--qeq", action="store_true",
+                   help="charge equilibration (equilibrate: true): electronegativities from the networks, charges from "
+                        "the electrostatics of the whole cell")
     p.add_argument("--label-only", action="store_true")
     a = p.parse_args()
 
@@ -85,7 +88,8 @@ def main() -> int:
         "data": {"train": ["train.xyz"], "test": ["test.xyz"], "validation_fraction": 0.1},
         "model": {"symmetry_functions": {"auto": {"budget": a.sf, **({"cutoff": a.cutoff} if a.cutoff else {})}}},
         "loss": {"energy": 0.0, "forces": 0.0},
-        "properties": {"targets": [{"name": "charges", "unit": "e", "total_charge": True}],
+        "properties": {"targets": [{"name": "charges", "unit": "e", "total_charge": True,
+                                    "equilibrate": a.qeq}],
                        "hidden": a.hidden, "epochs": a.epochs, "batch_size": a.batch_size, "lr": 3e-3,
                        "min_lr": 1e-5},
         "run": {"output": "run", "seed": 1, "progress": "log"},

@@ -141,6 +141,7 @@ def launch(a) -> None:
     import subprocess
     import sys
     out = a.out or tempfile.mkdtemp(prefix=f"bench_train_{a.dataset}_")
+    Path(out).mkdir(parents=True, exist_ok=True)
     if a.dataset == "tio2":                    # written once, before the ranks read it
         tio2_split(Path(out))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={a.ranks}",

@@ -44,6 +44,8 @@ __all__ = ["Target", "PropertyNetworks", "Features", "features", "from_cached", 
 JSON_NAME, NPZ_NAME = "properties.json", "properties.npz"
 #: properties.json / .npz layout (2: the committee members of a target and element stored together)
 FORMAT_VERSION = 2
+#: charge equilibration: the initial hardness J (eV/e²) and the electronegativity per unit network output (eV)
+QEQ_J0, QEQ_CHI_SCALE = 1.0, 2.0
 _ACT = {"t": torch.tanh, "s": torch.sigmoid, "p": torch.nn.functional.softplus, "l": lambda x: x}
 
 
@@ -58,6 +60,8 @@ class Target:
     unit: str = ""
     total_charge: bool = False
     elements: list[str] = field(default_factory=list)
+    #: charges by charge equilibration (:mod:`hdnnp.properties.qeq`): the networks give electronegativities
+    qeq: bool = False
     mean: dict[str, float] = field(default_factory=dict)
     spread: dict[str, float] = field(default_factory=dict)
     aniso: dict[str, float] = field(default_factory=dict)
@@ -121,24 +125,34 @@ class Features:
     vec: np.ndarray             # (P, 3) r_j − r_i (Å)
     charge: float = 0.0
     targets: dict = field(default_factory=dict)     # name -> array or None
+    coulomb: np.ndarray | None = None               # (N, N) Gaussian-charge interaction (charge equilibration)
 
 
-def features(structure, sfset, elements: list[str], targets=()) -> Features:
+def features(structure, sfset, elements: list[str], targets=(), coulomb: bool = False) -> Features:
     """Symmetry functions (no derivatives) and the neighbour pairs of one structure (the training cache's
-    :func:`~hdnnp.training.data.describe`, without derivatives)."""
+    :func:`~hdnnp.training.data.describe`, without derivatives); ``coulomb``: also the interaction matrix a
+    charge-equilibration target needs."""
     from ..training.data import describe
-    return from_cached(describe(structure, sfset, elements, derivatives=False), structure, targets)
+    return from_cached(describe(structure, sfset, elements, derivatives=False), structure, targets,
+                       coulomb=coulomb)
 
 
-def from_cached(c, structure, targets=(), n_sf=None) -> Features:
+def from_cached(c, structure, targets=(), n_sf=None, coulomb: bool | None = None) -> Features:
     """Features from the trainer's cached descriptors (no second descriptor pass); ``n_sf`` (per element) keeps
-    the symmetry-function columns only (a charge-aware potential's cache has the total charge last)."""
+    the symmetry-function columns only (a charge-aware potential's cache has the total charge last);
+    ``coulomb`` (default: when a target uses charge equilibration) adds the Gaussian-charge interaction matrix."""
     pi = np.concatenate(c.pi) if c.pi else np.zeros(0, np.int64)
     pj = np.concatenate(c.pj) if c.pj else np.zeros(0, np.int64)
     vec = np.concatenate(c.vec).reshape(-1, 3) if c.vec else np.zeros((0, 3))
     G = c.G if n_sf is None else [g[:, :n] for g, n in zip(c.G, n_sf)]
+    if coulomb is None:
+        coulomb = any(getattr(t, "qeq", False) for t in targets)
+    A = None
+    if coulomb:
+        from .qeq import coulomb_matrix
+        A = coulomb_matrix(structure.positions, structure.numbers, structure.cell, structure.pbc)
     return Features(c.natoms, c.elem, G, c.atoms, pi, pj, vec, float(structure.charge),
-                    {t.name: target_array(structure, t) for t in targets})
+                    {t.name: target_array(structure, t) for t in targets}, A)
 
 
 @dataclass
@@ -154,6 +168,7 @@ class Batch:
     vec: torch.Tensor
     charge: torch.Tensor
     targets: dict               # name -> (values (A,) or (A,3,3), present mask (A,))
+    coulomb: list | None = None  # per structure (n, n) interaction matrices (charge equilibration)
 
     @property
     def n_atoms(self) -> int:
@@ -179,9 +194,10 @@ def collate(items: list[Features], n_elements: int, targets=()) -> Batch:
             vals.append(np.zeros((f.natoms,) + shape) if a is None else a)
             mask.append(np.full(f.natoms, a is not None))
         tg[tgt.name] = (t(np.concatenate(vals)), t(np.concatenate(mask), torch.bool))
+    coul = [t(f.coulomb) for f in items] if items and all(f.coulomb is not None for f in items) else None
     return Batch(len(items), t(natoms, torch.int64), t(np.repeat(np.arange(len(items)), natoms), torch.int64),
                  t(np.concatenate([f.elem for f in items]), torch.int64), G, atoms, pi, pj, vec,
-                 t(np.array([f.charge for f in items])), tg)
+                 t(np.array([f.charge for f in items])), tg, coul)
 
 
 # -- the networks --------------------------------------------------------------------------------
@@ -227,7 +243,18 @@ class PropertyNetworks(nn.Module):
         for el in self.elements:
             self.register_buffer(f"g_mean_{el}", torch.zeros(n_sf[el], dtype=torch.float64))
             self.register_buffer(f"g_scale_{el}", torch.ones(n_sf[el], dtype=torch.float64))
+        # charge equilibration: per element an electronegativity offset χ0 (eV) and a hardness J = softplus(h)
+        # (eV/e²), per committee member
+        for ti, t in enumerate(self.targets):
+            if t.qeq:
+                self.register_parameter(f"chi0_t{ti}", nn.Parameter(torch.zeros(self.committee, nel,
+                                                                                dtype=torch.float64)))
+                self.register_parameter(f"hard_t{ti}", nn.Parameter(torch.full(
+                    (self.committee, nel), math.log(math.expm1(QEQ_J0)), dtype=torch.float64)))
 
+    @property
+    def needs_coulomb(self) -> bool:
+        return any(t.qeq for t in self.targets)
     @staticmethod
     def key(ti: int, el: str) -> str:
         return f"t{ti}_{el}"
@@ -288,6 +315,9 @@ class PropertyNetworks(nn.Module):
                 mean[idx] = t.mean.get(el, 0.0)
                 spread[idx] = t.spread.get(el, 1.0)
                 aniso[idx] = t.aniso.get(el, 1.0)
+            if t.qeq:
+                out[t.name] = self._equilibrate(ti, raw[..., 0], b)
+                continue
             iso = mean + spread * raw[..., 0]                        # (M, A)
             if t.kind == "scalar":
                 if t.total_charge:
@@ -309,6 +339,48 @@ class PropertyNetworks(nn.Module):
             T = iso[..., None, None] * torch.eye(3, dtype=torch.float64) + aniso[None, :, None, None] * At
             out[t.name] = T
         return out
+
+    def _equilibrate(self, ti: int, raw: torch.Tensor, b: Batch) -> torch.Tensor:
+        """(M, A) charges minimising the charge-equilibration energy of every structure of ``b`` at its total charge,
+        with electronegativities χ0_el + QEQ_CHI_SCALE · (network output)."""
+        if b.coulomb is None:
+            raise InputError("a charge-equilibration target needs the interaction matrices (features(..., "
+                             "coulomb=True))")
+        M = raw.shape[0]
+        chi = getattr(self, f"chi0_t{ti}")[:, b.elem] + QEQ_CHI_SCALE * raw                   # (M, A)
+        J = torch.nn.functional.softplus(getattr(self, f"hard_t{ti}"))[:, b.elem]             # (M, A)
+        q = []
+        start = 0
+        for k, A_k in enumerate(b.coulomb):
+            n = A_k.shape[0]
+            sl = slice(start, start + n)
+            start += n
+            mat = torch.zeros(M, n + 1, n + 1, dtype=torch.float64)
+            mat[:, :n, :n] = A_k[None] + torch.diag_embed(J[:, sl])
+            mat[:, :n, n] = 1.0
+            mat[:, n, :n] = 1.0
+            rhs = torch.cat([-chi[:, sl], b.charge[k].expand(M, 1)], 1)
+            q.append(torch.linalg.solve(mat, rhs[..., None])[:, :n, 0])
+        return torch.cat(q, 1)
+
+    def init_qeq(self, feats: list[Features], limit: int = 64) -> None:
+        """Start χ0 where the reference charges of (up to ``limit``) training structures put it: the per-element
+        mean of −(A + J0) q_ref (the common shift goes into the constraint's multiplier)."""
+        for ti, t in enumerate(self.targets):
+            if not t.qeq:
+                continue
+            sums, counts = np.zeros(len(self.elements)), np.zeros(len(self.elements))
+            for f in feats[:limit]:
+                q = f.targets.get(t.name)
+                if q is None or f.coulomb is None:
+                    continue
+                x = -(f.coulomb + QEQ_J0 * np.eye(len(q))) @ q
+                np.add.at(sums, f.elem, x)
+                np.add.at(counts, f.elem, 1)
+            chi0 = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+            chi0 -= chi0[counts > 0].mean() if (counts > 0).any() else 0.0
+            with torch.no_grad():
+                getattr(self, f"chi0_t{ti}").copy_(torch.from_numpy(chi0)[None].expand(self.committee, -1))
 
     def masks(self, b: Batch) -> dict:
         """{target name: (A,) atoms whose element carries the target}."""

@@ -22,7 +22,7 @@ __all__ = ["targets_from_config", "fit_statistics", "train_properties", "errors"
 
 def targets_from_config(props) -> list[Target]:
     return [Target(name=t.name, kind=t.kind, weight=t.weight, unit=t.unit, total_charge=t.total_charge,
-                   elements=list(t.elements)) for t in props.targets]
+                   elements=list(t.elements), qeq=t.equilibrate) for t in props.targets]
 
 
 def fit_statistics(targets: list[Target], feats: list[Features], elements: list[str], where: str = "training set"):
@@ -87,6 +87,7 @@ def train_properties(feats: dict[str, list[Features]], elements: list[str], n_sf
     model.set_input_scaling(G)
     gen = torch.Generator().manual_seed(int(seed))
     model.init_weights(gen)
+    model.init_qeq(feats["train"])
     opt = (torch.optim.AdamW(model.parameters(), lr=props.lr, weight_decay=props.weight_decay, foreach=True)
            if props.weight_decay > 0 else torch.optim.Adam(model.parameters(), lr=props.lr, foreach=True))
     train = feats["train"]

@@ -267,6 +267,11 @@ class TargetConfig:
     total_charge: bool = False
     #: elements that carry the target (empty: all)
     elements: list[str] = field(default_factory=list)
+    #: charges by charge equilibration (needs total_charge: true): the networks give each atom's
+    #: electronegativity from its environment, and the charges minimise the electrostatic energy of the whole
+    #: structure (Gaussian charges, Ewald for periodic cells) at its total charge — for charges that depend on more
+    #: than the local environment (hdnnp.properties.qeq)
+    equilibrate: bool = False
 
 
 @dataclass
@@ -461,6 +466,9 @@ def _check(cfg: TrainConfig, file) -> None:
             need(t.weight > 0, f"{key}.weight", "must be > 0")
             need(not (t.total_charge and t.kind != "scalar"), f"{key}.total_charge",
                  "only scalar targets (charges) can be constrained to the total charge")
+            need(not t.equilibrate or (t.total_charge and not t.elements), f"{key}.equilibrate",
+                 "charge equilibration needs total_charge: true and every element carrying the charge (no "
+                 "'elements' list)")
             for el in t.elements:
                 need(atomic_numbers.get(el, 0) > 0, f"{key}.elements", f"unknown element {el!r}")
         need(len(props.hidden) >= 1 and all(h > 0 for h in props.hidden), "properties.hidden",
