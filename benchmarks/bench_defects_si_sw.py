@@ -4,7 +4,7 @@ finding the low minimum and not the symmetric stationary point a plain relaxatio
 
 Stages (each skipped when its output exists; WORKDIR default /work/bench_defects_si):
 1. training structures, labelled by SW (``sw-si``) through the label store: 64-atom diamond cells rattled
-   (0.03–0.15 Å) and strained (±2 %), and 63-atom vacancy cells along SW relaxations from the distortion search's
+   (0.01–0.08 Å) and strained (±1 %), and 63-atom vacancy cells along SW relaxations from the distortion search's
    starts (every second BFGS step, so the path from the symmetric stationary point down to the minimum is
    covered) and rattled copies of where each ends, 10 % held out;
 2. ``hdnnp init`` + ``hdnnp train`` on them (``--budget`` seconds);
@@ -54,8 +54,8 @@ def training_frames(seed: int = 0):
     sc = si.repeat(2)
     for k in range(40):
         a = sc.copy()
-        a.set_cell(a.cell[:] @ (np.eye(3) + rng.uniform(-0.02, 0.02, (3, 3))), scale_atoms=True)
-        a.positions += rng.normal(0.0, [0.03, 0.06, 0.1, 0.15][k % 4], a.positions.shape)
+        a.set_cell(a.cell[:] @ (np.eye(3) + rng.uniform(-0.01, 0.01, (3, 3))), scale_atoms=True)
+        a.positions += rng.normal(0.0, [0.01, 0.03, 0.05, 0.08][k % 4], a.positions.shape)
         frames.append(a)
     s = DefectSettings(supercell=[2, 2, 2], rattle=0.05, rattle_seeds=2)
     vac = generate_defects(si, s)[0]
