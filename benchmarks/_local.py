@@ -31,3 +31,27 @@ def label_split(frames, reference: str, wd: Path, workers: int = 1, test_fractio
     n_test = max(10, int(len(lab) * test_fraction))
     write(wd / "test.extxyz", lab[:n_test])
     write(wd / "train.extxyz", lab[n_test:])
+
+
+def timed_label(structure_file, preset: str, timeout: float, overrides: dict | None = None) -> dict:
+    """Seconds of one reference calculation (energy and forces) of the first structure in ``structure_file``,
+    in a child process with one thread, stopped after ``timeout`` s: ``{"seconds", "finished"}`` (when it did
+    not finish, ``seconds`` is a lower bound)."""
+    import os
+    import subprocess
+    import time
+    code = ("import time; from ase.io import read; from hdnnp.references import get_reference, compute_label; "
+            "from hdnnp.structures import Structure; "
+            f"a = read({str(structure_file)!r}); t = time.perf_counter(); "
+            f"r = compute_label(get_reference({preset!r}, {overrides!r}), Structure.from_ase(a)); "
+            "print('LABEL_S', time.perf_counter() - t, r.energy is not None and r.forces is not None)")
+    t0 = time.perf_counter()
+    try:
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+    except subprocess.TimeoutExpired:
+        return {"seconds": time.perf_counter() - t0, "finished": False}
+    line = [ln for ln in res.stdout.splitlines() if ln.startswith("LABEL_S")]
+    if not line or line[0].split()[2] != "True":
+        raise SystemExit(f"{preset} failed:\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
+    return {"seconds": float(line[0].split()[1]), "finished": True}

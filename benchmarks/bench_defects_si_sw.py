@@ -47,7 +47,7 @@ import numpy as np
 
 
 def relaxation_frames(atoms, every: int = 4, steps: int = 400):
-    """Frames along an SW relaxation (ASE BFGS, the reference calculator) of ``atoms``."""
+    """(frame, largest force component) along an SW relaxation (ASE BFGS, the reference calculator) of ``atoms``."""
     from ase.optimize import BFGS
 
     from hdnnp.references import ReferenceCalculator, get_reference
@@ -59,11 +59,15 @@ def relaxation_frames(atoms, every: int = 4, steps: int = 400):
         if k % every == 0:
             f = a.copy()
             f.calc = None
-            frames.append(f)
+            frames.append((f, float(np.abs(a.get_forces()).max())))
     return frames
 
 
-def training_frames(seed: int = 0):
+def training_frames(seed: int = 0, max_force: float = 3.0):
+    """Bulk cells and vacancy cells near the minima that formation energies are made of: SW relaxation paths from
+    the distortion search's starts keep only the frames whose largest force component is below ``max_force``
+    eV/Å (the first steps from a 60 % bond distortion reach 77 eV/Å and 1.8 eV/atom above the crystal: with them
+    in the set, the fit spends itself on energies no relaxed vacancy has), and each path's end is rattled."""
     from ase.build import bulk
 
     from hdnnp.workflows.defects import DefectSettings, distorted_starts, generate_defects
@@ -71,18 +75,18 @@ def training_frames(seed: int = 0):
     si = bulk("Si", "diamond", a=5.431, cubic=True)
     frames = []
     sc = si.repeat(2)
-    for k in range(40):
+    for k in range(48):
         a = sc.copy()
         a.set_cell(a.cell[:] @ (np.eye(3) + rng.uniform(-0.01, 0.01, (3, 3))), scale_atoms=True)
-        a.positions += rng.normal(0.0, [0.01, 0.03, 0.05, 0.08][k % 4], a.positions.shape)
+        a.positions += rng.normal(0.0, [0.01, 0.02, 0.03, 0.05][k % 4], a.positions.shape)
         frames.append(a)
     s = DefectSettings(supercell=[2, 2, 2], rattle=0.05, rattle_seeds=2)
     vac = generate_defects(si, s)[0]
     for _, _, start in distorted_starts(vac, s):
         path = relaxation_frames(start, every=2)
-        frames += path
-        for sigma in (0.05, 0.1):              # around the minimum (or stationary point) each start ends in
-            a = path[-1].copy()
+        frames += [f for f, fmax in path if fmax < max_force]
+        for sigma in (0.01, 0.02, 0.03, 0.05):  # around the minimum (or stationary point) each start ends in
+            a = path[-1][0].copy()
             a.positions += rng.normal(0.0, sigma, a.positions.shape)
             frames.append(a)
     rng.shuffle(frames)

@@ -8,7 +8,6 @@ Last line: ns_per_day_hdnnp_1=… ns_per_day_pedone_1=… ns_per_day_hdnnp_2=…
 """
 import argparse
 import re
-import time
 from pathlib import Path
 
 import _local  # noqa: F401
@@ -49,23 +48,9 @@ def main():
     gfile = wd / "gpaw_step.json"
     if not args.no_gpaw and not gfile.is_file():
         # one GPAW force call in a child process, stopped after --gpaw-timeout s (then a lower bound is reported)
-        import subprocess
-        import sys
-        code = ("import time; from ase.io import read; from hdnnp.references import get_reference, compute_label; "
-                "from hdnnp.structures import Structure; "
-                f"a = read({str(wd / 'cell' / 'amorphous.extxyz')!r}); t = time.perf_counter(); "
-                "r = compute_label(get_reference('gpaw-pbe-lcao'), Structure.from_ase(a)); "
-                "print('GPAW_S', time.perf_counter() - t, r.energy is not None)")
-        t0 = time.perf_counter()
-        try:
-            res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                 timeout=args.gpaw_timeout, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
-            line = [ln for ln in res.stdout.splitlines() if ln.startswith("GPAW_S")]
-            if not line or line[0].split()[2] != "True":
-                raise SystemExit(f"GPAW failed:\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
-            info = {"gpaw_s_per_step": float(line[0].split()[1]), "finished": True}
-        except subprocess.TimeoutExpired:
-            info = {"gpaw_s_per_step": time.perf_counter() - t0, "finished": False}
+        from _local import timed_label
+        t = timed_label(wd / "cell" / "amorphous.extxyz", "gpaw-pbe-lcao", args.gpaw_timeout)
+        info = {"gpaw_s_per_step": t["seconds"], "finished": t["finished"]}
         gfile.write_text(json.dumps({**info, "preset": "gpaw-pbe-lcao"}))
     if args.gpaw_only:
         print(gfile.read_text())
