@@ -63,7 +63,7 @@ def relaxation_frames(atoms, every: int = 4, steps: int = 400):
     return frames
 
 
-def training_frames(seed: int = 0, max_force: float = 3.0):
+def training_frames(seed: int = 0, max_force: float = 10.0):
     """Bulk cells and vacancy cells near the minima that formation energies are made of: SW relaxation paths from
     the distortion search's starts keep only the frames whose largest force component is below ``max_force``
     eV/Å (the first steps from a 60 % bond distortion reach 77 eV/Å and 1.8 eV/atom above the crystal: with them
@@ -98,13 +98,15 @@ def main():
     ap.add_argument("--workdir", default="/work/bench_defects_si")
     ap.add_argument("--budget", type=float, default=600.0, help="training seconds (hdnnp init --time-budget)")
     ap.add_argument("--cells", type=int, nargs="+", default=[3, 4], help="cubic supercells n×n×n of the 8-atom cell")
+    ap.add_argument("--max-force", type=float, default=10.0,
+                    help="eV/Å: relaxation-path frames with a larger force component are left out of training")
     args = ap.parse_args()
     wd = Path(args.workdir)
     wd.mkdir(parents=True, exist_ok=True)
     from ase.build import bulk
     bulk("Si", "diamond", a=5.431, cubic=True).write(wd / "si.xyz")
     if not (wd / "train.extxyz").is_file():
-        frames = training_frames()
+        frames = training_frames(max_force=args.max_force)
         print(f"{len(frames)} training structures (bulk rattled/strained, vacancy relaxation paths)", flush=True)
         label_split(frames, "sw-si", wd)
     if not (wd / "run" / "potential" / "input.nn").is_file():

@@ -40,6 +40,45 @@ def test_sw_vacancy_escapes_the_symmetric_trap(tmp_path):
     assert (tmp_path / "d" / "distortions.png").stat().st_size > 1000 and (tmp_path / "d" / "v_Si_0.extxyz").is_file()
 
 
+def test_reference_relaxations_are_kept_in_the_store_and_replayed(tmp_path):
+    from hdnnp.labels import LabelStore
+    bulk("Si", "diamond", a=5.431, cubic=True).write(tmp_path / "si.xyz")
+    cmd = [sys.executable, "-m", "hdnnp", "defects", str(tmp_path / "si.xyz"), "-r", "sw-si", "--supercell", "1", "1",
+           "1", "--distortions", "-0.4", "--store", str(tmp_path / "labels.db")]
+    first = subprocess.run(cmd + ["-o", str(tmp_path / "a")], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-2000:]
+    n = len(LabelStore(tmp_path / "labels.db"))
+    assert n > 10                                   # every step of both relaxations, the bulk and the unrelaxed cell
+    again = subprocess.run(cmd + ["-o", str(tmp_path / "b")], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert len(LabelStore(tmp_path / "labels.db")) == n                 # replayed from the store
+    ra, rb = (json.loads((tmp_path / d / "defects.json").read_text())["defects"][0] for d in "ab")
+    assert ra["formation_energy_eV"] == rb["formation_energy_eV"]
+
+
+def test_minima_outside_the_training_range_are_not_kept(tmp_path, monkeypatch):
+    """A potential can have holes where it never saw data: a relaxation that ends there (extrapolating) or does not
+    converge is reported, drawn, and not taken as the defect's minimum."""
+    from hdnnp.references import get_reference
+    from hdnnp.workflows import defects as D
+    from hdnnp.workflows.phonons import ForceEngine
+    real, calls = D._relax, []
+
+    def holed(atoms, calc, fmax, steps):          # the distorted start falls into a 'hole' 10 eV deep
+        a, e, ok, n = real(atoms, calc, fmax, steps)
+        calls.append(1)
+        return (a, e - 10.0, ok, 5) if len(calls) == 2 else (a, e, ok, n)
+
+    monkeypatch.setattr(D, "_relax", holed)
+    logs = []
+    s = D.run_defects(bulk("Si", "diamond", a=5.431, cubic=True), ForceEngine(reference=get_reference("sw-si")),
+                      tmp_path / "d", DefectSettings(distortions=[-0.4]), log=logs.append)
+    row = s["defects"][0]
+    assert row["formation_energy_eV"] == pytest.approx(4.337, abs=0.01) and row["best_start"] == "ideal"
+    assert row["untrusted_starts"] == 1
+    assert any("start -40% reached" in m and "outside the potential's training range" in m for m in logs)
+
+
 def test_charged_defects_with_a_charge_aware_potential(tmp_path):
     from ase.io import read as aread
 

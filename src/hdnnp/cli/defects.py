@@ -18,6 +18,9 @@ def register(sub):
                     "transition levels and formation_vs_fermi.png.")
     p.add_argument("bulk", metavar="BULK", help="bulk structure (unit cell; the first structure of the file)")
     add_engine_args(p, store=False)
+    p.add_argument("--store", metavar="FILE.db",
+                   help="with --reference: keep every calculation of the relaxations in this label store (training "
+                        "data for a potential; a rerun replays the stored steps instead of computing them)")
     p.add_argument("--supercell", type=int, nargs=3, default=[2, 2, 2], metavar=("NX", "NY", "NZ"))
     p.add_argument("--no-vacancies", action="store_true")
     p.add_argument("--interstitials", nargs="+", default=[], metavar="EL", help="elements to insert")

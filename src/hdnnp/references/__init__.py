@@ -137,21 +137,37 @@ def get_reference(spec, overrides: dict | None = None, *, where: str = "referenc
     return Reference(code=code_name, settings_json=json.dumps(settings, sort_keys=True), name=name or code_name)
 
 
-def ReferenceCalculator(reference):
-    """An ASE calculator computing with ``reference`` in this process, without the label store (for
-    relaxations and other step-by-step work): energy, free_energy, forces and, when the code gives it,
-    stress."""
+def ReferenceCalculator(reference, store=None):
+    """An ASE calculator computing with ``reference`` in this process (for relaxations and other step-by-step
+    work): energy, free_energy, forces and, when the code gives it, stress. With a label ``store`` (a
+    :class:`~hdnnp.labels.LabelStore` or its path) every step is looked up there first and written there when
+    computed: a relaxation's steps become training data, and a rerun of a deterministic relaxation replays
+    them from the store instead of computing them again."""
     from ase.calculators.calculator import Calculator, all_changes
 
     from ..structures import Structure
     from ._base import compute_label
+
+    if store is not None:
+        from ..labels.store import LabelStore, label_key
+        store = store if isinstance(store, LabelStore) else LabelStore(store)
+
+    def _label(structure):
+        if store is None:
+            return compute_label(reference, structure)
+        key = label_key(reference, structure)
+        r = store.get(key)
+        if r is None or not r.ok:
+            r = compute_label(reference, structure)
+            store.put(key, structure, reference, r)
+        return r
 
     class _ReferenceCalculator(Calculator):
         implemented_properties = ["energy", "free_energy", "forces", "stress"]
 
         def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
             super().calculate(atoms, properties, system_changes)
-            r = compute_label(reference, Structure.from_ase(self.atoms))
+            r = _label(Structure.from_ase(self.atoms))
             if not r.ok:
                 raise RuntimeError(f"{reference.name}: {r.error}")
             self.results = {"energy": r.energy, "free_energy": r.energy, "forces": np.asarray(r.forces)}

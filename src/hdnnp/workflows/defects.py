@@ -171,12 +171,26 @@ def distorted_starts(defect: Defect, s: DefectSettings):
 
 
 def _relax(atoms, calc, fmax, steps):
+    """(relaxed atoms, energy, converged, symmetry-function values outside the potential's training range at the
+    end — 0 for a reference code)."""
     from ase.optimize import BFGS
     a = atoms.copy()
     a.calc = calc
     opt = BFGS(a, logfile=None, maxstep=0.1)
     ok = opt.run(fmax=fmax, steps=steps)
-    return a, float(a.get_potential_energy()), bool(ok)
+    e = float(a.get_potential_energy())
+    return a, e, bool(ok), int(getattr(calc, "n_extrapolations", 0) or 0)
+
+
+def _untrusted(r) -> str:
+    """Why a relaxation result ``(E_f, label, distortion, atoms, converged, extrapolations)`` is not a minimum to
+    keep ('' when it is)."""
+    why = []
+    if not r[4]:
+        why.append("did not converge")
+    if r[5]:
+        why.append(f"ends outside the potential's training range ({r[5]} symmetry-function values)")
+    return " and ".join(why)
 
 
 #: e²/(4πε0) in eV·Å
@@ -330,19 +344,31 @@ def run_defects(bulk, engine, out, s: DefectSettings, log=print) -> dict:
             results = []
             for label, dist, a in distorted_starts(d, s):
                 a.info["charge"] = q
-                relaxed, e, ok = _relax(a, calc, s.fmax, s.max_steps)
-                results.append((e - ref, label, dist, relaxed, ok))
+                relaxed, e, ok, n_extra = _relax(a, calc, s.fmax, s.max_steps)
+                results.append((e - ref, label, dist, relaxed, ok, n_extra))
             results.sort(key=lambda x: x[0])
-            best = results[0]
+            # a minimum is kept only where the relaxation converged and (for a potential) stayed inside its
+            # training range: a potential can have holes outside it, far below any real minimum
+            kept = [r for r in results if not _untrusted(r)] or results
+            if len(kept) == len(results) and any(_untrusted(r) for r in results):
+                log(f"defects: {name}: no start converged inside the potential's training range; the lowest "
+                    "result is reported, but do not trust it")
+            kept_ids = {id(r) for r in kept}
+            for r in results:
+                if id(r) not in kept_ids and r[0] < kept[0][0]:
+                    log(f"defects: {name}: start {r[1]} reached {r[0]:.3f} eV but {_untrusted(r)}: not kept "
+                        "as a minimum (add such structures to the training set, or check the potential there)")
+            best = kept[0]
             plain = next(r for r in results if r[1] == "ideal")
             best[3].write(out / f"{name}.extxyz")
             relaxed_cells[(d.name, q)] = (best[3], d)
-            landscape[name] = [(r[2], r[0], r[1]) for r in results]
+            landscape[name] = [(r[2], r[0], r[1], id(r) in kept_ids) for r in results]
             ef0.setdefault(d.name, {})[q] = best[0]
             rows.append({"defect": name, "kind": d.kind, "charge": q, "multiplicity": d.multiplicity,
                          "formation_energy_eV": best[0], "plain_relaxation_eV": plain[0], "unrelaxed_eV": e_unrelaxed,
-                         "spread_of_minima_eV": results[-1][0] - best[0], "best_start": best[1],
-                         "correction_eV": corr, "starts": len(results), "converged": all(r[4] for r in results)})
+                         "spread_of_minima_eV": kept[-1][0] - best[0], "best_start": best[1],
+                         "correction_eV": corr, "starts": len(results), "converged": all(r[4] for r in results),
+                         "untrusted_starts": len(results) - len(kept)})
             log(f"defects: {name}: E_f {best[0]:.3f} eV{' at the VBM' if charged else ''} (start {best[1]}); plain "
                 f"relaxation {plain[0]:.3f} eV, unrelaxed {e_unrelaxed:.3f} eV, {len(results)} starts spread "
                 f"{rows[-1]['spread_of_minima_eV']:.3f} eV")
@@ -491,8 +517,13 @@ def plot_landscape(landscape: dict, png):
     for k, (name, pts) in enumerate(landscape.items()):
         pts = sorted((p for p in pts if p[2] != "ideal"), key=lambda p: p[0])
         ideal = [p for p in landscape[name] if p[2] == "ideal"]
-        if pts:
-            ax.plot([p[0] * 100 for p in pts], [p[1] for p in pts], "o-", color=f"C{k}", label=name)
+        good = [p for p in pts if len(p) < 4 or p[3]]
+        if good:
+            ax.plot([p[0] * 100 for p in good], [p[1] for p in good], "o-", color=f"C{k}", label=name)
+        bad = [p for p in pts if len(p) > 3 and not p[3]]
+        if bad:
+            ax.plot([p[0] * 100 for p in bad], [p[1] for p in bad], "x", color=f"C{k}", ms=9,
+                    label=f"{name}: not converged or outside the training range")
         if ideal:
             ax.plot([0], [ideal[0][1]], "s", color=f"C{k}", mfc="none", ms=9)
     ax.set_xlabel("bond distortion of the defect's neighbours (%)  (□: relaxed from the ideal site)")

@@ -73,7 +73,7 @@ class ForceEngine:
             from ..calculator import HDNNPCalculator
             return HDNNPCalculator(self.evaluator, warn_extrapolation=False)
         from ..references import ReferenceCalculator
-        return ReferenceCalculator(self.reference)
+        return ReferenceCalculator(self.reference, store=self.store)
 
     def forces(self, atoms_list, what: str = "structures") -> list[np.ndarray]:
         from ..structures import Structure
