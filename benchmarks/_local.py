@@ -55,3 +55,41 @@ def timed_label(structure_file, preset: str, timeout: float, overrides: dict | N
     if not line or line[0].split()[2] != "True":
         raise SystemExit(f"{preset} failed:\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
     return {"seconds": float(line[0].split()[1]), "finished": True}
+
+
+def kappa_reference_and_trained(common, ref_dir: Path, trained_dir: Path, train_args) -> tuple[dict, dict, float, float]:
+    """``hdnnp thermal-conductivity COMMON`` with the reference into ``ref_dir`` and with ``--train TRAIN_ARGS``
+    into ``trained_dir``, each skipped when its kappa.json is there: (reference's kappa.json, trained's,
+    seconds of the first, seconds of the second)."""
+    import json
+    import subprocess
+    import time
+    t0 = time.perf_counter()
+    if not (ref_dir / "kappa.json").is_file():
+        subprocess.run([sys.executable, "-m", "hdnnp", "thermal-conductivity", *common, "-o", str(ref_dir)],
+                       check=True)
+    t_ref = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    done = trained_dir / "kappa.json"
+    if not done.is_file() or "labels_used" not in json.loads(done.read_text()):
+        subprocess.run([sys.executable, "-m", "hdnnp", "thermal-conductivity", *common, "-o", str(trained_dir),
+                        "--train", *[str(a) for a in train_args]], check=True)
+    t_pot = time.perf_counter() - t0
+    return (json.loads((ref_dir / "kappa.json").read_text()), json.loads(done.read_text()), t_ref, t_pot)
+
+
+def dump_frames(traj, cell, n: int) -> list:
+    """``n`` frames spread evenly over a LAMMPS dump ``traj`` (as ``hdnnp diffusion`` writes it) as ASE atoms in a
+    copy of ``cell`` (the cell in LAMMPS' orientation), wrapped into it."""
+    import numpy as np
+
+    from hdnnp.workflows.diffusion import read_dump
+    sym, pos, _ = read_dump(traj)
+    frames = []
+    for k in np.linspace(0, len(pos) - 1, n).astype(int):
+        a = cell.copy()
+        a.set_chemical_symbols(sym)
+        a.positions = pos[k]
+        a.wrap()
+        frames.append(a)
+    return frames

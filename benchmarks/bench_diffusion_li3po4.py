@@ -21,7 +21,7 @@ import argparse
 import json
 from pathlib import Path
 
-from _local import hdnnp as sh, label_split
+from _local import dump_frames, hdnnp as sh, label_split
 import numpy as np
 
 
@@ -61,7 +61,6 @@ def main():
     # 3: training structures from the reference's own trajectories, labelled through the store
     from ase.io import read
 
-    from hdnnp.workflows.diffusion import read_dump
 
     if not (wd / "train.extxyz").is_file():
         rng = np.random.default_rng(0)
@@ -71,13 +70,7 @@ def main():
         from hdnnp.lammps.runner import lammps_cell
         lcell = lammps_cell(cell)[0]
         for t in Tt:
-            sym, pos, _ = read_dump(wd / "ref" / f"T{t}K" / "traj.lammpstrj")
-            for k in np.linspace(0, len(pos) - 1, args.frames_per_T).astype(int):
-                a = lcell.copy()
-                a.set_chemical_symbols(sym)
-                a.positions = pos[k]
-                a.wrap()
-                frames.append(a)
+            frames += dump_frames(wd / "ref" / f"T{t}K" / "traj.lammpstrj", lcell, args.frames_per_T)
         rng.shuffle(frames)
         label_split(frames, "pedone-li3po4", wd, workers=2)
     # 4: train with init's choice

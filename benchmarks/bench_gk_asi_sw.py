@@ -22,7 +22,7 @@ import argparse
 import json
 from pathlib import Path
 
-from _local import hdnnp as sh, label_split
+from _local import dump_frames, hdnnp as sh, label_split
 import numpy as np
 
 
@@ -48,19 +48,12 @@ def main():
         from ase.io import read
 
         from hdnnp.lammps.runner import lammps_cell
-        from hdnnp.workflows.diffusion import read_dump
         rng = np.random.default_rng(0)
         frames = read(wd / "cell" / "quench.extxyz", index=":")
         frames = [frames[k] for k in np.linspace(0, len(frames) - 1, min(len(frames), 60)).astype(int)]
         lcell = lammps_cell(read(wd / "cell" / "amorphous.extxyz"))[0]
         for t in Tt:
-            sym, pos, _ = read_dump(wd / "ref_md" / f"T{t}K" / "traj.lammpstrj")
-            for k in np.linspace(0, len(pos) - 1, 60).astype(int):
-                a = lcell.copy()
-                a.set_chemical_symbols(sym)
-                a.positions = pos[k]
-                a.wrap()
-                frames.append(a)
+            frames += dump_frames(wd / "ref_md" / f"T{t}K" / "traj.lammpstrj", lcell, 60)
         rng.shuffle(frames)
         label_split(frames, "sw-si", wd)
     if not (wd / "run" / "potential" / "input.nn").is_file():

@@ -16,12 +16,9 @@ Usage: python benchmarks/bench_kappa_gan_tersoff.py [--workdir DIR] [--budget 90
 Last line: kappa_rel_err_max=… (over xx and zz and the temperatures) labels_used=… direct_displacements=…
 """
 import argparse
-import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 
+from _local import kappa_reference_and_trained
 from ase.build import bulk
 
 
@@ -42,20 +39,10 @@ def main():
     common = [str(work / "gan.xyz"), "-r", "tersoff-gan", "--store", str(work / "labels.db"), "--relax-cell",
               "--supercell", *map(str, args.supercell), "--mesh", *map(str, args.mesh),
               "-T", *[f"{t:g}" for t in args.temperatures], "--no-progress"]
-    t0 = time.perf_counter()
-    if not (work / "tersoff" / "kappa.json").is_file():
-        subprocess.run([sys.executable, "-m", "hdnnp", "thermal-conductivity", *common, "-o", str(work / "tersoff")],
-                       check=True)
-    t_ref = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    tdir = work / args.tag
-    if not (tdir / "kappa.json").is_file() or "labels_used" not in json.loads((tdir / "kappa.json").read_text()):
-        subprocess.run([sys.executable, "-m", "hdnnp", "thermal-conductivity", *common, "-o", str(tdir), "--train",
-                        "--train-budget", str(args.budget), "--train-amplitudes", *map(str, args.amplitudes),
-                        "--train-per-amplitude", str(args.per_amplitude)], check=True)
-    t_pot = time.perf_counter() - t0
-    ref = json.loads((work / "tersoff" / "kappa.json").read_text())
-    pot = json.loads((tdir / "kappa.json").read_text())
+    ref, pot, t_ref, t_pot = kappa_reference_and_trained(
+        common, work / "tersoff", work / args.tag,
+        ["--train-budget", args.budget, "--train-amplitudes", *args.amplitudes,
+         "--train-per-amplitude", args.per_amplitude])
     errs = []
     print("  T (K)   κ_xx Tersoff   κ_xx HDNNP   error    κ_zz Tersoff   κ_zz HDNNP   error   (W/m/K)")
     for T, k in ref["kappa_W_mK"].items():

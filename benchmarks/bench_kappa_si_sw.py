@@ -13,12 +13,9 @@ Usage: python benchmarks/bench_kappa_si_sw.py [--workdir DIR] [--budget 600] [--
 Last line: kappa_rel_err_max=… labels_used=… direct_displacements=…
 """
 import argparse
-import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 
+from _local import kappa_reference_and_trained
 from ase.build import bulk
 
 
@@ -37,20 +34,10 @@ def main():
     bulk("Si", "diamond", a=5.431, cubic=True).write(work / "si8.xyz")
     common = [str(work / "si8.xyz"), "-r", "sw-si", "--store", str(work / "labels.db"), "--mesh",
               *map(str, args.mesh), "-T", "200", "300", "400", "500", "--no-progress"]
-    t0 = time.perf_counter()
-    if not (work / "sw" / "kappa.json").is_file():
-        subprocess.run([sys.executable, "-m", "hdnnp", "thermal-conductivity", *common, "-o", str(work / "sw")], check=True)
-    t_ref = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    tdir = work / args.tag
-    if not (tdir / "kappa.json").is_file() or "labels_used" not in json.loads((tdir / "kappa.json").read_text()):
-        subprocess.run([sys.executable, "-m", "hdnnp", "thermal-conductivity", *common, "-o", str(tdir), "--train",
-                        "--train-budget", str(args.budget), "--committee", str(args.committee),
-                        "--train-amplitudes", *map(str, args.amplitudes),
-                        "--train-per-amplitude", str(args.per_amplitude)], check=True)
-    t_pot = time.perf_counter() - t0
-    ref = json.loads((work / "sw" / "kappa.json").read_text())
-    pot = json.loads((tdir / "kappa.json").read_text())
+    ref, pot, t_ref, t_pot = kappa_reference_and_trained(
+        common, work / "sw", work / args.tag,
+        ["--train-budget", args.budget, "--committee", args.committee, "--train-amplitudes", *args.amplitudes,
+         "--train-per-amplitude", args.per_amplitude])
     errs = []
     print("  T (K)   κ_SW (W/m/K)   κ_HDNNP   rel. error")
     for T, k in ref["kappa_W_mK"].items():
