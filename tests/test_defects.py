@@ -25,6 +25,9 @@ def test_sites_and_defects():
         ("v_Ga_0", "vacancy", 2, 31), ("Al_Ga_0", "substitution", 2, 32), ("N_Ga_0", "antisite", 2, 32),
         ("v_N_1", "vacancy", 2, 31), ("Ga_N_1", "antisite", 2, 32)]
     assert ds[1].delta == {"Ga": -1, "Al": 1}
+    assert [d.name for d in generate_defects(gan, DefectSettings(vacancy_elements=["N"]))] == ["v_N_1"]
+    with pytest.raises(Exception, match="--vacancies O: not in the bulk"):
+        generate_defects(gan, DefectSettings(vacancy_elements=["O"]))
 
 
 def test_sw_vacancy_escapes_the_symmetric_trap(tmp_path):

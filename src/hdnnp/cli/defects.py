@@ -23,6 +23,8 @@ def register(sub):
                         "data for a potential; a rerun replays the stored steps instead of computing them)")
     p.add_argument("--supercell", type=int, nargs=3, default=[2, 2, 2], metavar=("NX", "NY", "NZ"))
     p.add_argument("--no-vacancies", action="store_true")
+    p.add_argument("--vacancies", nargs="+", default=[], metavar="EL",
+                   help="vacancies of these elements only (default: of every element)")
     p.add_argument("--interstitials", nargs="+", default=[], metavar="EL", help="elements to insert")
     p.add_argument("--substitutions", nargs="+", default=[], metavar="HOST:DOPANT", help="e.g. Si:Ge")
     p.add_argument("--antisites", action="store_true")
@@ -69,7 +71,8 @@ def run(args) -> int:
             raise InputError(f"--substitutions {item!r}: write HOST:DOPANT, e.g. Si:Ge")
         subs.append(tuple(item.split(":", 1)))
     corr = key_values(args.corrections, "--corrections", "Q=EV, e.g. 2=0.35", key=int)
-    st = DefectSettings(supercell=args.supercell, vacancies=not args.no_vacancies, interstitials=args.interstitials,
+    st = DefectSettings(supercell=args.supercell, vacancies=not args.no_vacancies, vacancy_elements=args.vacancies,
+                        interstitials=args.interstitials,
                         substitutions=subs, antisites=args.antisites, distortions=args.distortions,
                         rattle=args.rattle, rattle_seeds=args.rattle_seeds, fmax=args.fmax, mu=mu,
                         charges=args.charges, vbm=args.vbm, gap=args.gap, dielectric=args.dielectric,

@@ -58,8 +58,7 @@ def compute(settings: dict, structure) -> Result:
                   convergence={"energy": float(settings["convergence_energy"])}, maxiter=int(settings["maxiter"]))
     if settings["mode"] != "pw":
         kwargs["basis"] = settings["basis"]
-        if settings["mode"] == "fd":
-            kwargs["h"] = float(settings["h"])
+        kwargs["h"] = float(settings["h"])
     if settings["spinpol"]:
         kwargs["spinpol"] = True
     calc = GPAW(**kwargs)
@@ -80,7 +79,7 @@ CODE = Code(
         "mode": ("pw", "pw (plane waves), lcao or fd"),
         "ecut": (400.0, "plane-wave cutoff in eV (mode pw)"),
         "basis": ("dzp", "LCAO basis (modes lcao, fd)"),
-        "h": (0.2, "grid spacing in Å (mode fd)"),
+        "h": (0.2, "real-space grid spacing in Å (modes lcao, fd)"),
         "xc": ("PBE", "exchange-correlation functional"),
         "kpts": ({"density": 3.0, "gamma": False}, "[n1, n2, n3] or {density: k-points per Å⁻¹}"),
         "smearing": (0.1, "Fermi–Dirac width in eV"),

@@ -37,6 +37,7 @@ __all__ = ["DefectSettings", "Defect", "generate_defects", "interstitial_sites",
 class DefectSettings:
     supercell: list[int] = field(default_factory=lambda: [2, 2, 2])
     vacancies: bool = True
+    vacancy_elements: list[str] = field(default_factory=list)     # vacancies of these elements only (empty: all)
     interstitials: list[str] = field(default_factory=list)      # elements to insert
     substitutions: list[tuple[str, str]] = field(default_factory=list)   # (host, dopant)
     antisites: bool = False
@@ -116,11 +117,15 @@ def generate_defects(bulk, s: DefectSettings) -> list[Defect]:
     sc = bulk.repeat(rep)
     symbols = bulk.get_chemical_symbols()
     distinct = sorted(set(int(x) for x in ds.equivalent_atoms))
+    unknown = sorted(set(s.vacancy_elements) - set(symbols))
+    if unknown:
+        raise InputError(f"--vacancies {' '.join(unknown)}: not in the bulk structure (it has "
+                         f"{', '.join(sorted(set(symbols)))})")
     out: list[Defect] = []
     for a in distinct:
         el = symbols[a]
         mult = int(np.sum(ds.equivalent_atoms == a))
-        if s.vacancies:
+        if s.vacancies and (not s.vacancy_elements or el in s.vacancy_elements):
             d = sc.copy()
             site = d.positions[a].copy()
             del d[a]
