@@ -108,6 +108,9 @@ def test_one_charge_state_is_refused_and_neutral_models_have_no_charge_file(char
     Trainer(c, log=quiet).run()
     assert not (tmp_path / "b" / "potential" / "charge.json").exists()
     assert type(load_potential(tmp_path / "b" / "potential")).__name__ == "Evaluator"
+    logs = []                                          # several charge states, but a neutral model: warned
+    Trainer(cfg(charged, tmp_path / "c", charge_input=False, epochs=1), log=lambda m, *a, **k: logs.append(m)).run()
+    assert any("3 total charges (0, 1, 2) but the potential cannot see them" in m for m in logs)
 
 
 def test_lammps_export_folds_the_charge(charged, tmp_path):

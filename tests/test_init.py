@@ -24,6 +24,22 @@ def test_init_periodic_solid_chooses_auto_sfs_and_lm(tmp_path, capsys):
     assert "mlearn" not in text or "energy_unit" not in text.split("train:")[1].split("test:")[0]   # fixed units
 
 
+def test_init_makes_a_charge_aware_potential_for_several_charge_states(tmp_path):
+    data = []
+    for q in (0.0, 1.0):
+        for st in read(example_path("si"))[:6]:
+            c = st.copy()
+            c.charge = q
+            data.append(c)
+    write(tmp_path / "q.xyz", data)
+    assert main(["init", str(tmp_path / "q.xyz"), "-o", str(tmp_path / "c.yaml")]) == 0
+    assert "2 total charges in the data (0, 1)" in (tmp_path / "c.yaml").read_text()
+    assert load_config(tmp_path / "c.yaml").model.charge_input is True
+    write(tmp_path / "n.xyz", data[:6])
+    assert main(["init", str(tmp_path / "n.xyz"), "-o", str(tmp_path / "n.yaml")]) == 0
+    assert load_config(tmp_path / "n.yaml").model.charge_input is False
+
+
 def test_init_molecules_choose_adam_and_wider_nets(tmp_path):
     from ase.build import molecule
     from hdnnp.structures import Structure

@@ -46,6 +46,7 @@ class DataSummary:
     cutoff: float                      # Å suggested by the data
     nn_median: float | None
     formats: list[str] = field(default_factory=list)
+    charges: list[float] = field(default_factory=lambda: [0.0])    # the total charges in the data
 
     @property
     def kind(self) -> str:
@@ -78,7 +79,8 @@ def summarize(structures, formats=()) -> DataSummary:
         periodic=sum(1 for s in structures if np.all(s.pbc)), molecules=sum(1 for s in structures if not np.any(s.pbc)),
         atoms_mean=float(nat.mean()), atoms_total=int(nat.sum()), has_energy=bool(with_e), has_forces=bool(f),
         has_stress=any(s.stress is not None and np.all(s.pbc) for s in structures), energy_spread=spread,
-        force_rms=frms, cutoff=rc, nn_median=stats.get("median_nn_distance"), formats=list(formats))
+        force_rms=frms, cutoff=rc, nn_median=stats.get("median_nn_distance"), formats=list(formats),
+        charges=sorted({float(s.charge) for s in structures}))
 
 
 def default_time_budget(summary: DataSummary) -> float:
@@ -130,6 +132,10 @@ def choose(summary: DataSummary, time_budget: float | None = None) -> tuple[dict
     sf["auto"]["cutoff"] = summary.cutoff
     settings = {"symmetry_functions": sf, "hidden": hidden, "optimizer": opt, "loss": loss,
                 "time_budget": budget, "scaling": scaling, "validation_fraction": val}
+    if len(summary.charges) > 1:
+        settings["charge_input"] = True
+        why.append(f"{len(summary.charges)} total charges in the data ({', '.join(f'{q:g}' for q in summary.charges)}):"
+                   " a charge-aware potential, the total charge an input of every network (model.charge_input)")
     return settings, why
 
 
@@ -152,6 +158,8 @@ def config_text(train_files, test_files, formats, summary: DataSummary, settings
         return "\n".join(" " * indent + ln for ln in yaml.safe_dump(d, sort_keys=False,
                                                                    default_flow_style=None).splitlines())
     reasons = "\n".join(f"#   - {w}" for w in why)
+    charge_line = ("  charge_input: true        # the total charge is an input of every network (several charge states)\n"
+                   if settings.get("charge_input") else "")
     o = settings["optimizer"]
     return f"""# hdnnp training configuration (hdnnp train CONFIG), written by 'hdnnp init' for this data.
 # Units: eV and Å unless stated. Why these settings:
@@ -170,7 +178,7 @@ model:
   hidden: {settings["hidden"]}      # hidden layer sizes
   activation: t             # n2p2 letter: t tanh, p softplus, s logistic, ...
   scaling: {settings.get("scaling", "scale_center")}     # none, scale, center, scale_center, scale_sigma (n2p2 modes)
-loss:                       # weights: energy per atom (eV/atom)², force components (eV/Å)²,
+{charge_line}loss:                       # weights: energy per atom (eV/atom)², force components (eV/Å)²,
                             # stress components in units of 10 meV/Å³, squared
 {block(settings["loss"], 2)}
 optimizer:                  # lm (Levenberg–Marquardt), adam, lbfgs or kalman

@@ -287,6 +287,13 @@ class Trainer:
                                  f"{charges[0] if charges else 0:g}; the charge input needs at least two charge "
                                  "states in the training set (extxyz charge=, n2p2 'charge' lines)")
             self.log(f"charge input: total charges {', '.join(f'{q:g}' for q in charges)} in the training set")
+        else:
+            charges = sorted({s.charge for s in self.sets["train"]})
+            if len(charges) > 1:
+                self.log(f"WARNING: the training set holds {len(charges)} total charges "
+                         f"({', '.join(f'{q:g}' for q in charges[:6])}{', ...' if len(charges) > 6 else ''}) but the "
+                         "potential cannot see them: one structure in two charge states would get one energy. Set "
+                         "model.charge_input: true for a charge-aware potential (hdnnp init does so for such data).")
         if self.dist.parallel:
             self._check_parallel()
         if cfg.model.symmetry_functions.auto is not None:
