@@ -79,6 +79,7 @@ def test_minima_outside_the_training_range_are_not_kept(tmp_path, monkeypatch):
     row = s["defects"][0]
     assert row["formation_energy_eV"] == pytest.approx(4.337, abs=0.01) and row["best_start"] == "ideal"
     assert row["untrusted_starts"] == 1
+    assert [(x["start"], x["kept"]) for x in s["starts"]["v_Si_0"]] == [("-40%", False), ("ideal", True)]
     assert any("start -40% reached" in m and "outside the potential's training range" in m for m in logs)
 
 

@@ -391,7 +391,9 @@ def run_defects(bulk, engine, out, s: DefectSettings, log=print) -> dict:
         w.writeheader()
         w.writerows(rows)
     summary = {"engine": engine.name, "supercell": list(s.supercell), "atoms_bulk_supercell": len(sc),
-               "e_bulk_eV": e_bulk, "mu_eV": mu, "defects": rows}
+               "e_bulk_eV": e_bulk, "mu_eV": mu, "defects": rows,
+               "starts": {name: [{"start": lab, "distortion": dist, "formation_energy_eV": e, "kept": kept}
+                                 for dist, e, lab, kept in pts] for name, pts in landscape.items()}}
     if charged:
         levels = {name: [{"from": a, "to": b, "level_eV": lv} for a, b, lv in transition_levels(e)]
                   for name, e in ef0.items()}
