@@ -68,9 +68,9 @@ def test_minima_outside_the_training_range_are_not_kept(tmp_path, monkeypatch):
     real, calls = D._relax, []
 
     def holed(atoms, calc, fmax, steps):          # the distorted start falls into a 'hole' 10 eV deep
-        a, e, ok, n = real(atoms, calc, fmax, steps)
+        a, e, ok, n, k = real(atoms, calc, fmax, steps)
         calls.append(1)
-        return (a, e - 10.0, ok, 5) if len(calls) == 2 else (a, e, ok, n)
+        return (a, e - 10.0, ok, 5, k) if len(calls) == 2 else (a, e, ok, n, k)
 
     monkeypatch.setattr(D, "_relax", holed)
     logs = []

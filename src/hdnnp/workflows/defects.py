@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -190,7 +191,7 @@ def _relax(atoms, calc, fmax, steps):
            BFGS(a, logfile=None, maxstep=0.1))
     ok = opt.run(fmax=fmax, steps=steps)
     e = float(a.get_potential_energy())
-    return a, e, bool(ok), int(getattr(calc, "n_extrapolations", 0) or 0)
+    return a, e, bool(ok), int(getattr(calc, "n_extrapolations", 0) or 0), int(opt.nsteps)
 
 
 def _untrusted(r) -> str:
@@ -353,10 +354,14 @@ def run_defects(bulk, engine, out, s: DefectSettings, log=print) -> dict:
             d.atoms.calc = calc
             e_unrelaxed = float(d.atoms.get_potential_energy()) - ref
             results = []
-            for label, dist, a in distorted_starts(d, s):
+            starts = distorted_starts(d, s)
+            for k, (label, dist, a) in enumerate(starts):
                 a.info["charge"] = q
-                relaxed, e, ok, n_extra = _relax(a, calc, s.fmax, s.max_steps)
+                t0 = time.perf_counter()
+                relaxed, e, ok, n_extra, steps = _relax(a, calc, s.fmax, s.max_steps)
                 results.append((e - ref, label, dist, relaxed, ok, n_extra))
+                log(f"defects: {name}: start {label} ({k + 1}/{len(starts)}): {e - ref:.3f} eV after {steps} steps "
+                    f"({time.perf_counter() - t0:.0f} s){'' if ok else ', not converged'}")
             results.sort(key=lambda x: x[0])
             # a minimum is kept only where the relaxation converged and (for a potential) stayed inside its
             # training range: a potential can have holes outside it, far below any real minimum
