@@ -172,3 +172,12 @@ def test_green_kubo_command_with_a_lammps_reference(tmp_path):
     assert (tmp_path / "gk" / "gk.png").stat().st_size > 1000
     d = np.loadtxt(tmp_path / "gk" / "gk.csv", delimiter=",", skiprows=1)
     assert d.shape[1] == 4 and d[-1, 0] == pytest.approx(2.0)
+    # the same command again analyses the finished MD instead of running it again; settings that cannot be
+    # analysed are refused before any MD
+    cmd = out.args
+    again = subprocess.run(cmd, capture_output=True, text=True)
+    assert again.returncode == 0 and "without running the MD again" in again.stderr, again.stderr[-2000:]
+    assert json.loads((tmp_path / "gk" / "gk.json").read_text())["kappa_W_mK"] == summ["kappa_W_mK"]
+    bad = subprocess.run([*cmd[:-2], "--tau", "6", "-o", str(tmp_path / "gk2")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "too short for τ = 6 ps with 4 blocks" in bad.stderr
+    assert not (tmp_path / "gk2" / "flux.txt").exists()

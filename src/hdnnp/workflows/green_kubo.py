@@ -54,7 +54,7 @@ def gk_kappa(flux: np.ndarray, dt_ps: float, volume: float, temperature: float, 
     n = len(flux)
     nlag = int(round(tau_ps / dt_ps)) + 1
     seg = n // max(blocks, 1)
-    if seg < 2 * nlag:
+    if seg < 2 * (nlag - 1):
         raise InputError(f"the production run is too short for τ = {tau_ps} ps with {blocks} blocks: each block "
                          f"has {seg * dt_ps:.1f} ps; make the run at least {2 * tau_ps * blocks:.0f} ps long or "
                          "shorten tau")
@@ -83,6 +83,10 @@ def run_green_kubo(atoms, out, s: GKSettings, *, potential=None, reference=None,
 
     if not atoms.pbc.all():
         raise InputError("Green-Kubo needs a periodic cell")
+    if s.production / max(s.blocks, 1) < 2 * s.tau - 1e-9:      # checked before the MD, not after it
+        raise InputError(f"the production run is too short for τ = {s.tau:g} ps with {s.blocks} blocks: each block "
+                         f"would have {s.production / max(s.blocks, 1):g} ps; make --production at least "
+                         f"{2 * s.tau * s.blocks:g} ps, or shorten --tau, or use fewer --blocks")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if s.repeat:
@@ -108,18 +112,16 @@ thermo_style custom step temp pe etotal press
 fix jf all ave/time {s.sample_every} 1 {s.sample_every} c_flux[1] c_flux[2] c_flux[3] file flux.txt format " %.10e"
 run {n_prod}
 """
-    (out / "in.lmp").write_text(script)
-    log(f"green-kubo: {len(at)} atoms, {s.equilibration:g} ps NVT + {s.production:g} ps NVE at {s.temperature:g} K "
-        f"({n_eq + n_prod} steps) in LAMMPS ({'hdnnp/fast' if potential is not None else reference.name})")
-    from ..lammps.runner import run_in
-    try:
-        run_in(out, s.ranks)
-    except HDNNPError as exc:
-        if "does not support compute centroid/stress/atom" in str(exc):
-            raise InputError(f"LAMMPS' pair style {reference.settings['pair_style']} has no centroid per-atom virial, "
-                             "so its heat flux would be wrong for a many-body potential (compute stress/atom is); "
-                             "Green-Kubo needs it") from None
-        raise
+    n_samples = n_prod // s.sample_every
+    if _finished(out, script, n_samples):
+        log(f"green-kubo: {out}/flux.txt holds this run's {n_samples} flux samples already (same in.lmp); "
+            "analysing it without running the MD again")
+    else:
+        (out / "in.lmp").write_text(script)
+        log(f"green-kubo: {len(at)} atoms, {s.equilibration:g} ps NVT + {s.production:g} ps NVE at "
+            f"{s.temperature:g} K ({n_eq + n_prod} steps) in LAMMPS "
+            f"({'hdnnp/fast' if potential is not None else reference.name})")
+        _run_md(out, s, reference)
     flux = np.loadtxt(out / "flux.txt", comments="#")[:, 1:4]
     volume = abs(np.linalg.det(at.cell[:]))
     lags, kap, sem, acf = gk_kappa(flux, s.sample_every * dt_ps, volume, s.temperature, s.tau, s.blocks)
@@ -132,6 +134,29 @@ run {n_prod}
                "blocks": s.blocks, "kappa_W_mK": float(kap[-1]), "kappa_sem_W_mK": float(sem[-1])}
     (out / "gk.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def _finished(out: Path, script: str, n_samples: int) -> bool:
+    """Whether ``out`` holds a finished run of exactly this input: the same in.lmp and every flux sample."""
+    try:
+        if (out / "in.lmp").read_text() != script:
+            return False
+        rows = sum(1 for ln in (out / "flux.txt").read_text().splitlines() if ln.strip() and not ln.startswith("#"))
+    except OSError:
+        return False
+    return rows >= n_samples
+
+
+def _run_md(out: Path, s: GKSettings, reference) -> None:
+    from ..lammps.runner import run_in
+    try:
+        run_in(out, s.ranks)
+    except HDNNPError as exc:
+        if reference is not None and "does not support compute centroid/stress/atom" in str(exc):
+            raise InputError(f"LAMMPS' pair style {reference.settings['pair_style']} has no centroid per-atom virial, "
+                             "so its heat flux would be wrong for a many-body potential (compute stress/atom is); "
+                             "Green-Kubo needs it") from None
+        raise
 
 
 def plot_gk(lags, kap, sem, acf, png, s: GKSettings):
