@@ -181,3 +181,24 @@ def test_green_kubo_command_with_a_lammps_reference(tmp_path):
     bad = subprocess.run([*cmd[:-2], "--tau", "6", "-o", str(tmp_path / "gk2")], capture_output=True, text=True)
     assert bad.returncode == 2 and "too short for τ = 6 ps with 4 blocks" in bad.stderr
     assert not (tmp_path / "gk2" / "flux.txt").exists()
+
+
+def test_kappa_training_leaves_out_amplitudes_where_the_forces_stiffen(tmp_path):
+    """Tersoff GaN stiffens 2.2x at 0.2 A (forces up to 146 eV/A) while SW Si stays within 1.2x: the training set
+    for --train keeps only the amplitudes whose stiffness stays within max_stiffening of the smallest one."""
+    from hdnnp.references import get_reference
+    from hdnnp.workflows.thermal import KappaSettings, KappaTraining, train_for_kappa
+    logs = []
+    from hdnnp.references import ReferenceCalculator
+    from hdnnp.workflows.phonons import relax
+    gan, _ = relax(bulk("GaN", "wurtzite", a=3.19, c=5.19), ReferenceCalculator(get_reference("tersoff-gan")),
+                   fmax=1e-4, relax_cell=True, max_steps=500, symprec=1e-5)
+    t = KappaTraining(amplitudes=[0.03, 0.06, 0.2], per_amplitude=3, check=2, time_budget=30,
+                      config={"model": {"symmetry_functions": {"auto": {"budget": 8, "cutoff": 4.5}}, "hidden": [4]},
+                              "optimizer": {"name": "adam", "epochs": 2},
+                              "run": {"progress": "none", "plots": False}})
+    r = train_for_kappa(gan, get_reference("tersoff-gan"), tmp_path / "l.db", tmp_path / "k",
+                        KappaSettings(supercell=[2, 2, 2]), t, workers=0, log=logs.append)
+    assert r["amplitudes_A"] == [0.03, 0.06] and r["stiffening"]["0.2"] > 1.5 > r["stiffening"]["0.06"]
+    assert any("amplitudes 0.2 Å left out" in m for m in logs)
+    assert r["labels_used"] == 3 * 3 + 4 + 2          # the 0.2 Å probes (2) and cells moved over (1), strained, check

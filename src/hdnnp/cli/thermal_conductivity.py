@@ -114,8 +114,8 @@ def _train_then_kappa(args, ref) -> int:
     from ..workflows.phonons import ForceEngine
     engine = ForceEngine(potential=tr["potential"], progress=not args.no_progress)
     s = run_kappa(atoms, engine, out, st, log=log,
-                  extra={"labels_used": tr["labels_used"], "check_force_rmse_meV_A": tr["check_force_rmse_meV_A"],
-                         "check_relative": tr["check_relative"]})
+                  extra={k: tr[k] for k in ("labels_used", "check_force_rmse_meV_A", "check_relative", "amplitudes_A",
+                                            "stiffening")})
     direct = s["force_calculations"]       # phono3py's displacement set: what the reference would have computed
     print(f"κ with the trained potential ({tr['labels_used']} reference calculations; phono3py's displacement set "
           f"needs {direct}); held-out force RMSE {tr['check_force_rmse_meV_A']:.2f} meV/Å "

@@ -156,10 +156,21 @@ class KappaTraining:
     per_amplitude: int = 12
     strains: list[float] = field(default_factory=lambda: [-0.02, -0.01, 0.01, 0.02])     # isotropic
     check: int = 4                   # held-out displaced supercells (amplitude 0.03 Å)
+    #: an amplitude is used only while the cells' stiffness F_rms/u_rms stays within this factor of the smallest
+    #: amplitude's: beyond it the forces leave the region force constants describe (Tersoff GaN: 1.37 at 0.1 Å,
+    #: 2.2 at 0.2 Å with forces up to 146 eV/Å, which a smooth potential cannot fit; SW Si: 1.16 at 0.2 Å)
+    max_stiffening: float = 1.5
     committee: int = 1
     config: dict | None = None       # training configuration (mapping); default: hdnnp init's choice, forces weighted
     time_budget: float = 900.0       # s, for the whole training
     seed: int = 1
+
+
+def _displaced(base, amp: float, rng, group: str):
+    a = base.copy()
+    a.positions += rng.normal(0.0, amp, a.positions.shape)
+    a.info["group"] = group
+    return a
 
 
 def training_cells(atoms, supercell, t: KappaTraining):
@@ -167,25 +178,48 @@ def training_cells(atoms, supercell, t: KappaTraining):
     0.02 Å), and held-out displaced supercells for the check."""
     rng = np.random.default_rng(t.seed)
     base = atoms.repeat(tuple(int(x) for x in supercell))
-    train, check = [], []
-    for amp in t.amplitudes:
-        for _ in range(t.per_amplitude):
-            a = base.copy()
-            a.positions += rng.normal(0.0, amp, a.positions.shape)
-            a.info["group"] = f"displaced {amp:g} Å"
-            train.append(a)
+    train = [_displaced(base, amp, rng, f"displaced {amp:g} Å") for amp in t.amplitudes for _ in range(t.per_amplitude)]
     for eps in t.strains:
         a = base.copy()
         a.set_cell(a.cell[:] * (1.0 + eps), scale_atoms=True)
         a.positions += rng.normal(0.0, 0.02, a.positions.shape)
         a.info["group"] = f"strained {eps:+g}"
         train.append(a)
-    for _ in range(t.check):
-        a = base.copy()
-        a.positions += rng.normal(0.0, 0.03, a.positions.shape)
-        a.info["group"] = "check 0.03 Å"
-        check.append(a)
+    check = [_displaced(base, 0.03, rng, "check 0.03 Å") for _ in range(t.check)]
     return train, check
+
+
+def stiffness(cell, base_positions, forces) -> float:
+    """F_rms / u_rms of a displaced supercell (eV/Å²): its effective stiffness."""
+    u = np.asarray(cell.positions) - np.asarray(base_positions)
+    return float(np.sqrt(np.mean(np.square(forces))) / np.sqrt(np.mean(np.square(u))))
+
+
+def _amplitude_probe(atoms, supercell, t: KappaTraining, train_cells, check_cells, reference, store,
+                     workers) -> dict:
+    """Label the first two cells of every amplitude (and the 0.03 Å check cells): {amplitude: (stiffness,
+    stiffness / the smallest amplitude's)}, each stiffness pooled over its cells (one cell alone scatters by
+    ±30 % in Tersoff GaN, whose forces are heavy-tailed)."""
+    from ..labels import label
+    from ..structures import Structure
+    base = atoms.repeat(tuple(int(x) for x in supercell)).positions
+    amps = sorted(t.amplitudes)
+    groups = {a: [c for c in train_cells if c.info["group"] == f"displaced {a:g} Å"][:2] for a in amps}
+    cells = [c for a in amps for c in groups[a]] + list(check_cells)
+    run = label([Structure.from_ase(c) for c in cells], reference, store, workers=workers, desc="probe amplitudes")
+    if run.interrupted:
+        raise KeyboardInterrupt
+    f2, u2 = {}, {}
+    owner = [a for a in amps for _ in groups[a]] + [min(amps)] * len(check_cells)   # check cells: 0.03 Å
+    for a, c, r in zip(owner, cells, run.results):
+        if r is not None and r.ok:
+            f2[a] = f2.get(a, 0.0) + float(np.sum(np.square(r.forces)))
+            u2[a] = u2.get(a, 0.0) + float(np.sum(np.square(np.asarray(c.positions) - base)))
+    if not f2:
+        raise InputError("the reference could label none of the displaced supercells")
+    k = {a: np.sqrt(f2[a] / u2[a]) for a in f2}
+    k0 = k[min(k)]
+    return {a: (float(v), float(v / k0)) for a, v in k.items()}
 
 
 def train_for_kappa(atoms, reference, store, out, s: KappaSettings, t: KappaTraining, workers=None,
@@ -203,8 +237,24 @@ def train_for_kappa(atoms, reference, store, out, s: KappaSettings, t: KappaTrai
     out.mkdir(parents=True, exist_ok=True)
     train_cells, check_cells = training_cells(atoms, s.supercell, t)
     store = store if isinstance(store, LabelStore) else LabelStore(store)
-    run = label([Structure.from_ase(a) for a in train_cells + check_cells], reference, store,
-                workers=workers if workers is not None else default_workers(), desc="label training cells")
+    workers = workers if workers is not None else default_workers()
+    probes = _amplitude_probe(atoms, s.supercell, t, train_cells, check_cells, reference, store, workers)
+    kept = [amp for amp, (_, ratio) in probes.items() if ratio <= t.max_stiffening]
+    dropped = [amp for amp in probes if amp not in kept]
+    n_probed = sum(min(2, t.per_amplitude) for _ in dropped)
+    if dropped:
+        log("thermal conductivity, training set: amplitudes " + ", ".join(f"{a:g}" for a in dropped) + " Å left out: "
+            "the forces stiffen by " + ", ".join(f"{probes[a][1]:.2f}×" for a in dropped) + " against "
+            f"{min(probes):g} Å (more than max_stiffening {t.max_stiffening:g}: outside the region the force "
+            "constants describe); their cells go to " + ", ".join(f"{a:g}" for a in kept) + " Å")
+        rng = np.random.default_rng([t.seed, 1])
+        base = atoms.repeat(tuple(int(x) for x in s.supercell))
+        extra = [_displaced(base, kept[k % len(kept)], rng, f"displaced {kept[k % len(kept)]:g} Å")
+                 for k in range(len(dropped) * t.per_amplitude - n_probed)]
+        train_cells = [c for c in train_cells if not any(c.info["group"] == f"displaced {a:g} Å" for a in dropped)]
+        train_cells += extra
+    run = label([Structure.from_ase(a) for a in train_cells + check_cells], reference, store, workers=workers,
+                desc="label training cells")
     if run.interrupted:
         raise KeyboardInterrupt
     log(f"thermal conductivity, training set: {run.summary()}")
@@ -245,5 +295,6 @@ def train_for_kappa(atoms, reference, store, out, s: KappaSettings, t: KappaTrai
     rel = rmse / float(np.sqrt(np.mean(fref ** 2)))
     log(f"thermal conductivity: the trained potential on {len(ck)} held-out displaced supercells: force RMSE "
         f"{rmse * 1e3:.2f} meV/Å ({rel:.1%} of the RMS force)")
-    return {"potential": str(pot), "labels_used": len(train_cells) + len(check_cells),
+    return {"potential": str(pot), "labels_used": len(train_cells) + len(check_cells) + n_probed,
+            "amplitudes_A": kept, "stiffening": {f"{a:g}": r for a, (_, r) in probes.items()},
             "check_force_rmse_meV_A": rmse * 1e3, "check_relative": rel}
