@@ -66,7 +66,7 @@ def main():
     for tag, engine in (("ref", ["-r", "sw-si"]), ("hdnnp", ["run/potential"])):
         out = f"gk_{tag}_{args.production:g}ps"
         if not (wd / out / "gk.json").is_file():
-            sh(["thermal-conductivity", *engine, *gk, "-o", out], wd)
+            sh(["thermal-conductivity", gk[0], *engine, *gk[1:], "-o", out], wd)
         res[tag] = json.loads((wd / out / "gk.json").read_text())
     h, r = res["hdnnp"], res["ref"]
     sig = float(np.hypot(h["kappa_sem_W_mK"], r["kappa_sem_W_mK"]))
