@@ -59,6 +59,23 @@ def test_reference_relaxations_are_kept_in_the_store_and_replayed(tmp_path):
     assert ra["formation_energy_eV"] == rb["formation_energy_eV"]
 
 
+def test_the_perfect_supercell_is_relaxed_before_the_defects_are_made(tmp_path):
+    """A bulk off the engine's minimum (Tersoff GaN with u = 0.36): without relaxing the perfect supercell each
+    defect's relaxation would hold the bulk's relaxation energy and E_f would come out too low."""
+    from hdnnp.references import get_reference
+    from hdnnp.workflows import defects as D
+    from hdnnp.workflows.phonons import ForceEngine
+    gan = bulk("GaN", "wurtzite", a=3.181, c=5.194, u=0.36)
+    eng = ForceEngine(reference=get_reference("tersoff-gan"))
+    logs = []
+    st = dict(supercell=[2, 2, 1], vacancy_elements=["N"], distortions=[], rattle=0.0, mu={"N": -4.0})
+    a = D.run_defects(gan, eng, tmp_path / "a", DefectSettings(**st), log=logs.append)["defects"][0]
+    b = D.run_defects(gan, eng, tmp_path / "b", DefectSettings(relax_bulk=False, **st))["defects"][0]
+    assert any("the perfect supercell relaxed" in m for m in logs)
+    assert a["formation_energy_eV"] > b["formation_energy_eV"] + 0.05
+    assert a["unrelaxed_eV"] - a["formation_energy_eV"] < b["unrelaxed_eV"] - b["formation_energy_eV"]
+
+
 def test_minima_outside_the_training_range_are_not_kept(tmp_path, monkeypatch):
     """A potential can have holes where it never saw data: a relaxation that ends there (extrapolating) or does not
     converge is reported, drawn, and not taken as the defect's minimum."""

@@ -34,6 +34,9 @@ def register(sub):
     p.add_argument("--rattle", type=float, default=0.05, help="Å (default 0.05)")
     p.add_argument("--rattle-seeds", type=int, default=1)
     p.add_argument("--fmax", type=float, default=0.01, help="eV/Å (default 0.01)")
+    p.add_argument("--no-relax-bulk", action="store_true",
+                   help="use the bulk positions as given (default: the perfect supercell is relaxed first, positions "
+                        "only, symmetry kept, so that E_f holds no relaxation energy of the bulk itself)")
     g = p.add_argument_group("charged defects (a charge-aware potential, or a reference that takes the charge)")
     g.add_argument("--charges", type=int, nargs="+", default=[0], metavar="Q",
                    help="charge states, e.g. 0 1 2 3 (default 0)")
@@ -75,6 +78,7 @@ def run(args) -> int:
                         interstitials=args.interstitials,
                         substitutions=subs, antisites=args.antisites, distortions=args.distortions,
                         rattle=args.rattle, rattle_seeds=args.rattle_seeds, fmax=args.fmax, mu=mu,
+                        relax_bulk=not args.no_relax_bulk,
                         charges=args.charges, vbm=args.vbm, gap=args.gap, dielectric=args.dielectric,
                         correction=args.correction, corrections=corr, phonons=args.phonons,
                         phonon_fmax=args.phonon_fmax,

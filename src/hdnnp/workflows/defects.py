@@ -59,6 +59,8 @@ class DefectSettings:
     correction: str = "none"        # none | makov-payne | lany-zunger
     corrections: dict[int, float] = field(default_factory=dict)   # user-supplied per-charge corrections, eV
     #: harmonic phonons of the relaxed defect and bulk supercells: vibrational free energy of formation against T
+    #: relax the perfect supercell's positions (symmetry kept) before the defects are made from it
+    relax_bulk: bool = True
     phonons: bool = False
     phonon_fmax: float = 1e-3       # eV/Å, the tighter relaxation before the displacements
     displacement: float = 0.01      # Å
@@ -329,6 +331,19 @@ def run_defects(bulk, engine, out, s: DefectSettings, log=print) -> dict:
             raise InputError(f"the {s.correction} correction needs the dielectric constant (--dielectric EPS)")
     calc = engine.calculator()
     sc = bulk.repeat(tuple(int(x) for x in s.supercell))
+    if s.relax_bulk:
+        # the perfect supercell at the engine's own minimum (positions; the symmetry, translations included, kept):
+        # otherwise every defect's relaxation energy holds the bulk's, and E_f is too low by it
+        from .phonons import relax
+        relaxed, fres = relax(sc, calc, fmax=s.fmax, relax_cell=False, max_steps=s.max_steps, symprec=s.symprec,
+                              log=log)
+        moved = float(np.abs(relaxed.positions - sc.positions).max())
+        if moved > 1e-6:
+            log(f"defects: the perfect supercell relaxed (positions, symmetry kept; largest move {moved:.3f} Å, "
+                f"residual force {fres:.2g} eV/Å); the defects are made from it")
+        bulk = bulk.copy()
+        bulk.positions = relaxed.positions[:len(bulk)]
+        sc = bulk.repeat(tuple(int(x) for x in s.supercell))
     sc.calc = calc
     e_bulk = float(sc.get_potential_energy())
     mu = dict(s.mu)
