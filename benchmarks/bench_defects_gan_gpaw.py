@@ -5,7 +5,8 @@ defects with DFT").
 GPAW settings (chosen to be affordable on 2 cores, not for the physics of GaN; ``--basis``, ``--h``, ``--kpts``
 change them): PBE, LCAO ``szp(dzp)`` basis (the single-zeta-polarised part of the dzp basis gpaw-data ships), grid 0.25 Å, Γ point only, Fermi–Dirac 0.1 eV, spin-unpolarised; charged
 cells with GPAW's compensating background. Cell: the 2×2×2 supercell of the 4-atom wurtzite cell at the
-experimental lattice (a 3.189 Å, c 5.185 Å, u 0.377), 32 sites, V_N with 31 atoms. Both sides use the same
+experimental lattice (a 3.189 Å, c 5.185 Å, u 0.377; the positions relaxed by GPAW in the perfect supercell,
+which ``hdnnp defects`` does first), 32 sites, V_N with 31 atoms. Both sides use the same
 VBM and gap (Kohn–Sham, from GPAW's perfect supercell), the same μ_N (half GPAW's N₂) and no finite-size
 correction, so the comparison is of the energies alone.
 
