@@ -12,6 +12,19 @@ isotopes.
    labelled by Tersoff, a potential trained on them (``--budget`` seconds), checked on held-out displaced
    supercells, and κ from it.
 
+Measured 2026-12-06 (2-core machine, other jobs beside it). Tersoff, 582 displaced supercells: κ_xx 874.8 / 510.2 /
+321.6, κ_zz 2087.2 / 1600.7 / 1082.3 W/m/K at 300 / 600 / 1000 K. The trained potential, 68 Tersoff labels:
+
+| training set | held-out force RMSE | κ_xx error | κ_zz error |
+|---|---|---|---|
+| 0.03–0.2 Å (the Si defaults) | 242 meV/Å (24 %) | −99.98 % | −99.95 % |
+| 0.15/0.2 Å left out (they stiffen 1.95/2.41×), best-validation weights (epoch 3 of 51) | 30.7 meV/Å (3.1 %) | −89 … −84 % | −88 … −84 % |
+| the same, final weights (no validation split) | 16.1 meV/Å (1.6 %) | −73 … −72 % | −75 … −72 % |
+
+Not met (target 5.4 %). Tersoff's cutoff shell (R ± D around 2.9 Å in GaN.tersoff) lies just inside the second
+neighbours (3.18 Å): forces change sharply there, which a smooth 6 Å descriptor does not follow — a shorter
+cutoff with functions concentrated inside 3.5 Å, and more cells at 0.03–0.1 Å, are the next things to try.
+
 Usage: python benchmarks/bench_kappa_gan_tersoff.py [--workdir DIR] [--budget 900] [--supercell 2 2 2]
 Last line: kappa_rel_err_max=… (over xx and zz and the temperatures) labels_used=… direct_displacements=…
 """
