@@ -11,6 +11,12 @@ HARTREE = 27.211386245988
 KCAL_PER_MOL = 4184.0 / (6.02214076e23 * 1.602176634e-19)
 #: 1 kbar in eV/Å^3.
 KBAR = 1e8 / 1.602176634e-19 / 1e30
+#: Boltzmann's constant in eV/K.
+KB_EV = 8.617333262e-5
+#: Planck's constant in eV per THz.
+H_EV_THZ = 4.135667696e-3
+#: e²/(4πε0) in eV·Å.
+COULOMB = 14.399645
 
 LENGTH_UNITS = {"angstrom": 1.0, "bohr": BOHR}
 ENERGY_UNITS = {"ev": 1.0, "hartree": HARTREE}

@@ -23,11 +23,10 @@ import numpy as np
 from scipy.special import erfc
 
 from ..errors import InputError
+from ..units import COULOMB
 
 __all__ = ["coulomb_matrix", "gaussian_widths", "COULOMB"]
 
-#: e²/(4πε0) in eV·Å
-COULOMB = 14.399645
 
 
 def gaussian_widths(numbers) -> np.ndarray:

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..units import COULOMB, H_EV_THZ, KB_EV
 
 __all__ = ["DefectSettings", "Defect", "generate_defects", "interstitial_sites", "run_defects",
            "vibrational_free_energy", "harmonic_free_energy"]
@@ -207,8 +208,6 @@ def _untrusted(r) -> str:
     return " and ".join(why)
 
 
-#: e²/(4πε0) in eV·Å
-COULOMB = 14.399645
 
 
 def madelung_energy(cell) -> float:
@@ -262,9 +261,6 @@ def transition_levels(ef0: dict[int, float]) -> list[tuple[int, int, float]]:
         q, x = p, lv
 
 
-#: h in eV per THz, and k_B in eV/K
-H_EV_THZ = 4.135667696e-3
-KB_EV = 8.617333262e-5
 
 
 def harmonic_free_energy(freqs_thz, temperatures, cutoff: float = 1e-2) -> np.ndarray:

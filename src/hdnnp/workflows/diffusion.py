@@ -30,11 +30,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..units import KB_EV as K_B
 
 __all__ = ["DiffusionSettings", "run_diffusion", "run_temperature", "analyse", "read_dump", "arrhenius_fit",
            "require_kinisi"]
-
-K_B = 8.617333262e-5          # eV/K
 
 
 @dataclass

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import HDNNPError, InputError
+from ..units import KB_EV
 
 __all__ = ["GKSettings", "run_green_kubo", "gk_kappa"]
 
-KB_EV = 8.617333262e-5             # eV/K
 #: eV/(ps Å K) -> W/(m K)
 EV_PS_A_TO_W_MK = 1.602176634e-19 / 1e-12 / 1e-10
 

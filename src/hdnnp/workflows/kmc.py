@@ -23,10 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..units import KB_EV as K_B
 
 __all__ = ["KMCSettings", "Lattice", "read_barriers", "run_kmc_temperature", "run_kmc"]
-
-K_B = 8.617333262e-5
 
 
 @dataclass
