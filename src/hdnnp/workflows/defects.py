@@ -25,6 +25,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -59,9 +60,9 @@ class DefectSettings:
     dielectric: float | None = None  # static dielectric constant for the point-charge correction
     correction: str = "none"        # none | makov-payne | lany-zunger
     corrections: dict[int, float] = field(default_factory=dict)   # user-supplied per-charge corrections, eV
-    #: harmonic phonons of the relaxed defect and bulk supercells: vibrational free energy of formation against T
     #: relax the perfect supercell's positions (symmetry kept) before the defects are made from it
     relax_bulk: bool = True
+    #: harmonic phonons of the relaxed defect and bulk supercells: vibrational free energy of formation against T
     phonons: bool = False
     phonon_fmax: float = 1e-3       # eV/Å, the tighter relaxation before the displacements
     displacement: float = 0.01      # Å
@@ -197,15 +198,24 @@ def _relax(atoms, calc, fmax, steps):
     return a, e, bool(ok), int(getattr(calc, "n_extrapolations", 0) or 0), int(opt.nsteps)
 
 
-def _untrusted(r) -> str:
-    """Why a relaxation result ``(E_f, label, distortion, atoms, converged, extrapolations)`` is not a minimum to
-    keep ('' when it is)."""
-    why = []
-    if not r[4]:
-        why.append("did not converge")
-    if r[5]:
-        why.append(f"ends outside the potential's training range ({r[5]} symmetry-function values)")
-    return " and ".join(why)
+class Relaxed(NamedTuple):
+    """One start of the distortion search after its relaxation."""
+    e_f: float                  # formation energy, eV
+    label: str                  # "ideal", "-20%", ...
+    distortion: float
+    atoms: object               # ase.Atoms, relaxed
+    converged: bool
+    extrapolations: int         # symmetry-function values outside the potential's training range at the end
+
+    @property
+    def untrusted(self) -> str:
+        """Why this is not a minimum to keep ('' when it is)."""
+        why = []
+        if not self.converged:
+            why.append("did not converge")
+        if self.extrapolations:
+            why.append(f"ends outside the potential's training range ({self.extrapolations} symmetry-function values)")
+        return " and ".join(why)
 
 
 
@@ -370,46 +380,45 @@ def run_defects(bulk, engine, out, s: DefectSettings, log=print) -> dict:
                 a.info["charge"] = q
                 t0 = time.perf_counter()
                 relaxed, e, ok, n_extra, steps = _relax(a, calc, s.fmax, s.max_steps)
-                results.append((e - ref, label, dist, relaxed, ok, n_extra))
+                results.append(Relaxed(e - ref, label, dist, relaxed, ok, n_extra))
                 log(f"defects: {name}: start {label} ({k + 1}/{len(starts)}): {e - ref:.3f} eV after {steps} steps "
                     f"({time.perf_counter() - t0:.0f} s){'' if ok else ', not converged'}")
-            results.sort(key=lambda x: x[0])
+            results.sort(key=lambda r: r.e_f)
             # a minimum is kept only where the relaxation converged and (for a potential) stayed inside its
             # training range: a potential can have holes outside it, far below any real minimum
-            kept = [r for r in results if not _untrusted(r)] or results
-            if len(kept) == len(results) and any(_untrusted(r) for r in results):
+            kept = [r for r in results if not r.untrusted] or results
+            if len(kept) == len(results) and any(r.untrusted for r in results):
                 log(f"defects: {name}: no start converged inside the potential's training range; the lowest "
                     "result is reported, but do not trust it")
-            kept_ids = {id(r) for r in kept}
-            for r in results:
-                if id(r) not in kept_ids and r[0] < kept[0][0]:
-                    log(f"defects: {name}: start {r[1]} reached {r[0]:.3f} eV but {_untrusted(r)}: not kept "
-                        "as a minimum (add such structures to the training set, or check the potential there)")
             best = kept[0]
-            plain = next(r for r in results if r[1] == "ideal")
-            best[3].write(out / f"{name}.extxyz")
-            relaxed_cells[(d.name, q)] = (best[3], d)
-            landscape[name] = [(r[2], r[0], r[1], id(r) in kept_ids) for r in results]
-            ef0.setdefault(d.name, {})[q] = best[0]
+            for r in results:
+                if r not in kept and r.e_f < best.e_f:
+                    log(f"defects: {name}: start {r.label} reached {r.e_f:.3f} eV but {r.untrusted}: not kept "
+                        "as a minimum (add such structures to the training set, or check the potential there)")
+            plain = next(r for r in results if r.label == "ideal")
+            best.atoms.write(out / f"{name}.extxyz")
+            relaxed_cells[(d.name, q)] = (best.atoms, d)
+            landscape[name] = [{"start": r.label, "distortion": r.distortion, "formation_energy_eV": r.e_f,
+                                "kept": r in kept} for r in results]
+            ef0.setdefault(d.name, {})[q] = best.e_f
             rows.append({"defect": name, "kind": d.kind, "charge": q, "multiplicity": d.multiplicity,
-                         "formation_energy_eV": best[0], "plain_relaxation_eV": plain[0], "unrelaxed_eV": e_unrelaxed,
-                         "spread_of_minima_eV": kept[-1][0] - best[0], "best_start": best[1],
-                         "correction_eV": corr, "starts": len(results), "converged": all(r[4] for r in results),
-                         "untrusted_starts": len(results) - len(kept)})
-            log(f"defects: {name}: E_f {best[0]:.3f} eV{' at the VBM' if charged else ''} (start {best[1]}); plain "
-                f"relaxation {plain[0]:.3f} eV, unrelaxed {e_unrelaxed:.3f} eV, {len(results)} starts spread "
+                         "formation_energy_eV": best.e_f, "plain_relaxation_eV": plain.e_f,
+                         "unrelaxed_eV": e_unrelaxed, "spread_of_minima_eV": kept[-1].e_f - best.e_f,
+                         "best_start": best.label, "correction_eV": corr, "starts": len(results),
+                         "converged": all(r.converged for r in results), "untrusted_starts": len(results) - len(kept)})
+            log(f"defects: {name}: E_f {best.e_f:.3f} eV{' at the VBM' if charged else ''} (start {best.label}); "
+                f"plain relaxation {plain.e_f:.3f} eV, unrelaxed {e_unrelaxed:.3f} eV, {len(results)} starts spread "
                 f"{rows[-1]['spread_of_minima_eV']:.3f} eV")
-            if plain[0] - best[0] > 0.05:
-                log(f"defects: {name}: the relaxation from the ideal site stayed {plain[0] - best[0]:.2f} eV above the "
-                    "lowest minimum (a symmetry-protected stationary point); the distortion search found the lower one")
+            if plain.e_f - best.e_f > 0.05:
+                log(f"defects: {name}: the relaxation from the ideal site stayed {plain.e_f - best.e_f:.2f} eV above "
+                    "the lowest minimum (a symmetry-protected stationary point); the distortion search found the "
+                    "lower one")
     with open(out / "defects.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
     summary = {"engine": engine.name, "supercell": list(s.supercell), "atoms_bulk_supercell": len(sc),
-               "e_bulk_eV": e_bulk, "mu_eV": mu, "defects": rows,
-               "starts": {name: [{"start": lab, "distortion": dist, "formation_energy_eV": e, "kept": kept}
-                                 for dist, e, lab, kept in pts] for name, pts in landscape.items()}}
+               "e_bulk_eV": e_bulk, "mu_eV": mu, "defects": rows, "starts": landscape}
     if charged:
         levels = {name: [{"from": a, "to": b, "level_eV": lv} for a, b, lv in transition_levels(e)]
                   for name, e in ef0.items()}
@@ -544,17 +553,18 @@ def plot_landscape(landscape: dict, png):
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for k, (name, pts) in enumerate(landscape.items()):
-        pts = sorted((p for p in pts if p[2] != "ideal"), key=lambda p: p[0])
-        ideal = [p for p in landscape[name] if p[2] == "ideal"]
-        good = [p for p in pts if len(p) < 4 or p[3]]
+        pts = sorted((p for p in pts if p["start"] != "ideal"), key=lambda p: p["distortion"])
+        ideal = [p for p in landscape[name] if p["start"] == "ideal"]
+        good = [p for p in pts if p["kept"]]
         if good:
-            ax.plot([p[0] * 100 for p in good], [p[1] for p in good], "o-", color=f"C{k}", label=name)
-        bad = [p for p in pts if len(p) > 3 and not p[3]]
+            ax.plot([p["distortion"] * 100 for p in good], [p["formation_energy_eV"] for p in good], "o-",
+                    color=f"C{k}", label=name)
+        bad = [p for p in pts if not p["kept"]]
         if bad:
-            ax.plot([p[0] * 100 for p in bad], [p[1] for p in bad], "x", color=f"C{k}", ms=9,
-                    label=f"{name}: not converged or outside the training range")
+            ax.plot([p["distortion"] * 100 for p in bad], [p["formation_energy_eV"] for p in bad], "x", color=f"C{k}",
+                    ms=9, label=f"{name}: not converged or outside the training range")
         if ideal:
-            ax.plot([0], [ideal[0][1]], "s", color=f"C{k}", mfc="none", ms=9)
+            ax.plot([0], [ideal[0]["formation_energy_eV"]], "s", color=f"C{k}", mfc="none", ms=9)
     ax.set_xlabel("bond distortion of the defect's neighbours (%)  (□: relaxed from the ideal site)")
     ax.set_ylabel("formation energy after relaxation (eV)")
     ax.legend(fontsize=8)
