@@ -166,10 +166,20 @@ class KappaTraining:
     seed: int = 1
 
 
-def _displaced(base, amp: float, rng, group: str):
+#: Å, the held-out check cells' amplitude (phono3py's displacement)
+CHECK_AMPLITUDE = 0.03
+#: cells of each amplitude labelled first to measure how the forces stiffen
+PROBE_CELLS = 2
+
+
+def _group(amp: float) -> str:
+    return f"displaced {amp:g} Å"
+
+
+def _displaced(base, amp: float, rng, group: str | None = None):
     a = base.copy()
     a.positions += rng.normal(0.0, amp, a.positions.shape)
-    a.info["group"] = group
+    a.info["group"] = group or _group(amp)
     return a
 
 
@@ -178,39 +188,33 @@ def training_cells(atoms, supercell, t: KappaTraining):
     0.02 Å), and held-out displaced supercells for the check."""
     rng = np.random.default_rng(t.seed)
     base = atoms.repeat(tuple(int(x) for x in supercell))
-    train = [_displaced(base, amp, rng, f"displaced {amp:g} Å") for amp in t.amplitudes for _ in range(t.per_amplitude)]
+    train = [_displaced(base, amp, rng) for amp in t.amplitudes for _ in range(t.per_amplitude)]
     for eps in t.strains:
         a = base.copy()
         a.set_cell(a.cell[:] * (1.0 + eps), scale_atoms=True)
         a.positions += rng.normal(0.0, 0.02, a.positions.shape)
         a.info["group"] = f"strained {eps:+g}"
         train.append(a)
-    check = [_displaced(base, 0.03, rng, "check 0.03 Å") for _ in range(t.check)]
+    check = [_displaced(base, CHECK_AMPLITUDE, rng, f"check {CHECK_AMPLITUDE:g} Å") for _ in range(t.check)]
     return train, check
-
-
-def stiffness(cell, base_positions, forces) -> float:
-    """F_rms / u_rms of a displaced supercell (eV/Å²): its effective stiffness."""
-    u = np.asarray(cell.positions) - np.asarray(base_positions)
-    return float(np.sqrt(np.mean(np.square(forces))) / np.sqrt(np.mean(np.square(u))))
 
 
 def _amplitude_probe(atoms, supercell, t: KappaTraining, train_cells, check_cells, reference, store,
                      workers) -> dict:
-    """Label the first two cells of every amplitude (and the 0.03 Å check cells): {amplitude: (stiffness,
-    stiffness / the smallest amplitude's)}, each stiffness pooled over its cells (one cell alone scatters by
-    ±30 % in Tersoff GaN, whose forces are heavy-tailed)."""
+    """Label the first PROBE_CELLS cells of every amplitude (and the check cells): {amplitude: (stiffness
+    F_rms/u_rms, stiffness / the smallest amplitude's)}, each stiffness pooled over its cells (one cell alone
+    scatters by ±30 % in Tersoff GaN, whose forces are heavy-tailed)."""
     from ..labels import label
     from ..structures import Structure
     base = atoms.repeat(tuple(int(x) for x in supercell)).positions
     amps = sorted(t.amplitudes)
-    groups = {a: [c for c in train_cells if c.info["group"] == f"displaced {a:g} Å"][:2] for a in amps}
+    groups = {a: [c for c in train_cells if c.info["group"] == _group(a)][:PROBE_CELLS] for a in amps}
     cells = [c for a in amps for c in groups[a]] + list(check_cells)
     run = label([Structure.from_ase(c) for c in cells], reference, store, workers=workers, desc="probe amplitudes")
     if run.interrupted:
         raise KeyboardInterrupt
     f2, u2 = {}, {}
-    owner = [a for a in amps for _ in groups[a]] + [min(amps)] * len(check_cells)   # check cells: 0.03 Å
+    owner = [a for a in amps for _ in groups[a]] + [CHECK_AMPLITUDE] * len(check_cells)
     for a, c, r in zip(owner, cells, run.results):
         if r is not None and r.ok:
             f2[a] = f2.get(a, 0.0) + float(np.sum(np.square(r.forces)))
@@ -219,7 +223,7 @@ def _amplitude_probe(atoms, supercell, t: KappaTraining, train_cells, check_cell
         raise InputError("the reference could label none of the displaced supercells")
     k = {a: np.sqrt(f2[a] / u2[a]) for a in f2}
     k0 = k[min(k)]
-    return {a: (float(v), float(v / k0)) for a, v in k.items()}
+    return {a: (float(k[a]), float(k[a] / k0)) for a in amps if a in k}
 
 
 def train_for_kappa(atoms, reference, store, out, s: KappaSettings, t: KappaTraining, workers=None,
@@ -241,7 +245,7 @@ def train_for_kappa(atoms, reference, store, out, s: KappaSettings, t: KappaTrai
     probes = _amplitude_probe(atoms, s.supercell, t, train_cells, check_cells, reference, store, workers)
     kept = [amp for amp, (_, ratio) in probes.items() if ratio <= t.max_stiffening]
     dropped = [amp for amp in probes if amp not in kept]
-    n_probed = sum(min(2, t.per_amplitude) for _ in dropped)
+    n_probed = len(dropped) * min(PROBE_CELLS, t.per_amplitude)
     if dropped:
         log("thermal conductivity, training set: amplitudes " + ", ".join(f"{a:g}" for a in dropped) + " Å left out: "
             "the forces stiffen by " + ", ".join(f"{probes[a][1]:.2f}×" for a in dropped) + " against "
@@ -249,9 +253,9 @@ def train_for_kappa(atoms, reference, store, out, s: KappaSettings, t: KappaTrai
             "constants describe); their cells go to " + ", ".join(f"{a:g}" for a in kept) + " Å")
         rng = np.random.default_rng([t.seed, 1])
         base = atoms.repeat(tuple(int(x) for x in s.supercell))
-        extra = [_displaced(base, kept[k % len(kept)], rng, f"displaced {kept[k % len(kept)]:g} Å")
-                 for k in range(len(dropped) * t.per_amplitude - n_probed)]
-        train_cells = [c for c in train_cells if not any(c.info["group"] == f"displaced {a:g} Å" for a in dropped)]
+        extra = [_displaced(base, kept[k % len(kept)], rng) for k in range(len(dropped) * t.per_amplitude - n_probed)]
+        gone = {_group(a) for a in dropped}
+        train_cells = [c for c in train_cells if c.info["group"] not in gone]
         train_cells += extra
     run = label([Structure.from_ase(a) for a in train_cells + check_cells], reference, store, workers=workers,
                 desc="label training cells")
