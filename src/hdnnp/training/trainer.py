@@ -280,20 +280,18 @@ class Trainer:
                               key=lambda e: atomic_numbers[e])
         self.elements = elements
         self.sets = split_sets(cfg, train_all, test)
+        charges = sorted({s.charge for s in self.sets["train"]})
         if cfg.model.charge_input:
-            charges = sorted({s.charge for s in self.sets["train"]})
             if len(charges) < 2:
                 raise InputError(f"config key 'model.charge_input': every training structure has total charge "
                                  f"{charges[0] if charges else 0:g}; the charge input needs at least two charge "
                                  "states in the training set (extxyz charge=, n2p2 'charge' lines)")
             self.log(f"charge input: total charges {', '.join(f'{q:g}' for q in charges)} in the training set")
-        else:
-            charges = sorted({s.charge for s in self.sets["train"]})
-            if len(charges) > 1:
-                self.log(f"WARNING: the training set holds {len(charges)} total charges "
-                         f"({', '.join(f'{q:g}' for q in charges[:6])}{', ...' if len(charges) > 6 else ''}) but the "
-                         "potential cannot see them: one structure in two charge states would get one energy. Set "
-                         "model.charge_input: true for a charge-aware potential (hdnnp init does so for such data).")
+        elif len(charges) > 1:
+            self.log(f"WARNING: the training set holds {len(charges)} total charges "
+                     f"({', '.join(f'{q:g}' for q in charges[:6])}{', ...' if len(charges) > 6 else ''}) but the "
+                     "potential cannot see them: one structure in two charge states would get one energy. Set "
+                     "model.charge_input: true for a charge-aware potential (hdnnp init does so for such data).")
         if self.dist.parallel:
             self._check_parallel()
         if cfg.model.symmetry_functions.auto is not None:
