@@ -255,6 +255,7 @@ class PropertyNetworks(nn.Module):
     @property
     def needs_coulomb(self) -> bool:
         return any(t.qeq for t in self.targets)
+
     @staticmethod
     def key(ti: int, el: str) -> str:
         return f"t{ti}_{el}"
