@@ -24,8 +24,8 @@ interrupted run loses at most the calculation in flight; WORKDIR default /work/b
 5. ``hdnnp defects`` with the potential, same arguments -> ``hdnnp/``.
 
 Last lines: per charge state ``charge=Q e_form_hdnnp=… e_form_gpaw=… diff=… test_e_meV_atom=… test_f_meV_A=…``,
-then the transition levels of both and ``max_abs_diff=…`` (target ≤ 0.1 eV); ``formation_vs_fermi.png`` of both in
-their folders.
+then the transition levels of both and ``max_abs_diff=…`` (target ≤ 0.1 eV); ``formation_vs_fermi.png`` of each in
+its folder and ``formation_vs_fermi_gpaw_hdnnp.png`` (both on one chart) in WORKDIR.
 
 Usage: python benchmarks/bench_defects_gan_gpaw.py [--workdir DIR] [--budget 900] [--charges 0 1 2 3]
 """
@@ -186,6 +186,11 @@ def main():
     lh = {(t["from"], t["to"]): t["level_eV"] for t in next(iter(h.get("transition_levels", {}).values()), [])}
     diffs += [lh[k] - lg[k] for k in lg if k in lh]
     print(f"max_abs_diff={max(abs(x) for x in diffs):.3f} same_levels={set(lg) == set(lh)}")
+    from hdnnp.workflows.defects import plot_fermi
+    ef0 = {f"V_N, {tag}": {r["charge"]: r["formation_energy_eV"] for r in d["defects"]}
+           for tag, d in (("GPAW", g), ("HDNNP", h))}
+    plot_fermi(ef0, info["gap_eV"], wd / "formation_vs_fermi_gpaw_hdnnp.png")
+    print(f"plot: {wd / 'formation_vs_fermi_gpaw_hdnnp.png'}")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ def main():
     ap.add_argument("--temperatures", type=float, nargs="+", default=[300.0, 600.0, 1000.0])
     ap.add_argument("--amplitudes", type=float, nargs="+", default=[0.03, 0.06, 0.1, 0.15, 0.2])
     ap.add_argument("--per-amplitude", type=int, default=12)
+    ap.add_argument("--cutoff", type=float, help="--train-cutoff, Å (default: hdnnp init's, 6 Å here)")
     ap.add_argument("--tag", default="trained", help="folder of the trained run (several settings side by side)")
     args = ap.parse_args()
     work = Path(args.workdir).resolve()
@@ -55,7 +56,7 @@ def main():
     ref, pot, t_ref, t_pot = kappa_reference_and_trained(
         common, work / "tersoff", work / args.tag,
         ["--train-budget", args.budget, "--train-amplitudes", *args.amplitudes,
-         "--train-per-amplitude", args.per_amplitude])
+         "--train-per-amplitude", args.per_amplitude, *(["--train-cutoff", args.cutoff] if args.cutoff else [])])
     errs = []
     print("  T (K)   κ_xx Tersoff   κ_xx HDNNP   error    κ_zz Tersoff   κ_zz HDNNP   error   (W/m/K)")
     for T, k in ref["kappa_W_mK"].items():

@@ -202,3 +202,20 @@ def test_kappa_training_leaves_out_amplitudes_where_the_forces_stiffen(tmp_path)
     assert r["amplitudes_A"] == [0.03, 0.06] and r["stiffening"]["0.2"] > 1.5 > r["stiffening"]["0.06"]
     assert any("amplitudes 0.2 Å left out" in m for m in logs)
     assert r["labels_used"] == 3 * 3 + 4 + 2          # the 0.2 Å probes (2) and cells moved over (1), strained, check
+
+
+def test_kappa_training_default_config_takes_the_cutoff_given():
+    """--train-cutoff: the default configuration keeps init's choice for the cells but the cutoff given (a reference
+    that sees first neighbours only is followed more closely by a short descriptor); without it init's rule."""
+    from hdnnp.structures import Structure
+    from hdnnp.workflows.thermal import KappaTraining, default_training_config
+    si = bulk("Si", "diamond", a=5.43, cubic=True)
+    cells = []
+    for k in range(3):
+        s = Structure.from_ase(si)
+        s.energy, s.forces = -4.0 * len(si) + 0.01 * k, np.zeros((len(si), 3))
+        cells.append(s)
+    d = default_training_config(cells, KappaTraining(cutoff=3.5, time_budget=60))
+    assert d["model"]["symmetry_functions"]["auto"]["cutoff"] == 3.5
+    assert d["data"]["validation_fraction"] == 0.0 and d["loss"]["stress"] == 0.0
+    assert default_training_config(cells, KappaTraining())["model"]["symmetry_functions"]["auto"]["cutoff"] >= 6.0

@@ -48,6 +48,9 @@ def register(sub):
     p.add_argument("--train-budget", type=float, default=900.0, metavar="S",
                    help="training time budget for --train (default 900 s)")
     p.add_argument("--committee", type=int, default=1, metavar="M", help="train a committee of M for --train")
+    p.add_argument("--train-cutoff", type=float, metavar="Å",
+                   help="symmetry-function cutoff of --train's default configuration (default: hdnnp init's, 2.5 × the "
+                        "median nearest-neighbour distance, at least 6 Å)")
     p.add_argument("--train-amplitudes", type=float, nargs="+", default=[0.03, 0.06, 0.1, 0.15, 0.2], metavar="A",
                    help="Gaussian displacement amplitudes (Å) of the --train supercells (default 0.03 0.06 0.1 0.15 0.2)")
     p.add_argument("--train-per-amplitude", type=int, default=12, metavar="N",
@@ -108,7 +111,7 @@ def _train_then_kappa(args, ref) -> int:
         atoms, _ = relax(atoms, ReferenceCalculator(ref), fmax=st.fmax, relax_cell=st.relax_cell,
                          max_steps=st.max_steps, symprec=st.symprec, log=log)
     t = KappaTraining(committee=args.committee, time_budget=args.train_budget, amplitudes=args.train_amplitudes,
-                      per_amplitude=args.train_per_amplitude,
+                      per_amplitude=args.train_per_amplitude, cutoff=args.train_cutoff,
                       config=yaml.safe_load(Path(args.train_config).read_text()) if args.train_config else None)
     tr = train_for_kappa(atoms, ref, args.store, out / "training", st, t, workers=args.workers, log=log)
     from ..workflows.phonons import ForceEngine
