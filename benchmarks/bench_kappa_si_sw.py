@@ -27,6 +27,7 @@ def main():
     ap.add_argument("--mesh", type=int, nargs=3, default=[11, 11, 11])
     ap.add_argument("--amplitudes", type=float, nargs="+", default=[0.03, 0.06, 0.1, 0.15, 0.2])
     ap.add_argument("--per-amplitude", type=int, default=12)
+    ap.add_argument("--cutoff", type=float, help="--train-cutoff, Å (default: hdnnp init's, 6 Å here)")
     ap.add_argument("--tag", default="trained", help="folder of the trained run (several settings side by side)")
     args = ap.parse_args()
     work = Path(args.workdir).resolve()
@@ -37,7 +38,7 @@ def main():
     ref, pot, t_ref, t_pot = kappa_reference_and_trained(
         common, work / "sw", work / args.tag,
         ["--train-budget", args.budget, "--committee", args.committee, "--train-amplitudes", *args.amplitudes,
-         "--train-per-amplitude", args.per_amplitude])
+         "--train-per-amplitude", args.per_amplitude, *(["--train-cutoff", args.cutoff] if args.cutoff else [])])
     errs = []
     print("  T (K)   κ_SW (W/m/K)   κ_HDNNP   rel. error")
     for T, k in ref["kappa_W_mK"].items():

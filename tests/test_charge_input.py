@@ -121,14 +121,49 @@ def test_lammps_export_folds_the_charge(charged, tmp_path):
     pot = tmp_path / "run" / "potential"
     with pytest.warns(UserWarning, match="charge-aware.*--charge Q"):
         export_potential(pot, tmp_path / "q0.hdnnp")
-    export_potential(pot, tmp_path / "q2.hdnnp", charge=2.0)
+    with pytest.warns(UserWarning, match="leave out the energy of the charge"):
+        export_potential(pot, tmp_path / "q2.hdnnp", charge=2.0)
     assert (tmp_path / "q0.hdnnp").read_text() != (tmp_path / "q2.hdnnp").read_text()
-    # the folded neutral-format potential of state 2 gives the charge evaluator's numbers
+    # the folded neutral-format potential of state 2 gives the charge evaluator's numbers, but for the energy of
+    # the charge (a constant 2 μ_Q the LAMMPS file leaves out)
     from hdnnp.model.evaluator import Evaluator
-    folded = fold_charge(read_potential(pot), read_charge_file(pot)["slopes"], 2.0)
+    ch = read_charge_file(pot)
+    folded = fold_charge(read_potential(pot), ch["slopes"], 2.0)
     s = read(charged / "test.xyz")[-1]
-    assert abs(Evaluator(folded).evaluate(s).energy - load_potential(pot).evaluate(s).energy) < 1e-9
+    e_charge = 2.0 * ch["energy_per_charge_eV"]
+    assert abs(Evaluator(folded).evaluate(s).energy + e_charge - load_potential(pot).evaluate(s).energy) < 1e-9
+    assert np.abs(Evaluator(folded).evaluate(s).forces - load_potential(pot).evaluate(s).forces).max() < 1e-9
     with pytest.raises(InputError, match="does not take the charge"):
         c = cfg(charged, tmp_path / "n", charge_input=False, epochs=1)
         Trainer(c, log=quiet).run()
         export_potential(tmp_path / "n" / "potential", tmp_path / "n.hdnnp", charge=1.0)
+
+
+def test_the_energy_of_the_charge_is_fitted_per_structure_not_per_atom(charged, tmp_path):
+    """E ≈ Σ n_el μ_el + Q μ_Q: μ_Q is fitted with the per-element energies (exactly, for data made that way) and
+    written to charge.json; the evaluator adds Q μ_Q once per structure, so a doubled cell does not double it."""
+    from hdnnp.training.trainer import fit_atom_energies
+    base = read(charged / "train.xyz")
+    made = []
+    for s in base:
+        c = s.copy()
+        c.energy = -4.5 * c.natoms + 6.8 * c.charge
+        made.append(c)
+    mu, mu_q = fit_atom_energies(made, ["Si"], charge=True)
+    assert abs(mu[0] + 4.5) < 1e-10 and abs(mu_q - 6.8) < 1e-10
+    assert np.allclose(fit_atom_energies(made, ["Si"]), np.linalg.lstsq(
+        np.array([[s.natoms] for s in made], float), np.array([s.energy for s in made]), rcond=None)[0])
+    Trainer(cfg(charged, tmp_path / "run", epochs=1), log=quiet).run()
+    pot = tmp_path / "run" / "potential"
+    mq = json.loads((pot / "charge.json").read_text())["energy_per_charge_eV"]
+    assert mq != 0.0
+    ev = load_potential(pot)
+    s = _with(read(charged / "test.xyz")[0], 1.0)
+    big = s.copy()
+    big = type(s).from_ase(s.to_ase().repeat((2, 1, 1)))
+    big.charge = 1.0
+    one, two = ev.evaluate(s), ev.evaluate(big)
+    # per atom the networks double with the cell; the energy of the charge does not
+    n0 = ev.evaluate(_with(s, 0.0)).energy
+    assert abs((two.energy - mq) - 2 * (one.energy - mq)) < 1e-8 * abs(two.energy)
+    assert abs(one.energies.sum() - one.energy) < 1e-9 and n0 != one.energy

@@ -370,7 +370,8 @@ run 0
 
 def test_charge_aware_potential_in_lammps(plugin, tmp_path):
     """A charge-aware potential: the pair_style keyword 'charge Q' (or the exported default) gives the energies and
-    forces of the Python evaluator at that total charge."""
+    forces of the Python evaluator at that total charge (the energy but for the constant energy of the charge,
+    Q μ_Q, which the LAMMPS file leaves out)."""
     from hdnnp.data import example_path
     from hdnnp.io import read
     from hdnnp.lammps import export_potential
@@ -379,14 +380,15 @@ def test_charge_aware_potential_in_lammps(plugin, tmp_path):
     from hdnnp.testing import charged_si_potential
     base = sorted(read(example_path("si")), key=lambda x: x.natoms)[:8]
     pot = charged_si_potential(tmp_path)
-    f = export_potential(pot, tmp_path / "p.hdnnp", charge=2.0)
+    with pytest.warns(UserWarning, match="leave out the energy of the charge"):
+        f = export_potential(pot, tmp_path / "p.hdnnp", charge=2.0)
     s = base[-1].copy()
     ev = load_potential(pot)
     for opts, q in (("", 2.0), ("charge -1.5", -1.5)):
         r = single_point(_atoms(s), f, ["Si"], plugin, workdir=tmp_path, pair_options=opts)
         s.charge = q
         p = ev.evaluate(s)
-        assert abs(r["energy"] - p.energy) <= 1e-9 * abs(p.energy)
+        assert abs(r["energy"] + q * ev.energy_per_charge - p.energy) <= 1e-9 * abs(p.energy)
         np.testing.assert_allclose(r["forces"], p.forces, rtol=0, atol=1e-9 * np.abs(p.forces).max())
     with pytest.raises(Exception, match="does not take the charge"):
         single_point(_atoms(s), _export(tmp_path, "mlearn_Si", None, None)[1], ["Si"], plugin, workdir=tmp_path,

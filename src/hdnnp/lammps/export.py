@@ -162,6 +162,12 @@ def export_potential(potential_dir, output, length_unit: str | None = None,
         warnings.warn(f"{folder} is charge-aware (charge.json): exported with default total charge 0; give the "
                       "system's charge (hdnnp lammps export --charge Q, or pair_style hdnnp/fast charge Q)",
                       UserWarning, stacklevel=2)
+    if ch is not None and ch.get("energy_per_charge_eV") and charge:
+        import warnings
+        warnings.warn(f"{folder}: LAMMPS energies of this charge-aware potential leave out the energy of the charge, "
+                      f"a constant {ch['energy_per_charge_eV'] * float(charge):.4f} eV for Q = {float(charge):g} "
+                      "(energy_per_charge_eV × Q in charge.json; forces, stress and dynamics are unaffected; hdnnp's "
+                      "calculator and predict include it)", UserWarning, stacklevel=2)
     lu = length_unit or pot.length_unit or "angstrom"
     eu = energy_unit or pot.energy_unit or "ev"
     output.write_text(export_text(pot, lu, eu, charge=None if ch is None else (ch["slopes"], float(charge or 0.0))))

@@ -10,8 +10,10 @@ scaling factor of Q). So a charge-aware potential folder is
 * an n2p2 potential of the neutral state (Q = 0: ``input.nn``, ``scaling.data``, ``weights.ZZZ.data``), which
   n2p2 and LAMMPS read as an ordinary potential of that state — n2p2 itself cannot take the charge as an
   input, and
-* ``charge.json`` with the slopes s per element (one number per first-layer neuron), which hdnnp uses to
-  evaluate any charge: the calculator (``atoms.info['charge']``), ``hdnnp predict`` (the structure's
+* ``charge.json`` with the slopes s per element (one number per first-layer neuron) and the energy of the
+  charge μ_Q (eV per e; the structure's energy has μ_Q Q added once, not per atom: fitted with the per-element
+  energies, it is what removing an electron from the cell costs, about a band edge, whatever the cell's size),
+  which hdnnp uses to evaluate any charge: the calculator (``atoms.info['charge']``), ``hdnnp predict`` (the structure's
   ``charge``), MD, and ``hdnnp lammps export --charge Q`` (the potential of state Q for the LAMMPS plugin).
 
 Neutral-only potentials have no ``charge.json`` and are evaluated exactly as before.
@@ -44,13 +46,15 @@ def fold_charge(potential: Potential, slopes: dict, charge: float) -> Potential:
     return dataclasses.replace(potential, networks=nets)
 
 
-def write_charge_file(folder, slopes: dict, charges_trained) -> None:
+def write_charge_file(folder, slopes: dict, charges_trained, energy_per_charge: float = 0.0) -> None:
     q = sorted({float(c) for c in charges_trained})
     (Path(folder) / CHARGE_FILE).write_text(json.dumps({
         "format": "hdnnp-charge-input", "version": 1,
         "meaning": "first-layer bias of each element network = bias in weights.ZZZ.data (the Q = 0 state) + "
-                   "slope * Q, Q the structure's total charge in e",
-        "charges_trained": q, "slopes": {el: [float(x) for x in s] for el, s in slopes.items()}}, indent=1))
+                   "slope * Q, Q the structure's total charge in e; the structure's energy has "
+                   "energy_per_charge_eV * Q added (once per structure, not per atom)",
+        "charges_trained": q, "energy_per_charge_eV": float(energy_per_charge),
+        "slopes": {el: [float(x) for x in s] for el, s in slopes.items()}}, indent=1))
 
 
 def read_charge_file(folder) -> dict | None:
@@ -64,7 +68,8 @@ class ChargeEvaluator(Evaluator):
     (``Structure.charge``, or ``atoms.info['charge']`` for ASE atoms; 0 when absent) selects the folded
     networks (compiled once per distinct charge)."""
 
-    def __init__(self, potential: Potential, slopes: dict, charges_trained=(), length_unit=None, energy_unit=None):
+    def __init__(self, potential: Potential, slopes: dict, charges_trained=(), length_unit=None, energy_unit=None,
+                 energy_per_charge: float = 0.0):
         missing = [el for el in potential.elements if el not in slopes]
         if missing:
             raise InputError(f"{CHARGE_FILE} has no slopes for {missing}", file=potential.source)
@@ -76,6 +81,8 @@ class ChargeEvaluator(Evaluator):
         self.neutral = potential
         self.slopes = slopes
         self.charges_trained = list(charges_trained)
+        #: eV per e: the energy of the charge, added once per structure (Q μ_Q), shared evenly by its atoms' energies
+        self.energy_per_charge = float(energy_per_charge)
         self.charge = 0.0
         self._cores = {0.0: self._core}
 
@@ -94,3 +101,11 @@ class ChargeEvaluator(Evaluator):
             q = getattr(structure, "info", {}).get("charge", 0.0)
         self.set_charge(q)
         return super().evaluate(structure, **kw)
+
+    def _evaluate_pairs(self, *args, **kw) -> Prediction:
+        pred = super()._evaluate_pairs(*args, **kw)
+        if self.charge and self.energy_per_charge:        # the energy of the charge, once per structure
+            e = self.energy_per_charge * self.charge
+            pred.energy += e
+            pred.energies = pred.energies + e / max(len(pred.energies), 1)
+        return pred

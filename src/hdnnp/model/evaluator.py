@@ -185,7 +185,8 @@ def load_potential(folder, length_unit: str | None = None, energy_unit: str | No
     ch = read_charge_file(folder)
     if ch is not None:        # a charge-aware potential (the structure's total charge is an input)
         return ChargeEvaluator(read_potential(folder), ch["slopes"], ch.get("charges_trained", ()),
-                               length_unit=length_unit, energy_unit=energy_unit)
+                               length_unit=length_unit, energy_unit=energy_unit,
+                               energy_per_charge=float(ch.get("energy_per_charge_eV", 0.0)))
     return Evaluator(read_potential(folder), length_unit=length_unit, energy_unit=energy_unit)
 
 

@@ -58,10 +58,12 @@ class CachedStructure:
 
 
 def describe(s: Structure, sfset: SymmetryFunctionSet, elements: list[str], dtype=np.float64,
-             derivatives: bool = True, charge_input: bool = False) -> CachedStructure:
+             derivatives: bool = True, charge_input: bool = False, charge_energy: float = 0.0) -> CachedStructure:
     """Symmetry functions and derivatives of one structure, regrouped per element and per pair.
     ``derivatives=False`` (per-atom property training alone) leaves every ``dG[e]`` empty, (0, nsf, 3).
-    ``charge_input``: one more column, the structure's total charge, with zero derivatives."""
+    ``charge_input``: one more column, the structure's total charge, with zero derivatives; ``charge_energy``
+    (eV per e): the energy kept is E − charge_energy · Q, the part of a charge-aware potential's energy its networks
+    learn (:mod:`hdnnp.model.charge`)."""
     d = compute_descriptors(s.positions, s.numbers, s.cell, s.pbc, sfset, derivatives=derivatives)
     nl = d.neighbours
     elem = d.atom_elements.astype(np.int64)
@@ -99,7 +101,8 @@ def describe(s: Structure, sfset: SymmetryFunctionSet, elements: list[str], dtyp
             blocks = np.concatenate([blocks, np.zeros((blocks.shape[0], 1, 3), dtype)], axis=1)
         dG.append(blocks)
     vol = abs(float(np.linalg.det(s.cell))) if np.all(s.pbc) else 0.0
-    return CachedStructure(len(elem), elem, np.nan if s.energy is None else float(s.energy),
+    energy = np.nan if s.energy is None else float(s.energy) - charge_energy * float(s.charge)
+    return CachedStructure(len(elem), elem, energy,
                            None if s.forces is None else np.asarray(s.forces, np.float64),
                            None if s.stress is None else np.asarray(s.stress, np.float64),
                            vol, G, atoms, pc, pi, pj, vec, dG)
@@ -110,10 +113,11 @@ class DescriptorData:
 
     def __init__(self, structures: list[Structure], sfset: SymmetryFunctionSet, elements: list[str],
                  *, float32: bool = False, max_cache_gb: float = 8.0, progress=None, derivatives: bool = True,
-                 charge_input: bool = False):
+                 charge_input: bool = False, charge_energy: float = 0.0):
         self.structures = structures
         self.derivatives = derivatives
         self.charge_input = charge_input
+        self.charge_energy = float(charge_energy)
         self.sfset = sfset
         self.elements = list(elements)
         self.dtype = np.float32 if float32 else np.float64
@@ -128,7 +132,8 @@ class DescriptorData:
         if not structures:
             return
         # estimate from the first structure (bytes per atom) whether the cache fits
-        first = describe(structures[0], sfset, self.elements, self.dtype, derivatives, charge_input)
+        first = describe(structures[0], sfset, self.elements, self.dtype, derivatives, charge_input,
+                         self.charge_energy)
         per_atom = first.nbytes() / max(first.natoms, 1)
         total = per_atom * sum(s.natoms for s in structures)
         if total > max_cache_gb * 1e9:
@@ -139,7 +144,8 @@ class DescriptorData:
         if progress is not None:
             it = progress(it)
         for k in it:
-            self._cache[k] = describe(structures[k], sfset, self.elements, self.dtype, derivatives, charge_input)
+            self._cache[k] = describe(structures[k], sfset, self.elements, self.dtype, derivatives, charge_input,
+                                     self.charge_energy)
 
     def __len__(self) -> int:
         return len(self.structures)
@@ -148,7 +154,7 @@ class DescriptorData:
         c = self._cache[k]
         if c is None:
             c = describe(self.structures[k], self.sfset, self.elements, self.dtype, self.derivatives,
-                         self.charge_input)
+                         self.charge_input, self.charge_energy)
         return c
 
     def nbytes(self) -> int:

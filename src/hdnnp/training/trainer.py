@@ -198,15 +198,21 @@ def split_sets(cfg: C.TrainConfig, train_all: list[Structure], test: list[Struct
     return sets
 
 
-def fit_atom_energies(structures: list[Structure], elements: list[str]) -> np.ndarray:
-    """Per-element reference energies by linear least squares: E_s ≈ Σ_el n_s,el · μ_el."""
+def fit_atom_energies(structures: list[Structure], elements: list[str], charge: bool = False):
+    """Per-element reference energies by linear least squares: E_s ≈ Σ_el n_s,el · μ_el. With ``charge``
+    (a charge-aware potential) the total charge is one more column, E_s ≈ Σ_el n_s,el · μ_el + Q_s · μ_Q, and
+    (μ, μ_Q) is returned: μ_Q (eV per e) is the energy of the charge per structure, which does not grow with the
+    number of atoms as a sum of atomic energies does (removing an electron from a supercell costs about the
+    band edge, whatever the cell's size)."""
     S = [s for s in structures if s.energy is not None]
     if not S:
-        return np.zeros(len(elements))
+        return (np.zeros(len(elements)), 0.0) if charge else np.zeros(len(elements))
     counts = np.array([[np.sum(np.array(s.symbols) == el) for el in elements] for s in S], float)
+    if charge:
+        counts = np.hstack([counts, np.array([[float(s.charge)] for s in S])])
     E = np.array([s.energy for s in S])
     mu, *_ = np.linalg.lstsq(counts, E, rcond=None)
-    return mu
+    return (mu[:-1], float(mu[-1])) if charge else mu
 
 
 class RunningErrors:
@@ -292,6 +298,13 @@ class Trainer:
                      f"({', '.join(f'{q:g}' for q in charges[:6])}{', ...' if len(charges) > 6 else ''}) but the "
                      "potential cannot see them: one structure in two charge states would get one energy. Set "
                      "model.charge_input: true for a charge-aware potential (hdnnp init does so for such data).")
+        # a charge-aware potential: the energy of the charge per structure (μ_Q Q) is fitted with the per-element
+        # energies and kept outside the networks, which learn the rest (charge.json keeps μ_Q)
+        self.charge_energy, self.mu_charge = 0.0, None
+        if cfg.model.charge_input and cfg.model.fit_atom_energies:
+            self.mu_charge, self.charge_energy = fit_atom_energies(self.sets["train"], elements, charge=True)
+            self.log(f"charge input: the energy of the charge, {self.charge_energy:.4f} eV per e per structure, "
+                     "fitted with the per-element energies and kept outside the networks")
         if self.dist.parallel:
             self._check_parallel()
         if cfg.model.symmetry_functions.auto is not None:
@@ -322,9 +335,9 @@ class Trainer:
         tr = self.data["train"]
         Gper = {el: [tr[k].G[e] for k in range(len(tr))] for e, el in enumerate(elements)}
         self.model.set_scaling(scaling_statistics(Gper, elements, n_sf, self.dist))
-        mu = fit_atom_energies(self.sets["train"], elements) if cfg.model.fit_atom_energies \
-            else np.zeros(len(elements))
-        res = [(s.energy - sum(mu[elements.index(x)] for x in s.symbols)) / s.natoms
+        mu = self.mu_charge if self.mu_charge is not None else fit_atom_energies(self.sets["train"], elements) \
+            if cfg.model.fit_atom_energies else np.zeros(len(elements))
+        res = [(s.energy - self.charge_energy * s.charge - sum(mu[elements.index(x)] for x in s.symbols)) / s.natoms
                for s in self.sets["train"] if s.energy is not None]
         sigma = float(np.std(res)) if len(res) > 1 else 1.0
         with torch.no_grad():
@@ -366,7 +379,7 @@ class Trainer:
         alone = cfg.properties is not None and cfg.loss.energy + cfg.loss.forces + cfg.loss.stress == 0
         return DescriptorData(structs, self.sfset, self.elements, float32=cfg.run.float32_cache,
                               max_cache_gb=cfg.run.max_cache_gb, derivatives=not alone,
-                              charge_input=cfg.model.charge_input)
+                              charge_input=cfg.model.charge_input, charge_energy=self.charge_energy)
 
     def _local(self, name: str) -> list[Structure]:
         """This rank's shard of set ``name`` (the whole set with one process)."""
@@ -497,12 +510,15 @@ class Trainer:
             return {k: np.zeros(0) for k in res}
         parts = [None] if (d.cached and name in ("train", "validation", "test")) else \
             [range(i, min(i + chunk, len(d))) for i in range(0, len(d), chunk)]
+        local = self._local(name)
         for idx in parts:
             b = self.batch(name, idx)
             with torch.enable_grad():
                 out = self.model(b, forces=True, stress=self.has["stress"], create_graph=False)
-            res["energy"].append(out["energy"].detach().cpu().numpy())
-            res["energy_ref"].append(b.energy.cpu().numpy())
+            # the energy of the charge (charge-aware potentials; 0 otherwise) back on both sides
+            qe = self.charge_energy * np.array([local[k].charge for k in (range(len(local)) if idx is None else idx)])
+            res["energy"].append(out["energy"].detach().cpu().numpy() + qe)
+            res["energy_ref"].append(b.energy.cpu().numpy() + qe)
             res["natoms"].append(b.natoms.cpu().numpy())
             res["forces"].append(out["forces"].detach().cpu().numpy())
             res["forces_ref"].append(b.forces.cpu().numpy())
@@ -1072,7 +1088,7 @@ class Trainer:
             pot, slopes = self.model.charge_potential(self.sfset.to_n2p2_lines(), self.cutoff_type,
                                                       self.cutoff_alpha)
             write_potential(pot, folder)
-            write_charge_file(folder, slopes, [s.charge for s in self.sets["train"]])
+            write_charge_file(folder, slopes, [s.charge for s in self.sets["train"]], self.charge_energy)
             self.log(f"charge-aware potential: the n2p2 files in {folder} are its neutral state (Q = 0); n2p2 "
                      "cannot take the total charge as an input. charge.json holds the first-layer bias slopes "
                      "hdnnp uses for any charge (calculator, predict, md, LAMMPS 'charge Q').")
