@@ -31,6 +31,19 @@ are self-consistent through the Coulomb interaction of the whole cell: even the 
 (H) with these local networks, and a longer cutoff did not help. The test error is dominated by the gap to the
 training error (60 frames); more frames, or a model with long-range charge equilibration, are the next steps.
 
+TiO2 (``--system tio2``, measured 2026-12-06): at 300 K electronic temperature the SCF of 175 of 400 cells did not
+converge in 250 cycles; at 3000 K (the default here) 169 still failed (recorded in the store, left out), 2.0 s per
+cell. On the 231 that converged (Ti 0.06–0.83 e):
+
+    64 SFs, 64-64, 1,500 epochs (300 K labels, 225 cells):  charge_rel_rmse_O=0.890 charge_rel_rmse_Ti=0.696
+    32 SFs, 16-16, 500 epochs (300 K labels):               charge_rel_rmse_O=0.676 charge_rel_rmse_Ti=0.521
+    charge equilibration (--qeq), 300 K labels:             charge_rel_rmse_O=0.699 charge_rel_rmse_Ti=0.526
+    32 SFs, 16-16, 500 epochs (3000 K labels, 231 cells):   charge_rel_rmse_O=0.672 charge_rel_rmse_Ti=0.439
+
+Worse than water. The charges that vary most are those of the oxygen-deficient cells (Ti8O14, Ti8O15: Ti from
+0.06 e), where the extra electrons spread over the cell by the SCF; the 64-64 networks fit the training set to
+RMSE/std 0.1 and miss the test set (0.9). Not a system where local charge networks reach 15 % with ~200 cells.
+
 Last line: charge_rel_rmse=<max over elements> charge_rel_rmse_<El>=… total_charge_err=…
 """
 from __future__ import annotations
