@@ -257,3 +257,36 @@ def test_workers_leave_when_their_parent_is_killed(tmp_path):
         except OSError:
             pass
     assert not left, f"worker processes {left} outlived their parent"
+
+
+def test_label_checks_that_the_reference_is_translation_invariant(tmp_path):
+    """--check-translation: EMT passes (its energy does not move under a rigid translation); a reference with an
+    egg-box term (as on a real-space grid) is refused before anything else is labelled."""
+    from ase.build import bulk
+    from ase.io import write as awrite
+    from hdnnp.labels import LabelStore
+    from hdnnp.io import read
+    from hdnnp.labels.checks import translation_spread
+    from hdnnp.references import get_reference
+    from hdnnp.structures import Structure
+    cu = bulk("Cu", "fcc", a=3.6, cubic=True).repeat((2, 1, 1))
+    cu.rattle(0.05, seed=1)
+    s = Structure.from_ase(cu)
+    ok = translation_spread(s, get_reference("emt"), LabelStore(tmp_path / "a.db"))
+    assert ok["n"] == 2 and ok["energy_meV_atom"] < 1e-6 and ok["force_meV_A"] < 1e-6
+    egg = {"code": "ase", "calculator": "_slow_calc.EggBoxEMT", "kwargs": {"amplitude": 0.01}}
+    bad = translation_spread(s, get_reference(egg), LabelStore(tmp_path / "b.db"))
+    assert bad["energy_meV_atom"] > 1
+    awrite(tmp_path / "cells.xyz", [cu, cu])
+    (tmp_path / "egg.yaml").write_text("code: ase\ncalculator: _slow_calc.EggBoxEMT\nkwargs: {amplitude: 0.01}\n")
+    cmd = [sys.executable, "-m", "hdnnp", "label", str(tmp_path / "cells.xyz"), "-r", str(tmp_path / "egg.yaml"),
+           "--store", str(tmp_path / "c.db"), "--workers", "0", "--check-translation", "1", "-o",
+           str(tmp_path / "out.xyz")]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).parent)
+    assert r.returncode != 0 and "not translation-invariant" in r.stderr and not (tmp_path / "out.xyz").exists()
+    cmd[cmd.index("-r") + 1] = "emt"
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).parent)
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in r.stdout.splitlines() if x.startswith("translation"))
+    assert float(line.split("energy changes by ")[1].split()[0]) < 1e-6
+    assert len(read(tmp_path / "out.xyz")) == 2            # the translated copies stay in the store only

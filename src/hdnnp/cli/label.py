@@ -20,6 +20,7 @@ def register(sub):
                "  hdnnp label cells.xyz -r sw-si -o train.xyz\n"
                "  hdnnp label cells.xyz -r gpaw-pbe --set ecut=300 --set 'kpts=[2,2,2]' -o train.xyz\n"
                "  hdnnp label mols.xyz -r my_reference.yaml --scheduler local --workers 4 -o train.data\n"
+               "  hdnnp label cells.xyz -r gpaw.yaml --check-translation 1 -o train.xyz   # egg-box check\n"
                "  hdnnp label --export -o all.xyz            # everything labelled in labels.db\n"
                "  hdnnp label --list-references",
         formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
@@ -32,6 +33,10 @@ def register(sub):
     p.add_argument("--list-references", action="store_true", help="list presets and reference codes and exit")
     p.add_argument("--export", action="store_true",
                    help="write every successful label in the store (of --reference, if given) to -o and exit")
+    p.add_argument("--check-translation", type=float, metavar="MEV",
+                   help="first label the first structure and two rigid translations of it (0.1 Å), and stop unless "
+                        "the energy changes by less than MEV meV/atom (e.g. 1): a real-space grid (GPAW LCAO/FD) "
+                        "breaks translational invariance, and no potential can fit labels that do")
     add_reference_arguments(p, required=False)
     p.set_defaults(func=run)
 
@@ -79,6 +84,17 @@ def run(args) -> int:
     reference = reference_from_args(args)
     structures = read_structures(args.structures, args.format, args)
     print(f"reference   {reference.describe()}")
+    if args.check_translation is not None:
+        from ..labels import LabelStore
+        from ..labels.checks import translation_spread
+        t = translation_spread(structures[0], reference, LabelStore(args.store))
+        print(f"translation {structures[0].where()} moved rigidly ({t['n']} translations of 0.1 Å): energy changes by "
+              f"{t['energy_meV_atom']:.3g} meV/atom, forces by {t['force_meV_A']:.3g} meV/Å")
+        if t["energy_meV_atom"] > args.check_translation:
+            raise InputError(f"the reference's energy changes by {t['energy_meV_atom']:.3g} meV/atom when the structure "
+                             f"is translated rigidly (more than --check-translation {args.check_translation:g}): its "
+                             "labels are not translation-invariant (a real-space grid's egg-box effect?), and a "
+                             "potential cannot fit them. Use a finer grid (h), plane waves, or a larger basis")
     run_ = label_from_args(args, structures, reference)
     print(run_.summary())
     print(f"store       {args.store}")
