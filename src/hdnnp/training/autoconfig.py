@@ -69,8 +69,11 @@ def summarize(structures, formats=()) -> DataSummary:
     if len(with_e) > len(elements):
         A = np.array([[sum(1 for x in s.symbols if x == el) for el in elements] for s in with_e], float)
         E = np.array([s.energy for s in with_e])
+        if len({float(s.charge) for s in with_e}) > 1:      # the energy of the charge, as training fits it
+            A = np.hstack([A, np.array([[float(s.charge)] for s in with_e])])
         mu, *_ = np.linalg.lstsq(A, E, rcond=None)
-        spread = float(np.std((E - A @ mu) / A.sum(1)))
+        nat_e = np.array([s.natoms for s in with_e], float)
+        spread = float(np.std((E - A @ mu) / nat_e))
     f = [s.forces for s in structures if s.forces is not None]
     frms = float(np.sqrt(np.mean(np.concatenate([x.ravel() for x in f]) ** 2))) if f else None
     rc, stats = default_cutoff(structures)
@@ -127,7 +130,8 @@ def choose(summary: DataSummary, time_budget: float | None = None) -> tuple[dict
                f"as many as fit, up to {opt['epochs']}" + ("" if time_budget else
                                                           "; default 3 min per 1,000 training atoms"))
     if summary.energy_spread is not None:
-        why.append(f"energy spread after per-element reference energies: {summary.energy_spread * 1e3:.1f} meV/atom "
+        what = "per-element reference energies" + (" and the energy of the charge" if len(summary.charges) > 1 else "")
+        why.append(f"energy spread after {what}: {summary.energy_spread * 1e3:.1f} meV/atom "
                    "(an energy RMSE well below this is a useful fit)")
     sf["auto"]["cutoff"] = summary.cutoff
     settings = {"symmetry_functions": sf, "hidden": hidden, "optimizer": opt, "loss": loss,
