@@ -21,6 +21,16 @@ measures that effect first (stage 0, ``eggbox_meV_atom=…``) and stops above ``
 Plane waves (350 eV, Γ; now the default) change by 0.10 meV/atom under the same translations and take 18 s per
 32-atom cell: faster and translation-invariant (VBM 7.029 eV, Kohn–Sham gap at Γ 1.279 eV, μ_N −5.251 eV).
 
+Result with the defaults (2026-12-06, 162 GPAW labels, ~35 min of GPAW on 2 cores + 900 s of training):
+
+    charge=+0 e_form_hdnnp=-0.912 e_form_gpaw=-0.901 diff=-0.011 test_e_meV_atom=0.14 test_f_meV_A=18.4 n_test=4
+    charge=+1 e_form_hdnnp=-2.365 e_form_gpaw=-2.353 diff=-0.012 test_e_meV_atom=0.02 test_f_meV_A=6.2 n_test=3
+    charge=+2 e_form_hdnnp=-2.258 e_form_gpaw=-2.246 diff=-0.012 test_e_meV_atom=0.19 test_f_meV_A=9.9 n_test=3
+    charge=+3 e_form_hdnnp=-1.861 e_form_gpaw=-1.851 diff=-0.010 test_e_meV_atom=0.06 test_f_meV_A=5.7 n_test=3
+    levels_gpaw: (+3/+2)=-0.395 (+2/+1)=-0.107 (+1/+0)=1.452
+    levels_hdnnp: (+3/+2)=-0.397 (+2/+1)=-0.107 (+1/+0)=1.453
+    max_abs_diff=0.012 same_levels=True
+
 Stages (each skipped when its output is there; everything GPAW computes goes into WORKDIR/labels.db, so an
 interrupted run loses at most the calculation in flight; WORKDIR default /work/bench_gan_pw, one per setting):
 0. the egg-box check above (three GPAW calculations of the perfect supercell);
