@@ -28,7 +28,6 @@ from ..units import COULOMB
 __all__ = ["coulomb_matrix", "gaussian_widths", "COULOMB"]
 
 
-
 def gaussian_widths(numbers) -> np.ndarray:
     """σ_i (Å): the covalent radius of each atom's element (ASE's table)."""
     from ase.data import covalent_radii

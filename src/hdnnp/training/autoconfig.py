@@ -57,6 +57,23 @@ class DataSummary:
         return "mixed"
 
 
+def fit_atom_energies(structures, elements: list[str], charge: bool = False):
+    """Per-element reference energies by linear least squares: E_s ≈ Σ_el n_s,el · μ_el. With ``charge``
+    (a charge-aware potential) the total charge is one more column, E_s ≈ Σ_el n_s,el · μ_el + Q_s · μ_Q, and
+    (μ, μ_Q) is returned: μ_Q (eV per e) is the energy of the charge per structure, which does not grow with the
+    number of atoms as a sum of atomic energies does (removing an electron from a supercell costs about the
+    band edge, whatever the cell's size)."""
+    S = [s for s in structures if s.energy is not None]
+    if not S:
+        return (np.zeros(len(elements)), 0.0) if charge else np.zeros(len(elements))
+    counts = np.array([[np.sum(np.array(s.symbols) == el) for el in elements] for s in S], float)
+    if charge:
+        counts = np.hstack([counts, np.array([[float(s.charge)] for s in S])])
+    E = np.array([s.energy for s in S])
+    mu, *_ = np.linalg.lstsq(counts, E, rcond=None)
+    return (mu[:-1], float(mu[-1])) if charge else mu
+
+
 def summarize(structures, formats=()) -> DataSummary:
     from ase.data import atomic_numbers
 
@@ -67,13 +84,12 @@ def summarize(structures, formats=()) -> DataSummary:
     with_e = [s for s in structures if s.energy is not None]
     spread = None
     if len(with_e) > len(elements):
-        A = np.array([[sum(1 for x in s.symbols if x == el) for el in elements] for s in with_e], float)
-        E = np.array([s.energy for s in with_e])
-        if len({float(s.charge) for s in with_e}) > 1:      # the energy of the charge, as training fits it
-            A = np.hstack([A, np.array([[float(s.charge)] for s in with_e])])
-        mu, *_ = np.linalg.lstsq(A, E, rcond=None)
-        nat_e = np.array([s.natoms for s in with_e], float)
-        spread = float(np.std((E - A @ mu) / nat_e))
+        # the energy of the charge too where there are several, as training fits it
+        charged = len({float(s.charge) for s in with_e}) > 1
+        fit = fit_atom_energies(with_e, elements, charge=charged)
+        mu, mu_q = fit if charged else (fit, 0.0)
+        spread = float(np.std([(s.energy - mu_q * s.charge - sum(mu[elements.index(x)] for x in s.symbols)) / s.natoms
+                               for s in with_e]))
     f = [s.forces for s in structures if s.forces is not None]
     frms = float(np.sqrt(np.mean(np.concatenate([x.ravel() for x in f]) ** 2))) if f else None
     rc, stats = default_cutoff(structures)

@@ -34,6 +34,7 @@ from ..io import read
 from ..structures import Structure
 from ..units import length_factor
 from . import config as C
+from .autoconfig import fit_atom_energies
 from .data import DescriptorData, collate, convert_sf_units
 from .distributed import Dist
 from .model import HDNNP, SCALING_MODES, degenerate_functions, scaling_statistics
@@ -198,23 +199,6 @@ def split_sets(cfg: C.TrainConfig, train_all: list[Structure], test: list[Struct
     return sets
 
 
-def fit_atom_energies(structures: list[Structure], elements: list[str], charge: bool = False):
-    """Per-element reference energies by linear least squares: E_s ≈ Σ_el n_s,el · μ_el. With ``charge``
-    (a charge-aware potential) the total charge is one more column, E_s ≈ Σ_el n_s,el · μ_el + Q_s · μ_Q, and
-    (μ, μ_Q) is returned: μ_Q (eV per e) is the energy of the charge per structure, which does not grow with the
-    number of atoms as a sum of atomic energies does (removing an electron from a supercell costs about the
-    band edge, whatever the cell's size)."""
-    S = [s for s in structures if s.energy is not None]
-    if not S:
-        return (np.zeros(len(elements)), 0.0) if charge else np.zeros(len(elements))
-    counts = np.array([[np.sum(np.array(s.symbols) == el) for el in elements] for s in S], float)
-    if charge:
-        counts = np.hstack([counts, np.array([[float(s.charge)] for s in S])])
-    E = np.array([s.energy for s in S])
-    mu, *_ = np.linalg.lstsq(counts, E, rcond=None)
-    return (mu[:-1], float(mu[-1])) if charge else mu
-
-
 class RunningErrors:
     """Training-set errors accumulated over an epoch's minibatches (``run.train_metrics:
     running``) from the residuals the loss used (:meth:`Trainer._residuals`): RMSEs of energy
@@ -300,11 +284,13 @@ class Trainer:
                      "model.charge_input: true for a charge-aware potential (hdnnp init does so for such data).")
         # a charge-aware potential: the energy of the charge per structure (μ_Q Q) is fitted with the per-element
         # energies and kept outside the networks, which learn the rest (charge.json keeps μ_Q)
-        self.charge_energy, self.mu_charge = 0.0, None
-        if cfg.model.charge_input and cfg.model.fit_atom_energies:
-            self.mu_charge, self.charge_energy = fit_atom_energies(self.sets["train"], elements, charge=True)
+        self.charge_energy, self.atom_mu = 0.0, np.zeros(len(elements))
+        if cfg.model.fit_atom_energies and cfg.model.charge_input:
+            self.atom_mu, self.charge_energy = fit_atom_energies(self.sets["train"], elements, charge=True)
             self.log(f"charge input: the energy of the charge, {self.charge_energy:.4f} eV per e per structure, "
                      "fitted with the per-element energies and kept outside the networks")
+        elif cfg.model.fit_atom_energies:
+            self.atom_mu = fit_atom_energies(self.sets["train"], elements)
         if self.dist.parallel:
             self._check_parallel()
         if cfg.model.symmetry_functions.auto is not None:
@@ -335,8 +321,7 @@ class Trainer:
         tr = self.data["train"]
         Gper = {el: [tr[k].G[e] for k in range(len(tr))] for e, el in enumerate(elements)}
         self.model.set_scaling(scaling_statistics(Gper, elements, n_sf, self.dist))
-        mu = self.mu_charge if self.mu_charge is not None else fit_atom_energies(self.sets["train"], elements) \
-            if cfg.model.fit_atom_energies else np.zeros(len(elements))
+        mu = self.atom_mu
         res = [(s.energy - self.charge_energy * s.charge - sum(mu[elements.index(x)] for x in s.symbols)) / s.natoms
                for s in self.sets["train"] if s.energy is not None]
         sigma = float(np.std(res)) if len(res) > 1 else 1.0

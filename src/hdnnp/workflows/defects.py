@@ -218,8 +218,6 @@ class Relaxed(NamedTuple):
         return " and ".join(why)
 
 
-
-
 def madelung_energy(cell) -> float:
     """Ewald energy (eV) of a unit point charge in the periodic ``cell`` with a compensating background:
     negative, −α/(2L)·e²/(4πε0) for a cubic cell of side L (α = 2.8373 simple cubic)."""
@@ -269,8 +267,6 @@ def transition_levels(ef0: dict[int, float]) -> list[tuple[int, int, float]]:
         lv, p = min(nxt)
         out.append((q, p, float(lv)))
         q, x = p, lv
-
-
 
 
 def harmonic_free_energy(freqs_thz, temperatures, cutoff: float = 1e-2) -> np.ndarray:

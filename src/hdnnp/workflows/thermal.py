@@ -238,7 +238,6 @@ def default_training_config(cells, t: KappaTraining) -> dict:
     summary = summarize(cells)
     if t.cutoff:
         summary.cutoff = float(t.cutoff)
-        summary.nn_median = None           # init's reason line then names the cutoff as given
     settings, _ = choose(summary, t.time_budget)
     # no validation split: the set is small and of one kind, and the held-out check cells judge the fit
     # (on Tersoff GaN the best-validation epoch on six cells was epoch 3 of 51, exported with 3 % force
