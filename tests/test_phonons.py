@@ -219,3 +219,18 @@ def test_kappa_training_default_config_takes_the_cutoff_given():
     assert d["model"]["symmetry_functions"]["auto"]["cutoff"] == 3.5
     assert d["data"]["validation_fraction"] == 0.0 and d["loss"]["stress"] == 0.0
     assert default_training_config(cells, KappaTraining())["model"]["symmetry_functions"]["auto"]["cutoff"] >= 6.0
+
+
+def test_kappa_training_default_config_fits_every_atoms_forces():
+    """Levenberg–Marquardt takes the forces of every training atom in each iteration (init's 1000 sampled atoms
+    stop short of the small anharmonic part of the forces that fc3 is)."""
+    from hdnnp.structures import Structure
+    from hdnnp.workflows.thermal import KappaTraining, default_training_config
+    si = bulk("Si", "diamond", a=5.43, cubic=True).repeat(2)
+    cells = []
+    for k in range(40):
+        s = Structure.from_ase(si)
+        s.energy, s.forces = -4.0 * len(si) + 0.01 * k, np.zeros((len(si), 3))
+        cells.append(s)
+    d = default_training_config(cells, KappaTraining(cutoff=3.6, time_budget=60))
+    assert d["optimizer"]["name"] == "lm" and d["optimizer"]["lm"]["force_atoms"] == 40 * 64
