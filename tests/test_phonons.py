@@ -221,9 +221,9 @@ def test_kappa_training_default_config_takes_the_cutoff_given():
     assert default_training_config(cells, KappaTraining())["model"]["symmetry_functions"]["auto"]["cutoff"] >= 6.0
 
 
-def test_kappa_training_default_config_fits_every_atoms_forces():
+def test_kappa_training_default_config_fits_tighter_than_init():
     """Levenberg–Marquardt takes the forces of every training atom in each iteration (init's 1000 sampled atoms
-    stop short of the small anharmonic part of the forces that fc3 is)."""
+    stop short of the small anharmonic part of the forces that fc3 is), on a larger model than init's."""
     from hdnnp.structures import Structure
     from hdnnp.workflows.thermal import KappaTraining, default_training_config
     si = bulk("Si", "diamond", a=5.43, cubic=True).repeat(2)
@@ -234,3 +234,4 @@ def test_kappa_training_default_config_fits_every_atoms_forces():
         cells.append(s)
     d = default_training_config(cells, KappaTraining(cutoff=3.6, time_budget=60))
     assert d["optimizer"]["name"] == "lm" and d["optimizer"]["lm"]["force_atoms"] == 40 * 64
+    assert d["model"]["symmetry_functions"]["auto"]["budget"] >= 48 and min(d["model"]["hidden"]) >= 32
