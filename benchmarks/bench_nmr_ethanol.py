@@ -21,6 +21,8 @@ Measured 2026-12-06 on the 2-core machine (labels 3.0 s per geometry on one core
 
     default (1,000 train, 64 SFs per element, committee of 8 networks 16-16, 1,000 epochs; training 376 s):
     shielding_rel_rmse_H=0.074 shielding_rel_rmse_C=0.050 shielding_rel_rmse_O=0.181 tensor_rmse_ppm=3.366 rotation_err=1.6e-15
+    the same, every network keeping its own best validation epoch (instead of the final weights; 543 s beside
+    other jobs): shielding_rel_rmse_H=0.076 shielding_rel_rmse_C=0.050 shielding_rel_rmse_O=0.180 tensor_rmse_ppm=3.384
     committee of 4 (before the members were batched and before one thread for small minibatches: 1,047 s):
     shielding_rel_rmse_H=0.075 shielding_rel_rmse_C=0.051 shielding_rel_rmse_O=0.193 tensor_rmse_ppm=3.410 rotation_err=1.6e-15
     500 train, one network 64-64, 1,000 epochs (260 s):

@@ -252,3 +252,44 @@ def test_nmr_with_pyscf_labels_end_to_end(tmp_path):
     assert s["reference"]["frames"] == 2 and s["reference"]["s_per_frame"] > 0
     assert set(s["reference"]["errors"]) == {"H", "F"}
     assert "reference pyscf-rhf-nmr" in r.stdout and "s per frame" in r.stdout
+
+
+def test_each_network_keeps_the_weights_of_its_own_best_validation_error(data):
+    """Per element and committee member the weights of the lowest validation error are restored, chosen apart
+    (an H network's best epoch does not drag the C network's along); charges coupled by the total are chosen
+    together."""
+    from hdnnp.descriptors import SymmetryFunctionSet
+    from hdnnp.properties.model import PropertyNetworks, Target
+    from hdnnp.properties.train import _atom_errors, _BestNetworks, fit_statistics
+    sf = SymmetryFunctionSet.from_n2p2_lines(ELS, [(i + 1, ln.split()) for i, ln in enumerate(SF)], 1, 0.0)
+    targets = [Target("shield", "tensor"), Target("q", "scalar", total_charge=True)]
+    mols = read(data / "train.xyz")[:8]
+    feats = [features(s, sf, ELS, targets) for s in mols]
+    fit_statistics(targets, feats, ELS)
+    m = PropertyNetworks(ELS, {el: len(sf.for_element(el)) for el in ELS}, targets, [4], basis=3, cutoff=4.0,
+                         committee=2)
+    m.set_input_scaling({el: np.concatenate([f.G[e] for f in feats]) for e, el in enumerate(ELS)})
+    b = collate(feats, 2, targets)
+    best = _BestNetworks(m)
+    assert [(ti, els) for ti, els in best.groups] == [(0, ["H"]), (0, ["C"]), (1, ["H", "C"])]
+
+    def group_errors():
+        with torch.no_grad():
+            errs = _atom_errors(m, b, m(b))
+        out = []
+        for ti, els in best.groups:
+            e, elem = errs[targets[ti].name]
+            sel = sum(elem == ELS.index(el) for el in els).bool()
+            out.append(e[:, sel].mean(1).numpy())
+        return np.array(out)
+
+    states = []
+    for epoch in range(1, 6):
+        m.init_weights(torch.Generator().manual_seed(epoch))          # a different point each "epoch"
+        states.append(group_errors())
+        best.update(epoch, b)
+    chosen = best.restore()
+    table = np.array(states)                                           # (epoch, group, member)
+    assert np.allclose(group_errors(), table.min(0), rtol=1e-12)
+    assert np.array_equal(best.epoch, table.argmin(0) + 1)
+    assert set(chosen) == {"shield", "q"} and set(chosen["q"]) == {"H+C"}

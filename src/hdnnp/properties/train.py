@@ -3,8 +3,9 @@
 The loss is one table of targets iterated over: per target, the mean squared residual in units of the
 reference's spread per element — for tensors the isotropic part and the anisotropic components as two
 terms, so that neither is drowned by the other — times the target's weight. Adam with a cosine decay
-from ``lr`` to ``min_lr``; the final (annealed) weights are kept. The committee members are trained side
-by side on the same minibatches from different initial weights.
+from ``lr`` to ``min_lr``. With a validation set every network (element, target, committee member) keeps the
+weights of its own lowest validation error; without one the final (annealed) weights are kept. The committee
+members are trained side by side on the same minibatches from different initial weights.
 """
 from __future__ import annotations
 
@@ -53,27 +54,104 @@ def fit_statistics(targets: list[Target], feats: list[Features], elements: list[
             t.spread[el] = float(max(iso.std(), 1e-6))
 
 
-def _loss(model: PropertyNetworks, b, pred: dict) -> torch.Tensor:
+def _atom_errors(model: PropertyNetworks, b, pred: dict) -> dict:
+    """{target name: ((M, A_t) squared residuals per atom in units of the spread — for tensors the isotropic
+    term plus the mean of the nine anisotropic ones —, (A_t,) element index of those atoms)} over the atoms
+    that carry the target and have a reference value."""
     masks = model.masks(b)
-    total = torch.zeros((), dtype=torch.float64)
+    res = {}
     for t in model.targets:
         ref, present = b.targets[t.name]
         m = present & masks[t.name]
         if not bool(m.any()):
             continue
-        sd = torch.tensor([t.spread.get(el, 1.0) for el in model.elements], dtype=torch.float64)[b.elem[m]]
+        elem = b.elem[m]
+        sd = torch.tensor([t.spread.get(el, 1.0) for el in model.elements], dtype=torch.float64)[elem]
         p = pred[t.name][:, m]
         r = ref[m]
         if t.kind == "scalar":
-            total = total + t.weight * (((p - r) / sd) ** 2).mean(1).sum()
+            res[t.name] = (((p - r) / sd) ** 2, elem)
             continue
-        an = torch.tensor([t.aniso.get(el, 1.0) for el in model.elements], dtype=torch.float64)[b.elem[m]]
+        an = torch.tensor([t.aniso.get(el, 1.0) for el in model.elements], dtype=torch.float64)[elem]
         eye = torch.eye(3, dtype=torch.float64)
         pi, ri = p.diagonal(dim1=-2, dim2=-1).mean(-1), r.diagonal(dim1=-2, dim2=-1).mean(-1)
         pd, rd = p - pi[..., None, None] * eye, r - ri[..., None, None] * eye
-        total = total + t.weight * ((((pi - ri) / sd) ** 2).mean(1).sum()
-                                    + (((pd - rd) / an[:, None, None]) ** 2).mean((1, 2, 3)).sum())
+        res[t.name] = (((pi - ri) / sd) ** 2 + (((pd - rd) / an[:, None, None]) ** 2).mean((2, 3)), elem)
+    return res
+
+
+def _loss(model: PropertyNetworks, b, pred: dict) -> torch.Tensor:
+    total = torch.zeros((), dtype=torch.float64)
+    errs = _atom_errors(model, b, pred)
+    for t in model.targets:
+        if t.name in errs:
+            total = total + t.weight * errs[t.name][0].mean(1).sum()
     return total
+
+
+class _BestNetworks:
+    """Each network's weights at its lowest validation error. The networks of one element, target and committee
+    member are independent of the others (where neither a total charge nor charge equilibration couples the
+    elements of a target), so each keeps the epoch that suits it: with one O atom per ethanol molecule the O
+    networks overfit long before the H networks stop improving. Coupled targets keep one epoch per member for all
+    their elements."""
+
+    def __init__(self, model: PropertyNetworks):
+        self.model = model
+        self.groups = []                               # (target index, [elements]) chosen together
+        for ti, t in enumerate(model.targets):
+            els = model.carriers(t)
+            if t.qeq or t.total_charge:
+                self.groups.append((ti, els))
+            else:
+                self.groups += [(ti, [el]) for el in els]
+        M = model.committee
+        self.err = np.full((len(self.groups), M), np.inf)
+        self.epoch = np.zeros((len(self.groups), M), dtype=int)
+        self.state = {}
+
+    def update(self, epoch: int, val_batch) -> None:
+        m = self.model
+        with torch.no_grad():
+            errs = _atom_errors(m, val_batch, m(val_batch))
+            for g, (ti, els) in enumerate(self.groups):
+                t = m.targets[ti]
+                if t.name not in errs:
+                    continue
+                e, elem = errs[t.name]
+                sel = torch.zeros_like(elem, dtype=torch.bool)
+                for el in els:
+                    sel |= elem == m.elements.index(el)
+                if not bool(sel.any()):
+                    continue
+                per_member = e[:, sel].mean(1).numpy()
+                for k in np.flatnonzero(per_member < self.err[g]):
+                    self.err[g, k], self.epoch[g, k] = per_member[k], epoch
+                    self.state[(g, int(k))] = [p.detach()[k].clone() for p in self._params(ti, els)]
+
+    def _params(self, ti: int, els: list[str]) -> list:
+        m = self.model
+        ps = []
+        for el in els:
+            net = m.nets[m.key(ti, el)]
+            ps += list(net.W) + list(net.b)
+        if m.targets[ti].qeq:
+            ps += [getattr(m, f"chi0_t{ti}"), getattr(m, f"hard_t{ti}")]
+        return ps
+
+    def restore(self) -> dict:
+        """Put every kept state back; {target name: {element(s): [best epoch per member]}}."""
+        m = self.model
+        with torch.no_grad():
+            for (g, k), saved in self.state.items():
+                ti, els = self.groups[g]
+                for p, v in zip(self._params(ti, els), saved):
+                    p[k].copy_(v)
+        out = {}
+        for g, (ti, els) in enumerate(self.groups):
+            if (g, 0) in self.state or any((g, k) in self.state for k in range(m.committee)):
+                out.setdefault(m.targets[ti].name, {})["+".join(els)] = [int(x) for x in self.epoch[g]]
+        return out
 
 
 def train_properties(feats: dict[str, list[Features]], elements: list[str], n_sf: dict[str, int], props, *,
@@ -98,6 +176,7 @@ def train_properties(feats: dict[str, list[Features]], elements: list[str], n_sf
     hist = []
     t0 = time.perf_counter()
     bar = progress(total=epochs, desc="properties", unit="epoch") if progress else None
+    best = _BestNetworks(model) if "validation" in full else None
     epoch = 0
     while epoch < epochs:
         epoch += 1
@@ -118,6 +197,8 @@ def train_properties(feats: dict[str, list[Features]], elements: list[str], n_sf
         if "validation" in full and (epoch % max(1, epochs // 50) == 0 or epoch == epochs):
             with torch.no_grad():
                 row["loss_validation"] = float(_loss(model, full["validation"], model(full["validation"])))
+        if best is not None and (epoch % max(1, epochs // 200) == 0 or epoch == epochs):
+            best.update(epoch, full["validation"])
         hist.append(row)
         if bar is not None:
             bar.update(1)
@@ -138,7 +219,11 @@ def train_properties(feats: dict[str, list[Features]], elements: list[str], n_sf
                     bar.refresh()
     if bar is not None:
         bar.close()
-    return model, {"history": hist, "epochs": epochs, "wall_s": time.perf_counter() - t0}
+    chosen = best.restore() if best is not None else None
+    if chosen:
+        log("properties: every network keeps the weights of its lowest validation error, epochs "
+            + "; ".join(f"{name} {els} {'/'.join(map(str, ep))}" for name, d in chosen.items() for els, ep in d.items()))
+    return model, {"history": hist, "epochs": epochs, "wall_s": time.perf_counter() - t0, "best_epochs": chosen}
 
 
 def predict_sets(model: PropertyNetworks, feats: dict[str, list[Features]], chunk: int = 64) -> dict:
