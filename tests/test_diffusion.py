@@ -39,6 +39,22 @@ def test_estimator_recovers_known_d_with_calibrated_error():
         diffusion_coefficient(_walk(0), 0.05, 9.0, 9.05)
 
 
+def test_arrhenius_errors_grow_when_the_points_scatter_more_than_their_error_bars():
+    """Birge ratio: D that scatter about the line by more than their error bars (χ²/dof > 1) get their errors scaled
+    by √(χ²/dof); consistent points (χ²/dof ≤ 1) keep them; two temperatures cannot tell."""
+    T = np.array([700.0, 850.0, 1000.0, 1150.0])
+    D = 3e-4 * np.exp(-0.3 / (K_B * T)) * np.array([1.0, 1.3, 0.8, 1.1])      # scatter ~20 %
+    tight = arrhenius_fit(T, D, 0.05 * D)
+    assert tight["chi2"] > tight["dof"] == 2
+    assert tight["error_scale"] == pytest.approx(np.sqrt(tight["chi2"] / 2))
+    raw = arrhenius_fit(T, D, 0.05 * D, scale_errors=False)
+    assert raw["error_scale"] == 1.0 and tight["ea_eV"] == raw["ea_eV"]
+    assert tight["ea_std_eV"] == pytest.approx(raw["ea_std_eV"] * tight["error_scale"], rel=1e-9)
+    loose = arrhenius_fit(T, D, 0.5 * D)
+    assert loose["error_scale"] == 1.0
+    assert arrhenius_fit(T[:2], D[:2], 0.01 * D[:2])["error_scale"] == 1.0
+
+
 def test_arrhenius_fit_recovers_ea_and_extrapolates():
     T = np.array([600.0, 800.0, 1000.0, 1200.0])
     D = 1e-3 * np.exp(-0.5 / (K_B * T))

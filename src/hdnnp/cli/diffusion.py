@@ -66,7 +66,9 @@ def run(args) -> int:
         if f:
             print(f"{el}: Ea = {f['ea_eV']:.3f} ± {f['ea_std_eV']:.3f} eV, D0 = {f['d0_cm2_s']:.2e} cm²/s, "
                   f"D({f['room_temperature_K']:g} K) = {f['d_room_cm2_s']:.2e} cm²/s (95 %: {f['d_room_lo_cm2_s']:.1e}"
-                  f"–{f['d_room_hi_cm2_s']:.1e})")
+                  f"–{f['d_room_hi_cm2_s']:.1e})" + (f"; errors ×{f['error_scale']:.2f}: the D scatter about the fit "
+                                                     f"more than their error bars (χ² {f['chi2']:.1f} for {f['dof']} "
+                                                     "degrees of freedom)" if f.get("error_scale", 1.0) > 1.0 else ""))
     if args.compare:
         runs = [(s, args.label or Path(args.output_dir).name)]
         for item in args.compare:

@@ -249,11 +249,13 @@ def analyse_temperature(folder: Path, atoms_cell, s: DiffusionSettings, elements
     return out
 
 
-def arrhenius_fit(T, D, D_std, *, room_temperature: float = 300.0, samples: int = 2000, seed: int = 1) -> dict:
+def arrhenius_fit(T, D, D_std, *, room_temperature: float = 300.0, samples: int = 2000, seed: int = 1,
+                  scale_errors: bool = True) -> dict:
     """D = D0 exp(-Ea/kT) fitted to D(T) ± D_std (cm²/s) by weighted least squares of ln D against 1/T
     (σ(ln D) = D_std / D). The uncertainty is propagated by refitting ``samples`` draws of every D from its
     log-normal error: Ea (eV) and D0 (cm²/s) with standard deviations and 95 % intervals, D at ``room_temperature``
-    with its 95 % interval, and the fit's band over T."""
+    with its 95 % interval, and the fit's band over T. With ``scale_errors`` and more than two temperatures, errors
+    the scatter about the fit shows to be too small are scaled by √(χ²/dof) first (``error_scale``)."""
     T, D, D_std = (np.asarray(x, dtype=float) for x in (T, D, D_std))
     if len(T) < 2:
         raise InputError("the Arrhenius fit needs at least two temperatures")
@@ -266,18 +268,22 @@ def arrhenius_fit(T, D, D_std, *, room_temperature: float = 300.0, samples: int 
     Wm = A / sl[:, None] ** 2
     P = np.linalg.solve(A.T @ Wm, Wm.T)            # (Ea, ln D0) = P @ ln D
     ea, lnd0 = P @ np.log(D)
+    chi2 = float(np.sum(((np.log(D) - (A @ np.array([ea, lnd0]))) / sl) ** 2))
+    dof = len(T) - 2
+    # where the points scatter about the line more than their error bars allow (χ²/dof > 1), the error bars were
+    # too small — each D comes from one trajectory of one cell — and are scaled up by the Birge ratio √(χ²/dof)
+    scale = math.sqrt(chi2 / dof) if scale_errors and dof > 0 and chi2 > dof else 1.0
     rng = np.random.default_rng(seed)
-    draws = np.log(D)[None, :] + rng.normal(size=(samples, len(T))) * sl[None, :]
+    draws = np.log(D)[None, :] + rng.normal(size=(samples, len(T))) * (scale * sl)[None, :]
     ea_s, lnd0_s = P @ draws.T
     d0_s = np.exp(lnd0_s)
     d_rt = np.exp(lnd0_s - ea_s / (K_B * room_temperature))
-    chi2 = float(np.sum(((np.log(D) - (A @ np.array([ea, lnd0]))) / sl) ** 2))
     out = {"ea_eV": float(ea), "ea_std_eV": float(np.std(ea_s)), "ea_lo_eV": float(np.percentile(ea_s, 2.5)),
            "ea_hi_eV": float(np.percentile(ea_s, 97.5)), "d0_cm2_s": float(math.exp(lnd0)),
            "d0_lo_cm2_s": float(np.percentile(d0_s, 2.5)), "d0_hi_cm2_s": float(np.percentile(d0_s, 97.5)),
            "room_temperature_K": room_temperature, "d_room_cm2_s": float(math.exp(lnd0 - ea / (K_B * room_temperature))),
            "d_room_lo_cm2_s": float(np.percentile(d_rt, 2.5)), "d_room_hi_cm2_s": float(np.percentile(d_rt, 97.5)),
-           "chi2": chi2, "dof": len(T) - 2}
+           "chi2": chi2, "dof": dof, "error_scale": scale}
     tt = np.linspace(min(room_temperature, T.min()), T.max(), 60)
     band = np.exp(lnd0_s[None, :] - ea_s[None, :] / (K_B * tt[:, None]))
     out["band"] = {"T_K": tt.tolist(), "lo": np.percentile(band, 2.5, axis=1).tolist(),
