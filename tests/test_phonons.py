@@ -204,17 +204,23 @@ def test_kappa_training_leaves_out_amplitudes_where_the_forces_stiffen(tmp_path)
     assert r["labels_used"] == 3 * 3 + 4 + 2          # the 0.2 Å probes (2) and cells moved over (1), strained, check
 
 
-def test_kappa_training_default_config_takes_the_cutoff_given():
-    """--train-cutoff: the default configuration keeps init's choice for the cells but the cutoff given (a reference
-    that sees first neighbours only is followed more closely by a short descriptor); without it init's rule."""
+def _labelled_si_cells(n: int, repeat: int = 1) -> list:
+    """``n`` copies of the 8-atom Si cell (repeated) with made-up energies and zero forces."""
     from hdnnp.structures import Structure
-    from hdnnp.workflows.thermal import KappaTraining, default_training_config
-    si = bulk("Si", "diamond", a=5.43, cubic=True)
+    si = bulk("Si", "diamond", a=5.43, cubic=True).repeat(repeat)
     cells = []
-    for k in range(3):
+    for k in range(n):
         s = Structure.from_ase(si)
         s.energy, s.forces = -4.0 * len(si) + 0.01 * k, np.zeros((len(si), 3))
         cells.append(s)
+    return cells
+
+
+def test_kappa_training_default_config_takes_the_cutoff_given():
+    """--train-cutoff: the default configuration keeps init's choice for the cells but the cutoff given (a reference
+    that sees first neighbours only is followed more closely by a short descriptor); without it init's rule."""
+    from hdnnp.workflows.thermal import KappaTraining, default_training_config
+    cells = _labelled_si_cells(3)
     d = default_training_config(cells, KappaTraining(cutoff=3.5, time_budget=60))
     assert d["model"]["symmetry_functions"]["auto"]["cutoff"] == 3.5
     assert d["data"]["validation_fraction"] == 0.0 and d["loss"]["stress"] == 0.0
@@ -224,14 +230,8 @@ def test_kappa_training_default_config_takes_the_cutoff_given():
 def test_kappa_training_default_config_fits_tighter_than_init():
     """Levenberg–Marquardt takes the forces of every training atom in each iteration (init's 1000 sampled atoms
     stop short of the small anharmonic part of the forces that fc3 is), on a larger model than init's."""
-    from hdnnp.structures import Structure
     from hdnnp.workflows.thermal import KappaTraining, default_training_config
-    si = bulk("Si", "diamond", a=5.43, cubic=True).repeat(2)
-    cells = []
-    for k in range(40):
-        s = Structure.from_ase(si)
-        s.energy, s.forces = -4.0 * len(si) + 0.01 * k, np.zeros((len(si), 3))
-        cells.append(s)
+    cells = _labelled_si_cells(40, repeat=2)
     d = default_training_config(cells, KappaTraining(cutoff=3.6, time_budget=60))
     assert d["optimizer"]["name"] == "lm" and d["optimizer"]["lm"]["force_atoms"] == 40 * 64
     assert d["model"]["symmetry_functions"]["auto"]["budget"] >= 48 and min(d["model"]["hidden"]) >= 32
