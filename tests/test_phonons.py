@@ -235,3 +235,21 @@ def test_kappa_training_default_config_fits_tighter_than_init():
     d = default_training_config(cells, KappaTraining(cutoff=3.6, time_budget=60))
     assert d["optimizer"]["name"] == "lm" and d["optimizer"]["lm"]["force_atoms"] == 40 * 64
     assert d["model"]["symmetry_functions"]["auto"]["budget"] >= 48 and min(d["model"]["hidden"]) >= 32
+
+
+def test_kappa_training_with_a_relaxed_cell_strains_every_axis_and_fits_the_stress():
+    """--relax-cell: the potential sets the cell, so the training set stretches each axis and the loss has the
+    stress; with a fixed cell neither."""
+    from hdnnp.workflows.thermal import KappaTraining, default_training_config, training_cells
+    gan = bulk("GaN", "wurtzite", a=3.19, c=5.19)
+    t = KappaTraining(amplitudes=[0.03], per_amplitude=2, check=1)
+    fixed, _ = training_cells(gan, [1, 1, 1], t)
+    free, _ = training_cells(gan, [1, 1, 1], t, relax_cell=True)
+    extra = free[len(fixed):]
+    assert len(extra) == 6 and {c.info["group"] for c in extra} == {f"strained {x} {e:+g}" for x in "xyz"
+                                                                    for e in (-0.01, 0.01)}
+    ratio = np.linalg.norm(extra[5].cell[:], axis=1) / np.linalg.norm(gan.cell[:], axis=1)   # z stretched by 1 %
+    assert np.allclose(ratio, [1.0, 1.0, 1.01])
+    cells = _labelled_si_cells(3)
+    assert default_training_config(cells, KappaTraining())["loss"]["stress"] == 0.0
+    assert default_training_config(cells, KappaTraining(), relax_cell=True)["loss"]["stress"] > 0.0
