@@ -149,7 +149,7 @@ class _BestNetworks:
                     p[k].copy_(v)
         out = {}
         for g, (ti, els) in enumerate(self.groups):
-            if (g, 0) in self.state or any((g, k) in self.state for k in range(m.committee)):
+            if any((g, k) in self.state for k in range(m.committee)):
                 out.setdefault(m.targets[ti].name, {})["+".join(els)] = [int(x) for x in self.epoch[g]]
         return out
 

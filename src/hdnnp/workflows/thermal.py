@@ -206,22 +206,16 @@ def training_cells(atoms, supercell, t: KappaTraining, relax_cell: bool = False)
     rng = np.random.default_rng(t.seed)
     base = atoms.repeat(tuple(int(x) for x in supercell))
     train = [_displaced(base, amp, rng) for amp in t.amplitudes for _ in range(t.per_amplitude)]
-    for eps in t.strains:
-        a = base.copy()
-        a.set_cell(a.cell[:] * (1.0 + eps), scale_atoms=True)
-        a.positions += rng.normal(0.0, 0.02, a.positions.shape)
-        a.info["group"] = f"strained {eps:+g}"
-        train.append(a)
+    strains = [(np.full(3, 1.0 + eps), f"strained {eps:+g}") for eps in t.strains]
     if relax_cell:
-        for axis in range(3):
-            for eps in UNIAXIAL_STRAINS:
-                a = base.copy()
-                F = np.eye(3)
-                F[axis, axis] += eps
-                a.set_cell(a.cell[:] @ F, scale_atoms=True)
-                a.positions += rng.normal(0.0, 0.02, a.positions.shape)
-                a.info["group"] = f"strained {'xyz'[axis]} {eps:+g}"
-                train.append(a)
+        strains += [(1.0 + eps * np.eye(3)[axis], f"strained {'xyz'[axis]} {eps:+g}")
+                    for axis in range(3) for eps in UNIAXIAL_STRAINS]
+    for stretch, group in strains:          # each rattled by 0.02 Å
+        a = base.copy()
+        a.set_cell(a.cell[:] * stretch[None, :], scale_atoms=True)
+        a.positions += rng.normal(0.0, 0.02, a.positions.shape)
+        a.info["group"] = group
+        train.append(a)
     check = [_displaced(base, CHECK_AMPLITUDE, rng, f"check {CHECK_AMPLITUDE:g} Å") for _ in range(t.check)]
     return train, check
 
