@@ -26,10 +26,19 @@ frames):
     40 SFs, 32-32, 400 epochs:   charge_rel_rmse_H=0.409 charge_rel_rmse_O=0.272
     cutoff 8 Å:                  charge_rel_rmse_H=0.430 charge_rel_rmse_O=0.323
 
-Water does not reach the goal. Its charges spread little (0.012 e for H, 0.020 e for O) and GFN2-xTB's charges
-are self-consistent through the Coulomb interaction of the whole cell: even the training set keeps RMSE/std 0.24
-(H) with these local networks, and a longer cutoff did not help. The test error is dominated by the gap to the
-training error (60 frames); more frames, or a model with long-range charge equilibration, are the next steps.
+    again 2026-12-07 (labels made again, same frames; since session 12 every network keeps its own best
+    validation epoch; 259 s beside other jobs):
+    charge_rel_rmse=0.360 charge_rel_rmse_H=0.360 charge_rel_rmse_O=0.250 total_charge_err=2.8e-14
+    charge equilibration (--qeq), same labels (665 s):
+    charge_rel_rmse=0.450 charge_rel_rmse_H=0.448 charge_rel_rmse_O=0.450 total_charge_err=9.2e-14
+
+Water does not reach the goal, and charge equilibration does not help it (its training loss stays three times
+the local networks'). What moves these charges: the net charge of a water molecule spreads by 0.023 e over the
+test frames (charge transfer along hydrogen bonds) — more than an H charge (0.012 e). A quadratic fit of the H
+charge on its own O–H length explains nothing (RMSE/std 0.995); with the H-bond length 0.74, the Ewald potential
+of fixed SPC/E charges at the H adds almost nothing (0.71): the networks' 0.36 is well beyond these. The charges spread little (0.012 e for H, 0.020 e for O); the training
+set keeps RMSE/std ~0.21 with these local networks (loss 0.044 against 0.15 on validation), and a longer cutoff
+did not help. More frames (54 train from 4 systems here) are the next thing to try.
 
 TiO2 (``--system tio2``, measured 2026-12-06): at 300 K electronic temperature the SCF of 175 of 400 cells did not
 converge in 250 cycles; at 3000 K (the default here) 169 still failed (recorded in the store, left out), 2.0 s per
