@@ -5,7 +5,6 @@ import sys
 
 import numpy as np
 import pytest
-from ase import Atoms
 
 from hdnnp.errors import InputError
 from hdnnp.workflows.amorphous import parse_composition, partial_rdf, random_cell

@@ -10,7 +10,7 @@ import torch
 
 from hdnnp.descriptors.generate import generate_lines
 from hdnnp.errors import InputError
-from hdnnp.training import Trainer, config_from_dict, train
+from hdnnp.training import Trainer, config_from_dict
 
 ELEMENTS = ["Cu", "Ag", "Au"]
 

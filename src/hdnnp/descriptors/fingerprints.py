@@ -9,7 +9,7 @@ farthest (Euclidean) from those already picked, starting from the first structur
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import numpy as np
 

@@ -20,7 +20,6 @@ extxyz file; other formats have fixed units and refuse anything but the defaults
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import InputError

@@ -59,7 +59,6 @@ Networks
 from __future__ import annotations
 
 import copy
-import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
