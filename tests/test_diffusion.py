@@ -72,6 +72,21 @@ def test_arrhenius_fit_recovers_ea_and_extrapolates():
         arrhenius_fit(T[:2], [1e-5, -1e-6], [1e-6, 1e-6])
 
 
+def test_combine_replicas_takes_the_larger_of_scatter_and_own_errors():
+    from hdnnp.workflows.diffusion import combine_replicas
+
+    # replicas that agree better than their error bars: the error bars set the error of the mean
+    c = combine_replicas([1.0e-5, 1.01e-5, 0.99e-5], [1e-6, 1e-6, 1e-6])
+    assert c["D_cm2_s"] == pytest.approx(1e-5)
+    assert c["D_std_cm2_s"] == pytest.approx(1e-6 / np.sqrt(3))
+    assert c["scatter_over_bootstrap"] < 1
+    # replicas that scatter more than their error bars (a trajectory missed slow events): the scatter does
+    c = combine_replicas([0.5e-5, 1.0e-5, 1.5e-5], [1e-7, 1e-7, 1e-7])
+    assert c["D_std_cm2_s"] == pytest.approx(np.std([0.5e-5, 1.0e-5, 1.5e-5], ddof=1) / np.sqrt(3))
+    assert c["D_lo_cm2_s"] * c["D_hi_cm2_s"] == pytest.approx(c["D_cm2_s"] ** 2)
+    assert c["replicas"] == 3 and c["replica_D_cm2_s"] == [0.5e-5, 1.0e-5, 1.5e-5]
+
+
 @pytest.mark.slow
 def test_diffusion_command_sw_liquid_si_resumes(tmp_path):
     from ase.build import bulk
@@ -98,6 +113,18 @@ def test_diffusion_command_sw_liquid_si_resumes(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert (tmp_path / "d" / "T3500K" / "traj.lammpstrj").stat().st_mtime_ns == stamp
     assert len(json.loads((tmp_path / "d" / "arrhenius.json").read_text())["D"]["Si"]) == 3
+    # a second replica per temperature: new folders from other velocities, the first replicas kept, D combined
+    res = subprocess.run(cmd + ["--replicas", "2"], cwd=tmp_path, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (tmp_path / "d" / "T3500K" / "traj.lammpstrj").stat().st_mtime_ns == stamp
+    seeds = [[ln for ln in (tmp_path / "d" / f / "in.lmp").read_text().splitlines() if ln.startswith("velocity")][0]
+             for f in ("T3500K", "T3500K_r1")]
+    assert seeds[0] != seeds[1]
+    assert json.loads((tmp_path / "d" / "T4500K_r1" / "md.json").read_text())["replica"] == 1
+    pts = json.loads((tmp_path / "d" / "arrhenius.json").read_text())["D"]["Si"]
+    assert [p["replicas"] for p in pts] == [2, 2]                       # -T 3500 4500 this time
+    assert pts[0]["D_cm2_s"] == pytest.approx(np.mean(pts[0]["replica_D_cm2_s"]), rel=1e-12)
+    assert "2 replicas" in res.stdout
 
 
 @pytest.mark.slow

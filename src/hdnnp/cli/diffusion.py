@@ -32,6 +32,9 @@ def register(sub):
                                                            "kinisi)")
     p.add_argument("--samples", type=int, default=1000, help="kinisi's MCMC samples (default 1000)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--replicas", type=int, default=1,
+                   help="independent runs per temperature from other initial velocities (folders T<T>K_r<k>); D is "
+                        "their mean, its error the larger of their scatter and their own error bars (default 1)")
     p.add_argument("--ranks", type=int, default=1, help="MPI ranks for LAMMPS")
     p.add_argument("--analyse-only", action="store_true", help="only redo the analysis of finished temperatures")
     p.add_argument("--compare", action="append", default=[], metavar="DIR[:LABEL]",
@@ -54,14 +57,18 @@ def run(args) -> int:
                            timestep=args.timestep, dump_every=args.dump_every, ensemble=args.ensemble,
                            elements=args.element, start_dt=args.start_dt, end_dt=args.end_dt,
                            room_temperature=args.room_temperature, kinisi=args.kinisi, samples=args.samples,
-                           seed=args.seed, ranks=args.ranks)
+                           seed=args.seed, ranks=args.ranks, replicas=args.replicas)
     s = run_diffusion(atoms, args.output_dir, st, potential=args.potential, reference=ref,
                       analyse_only=args.analyse_only, log=lambda m: print(m, file=sys.stderr))
     for el in s["elements"]:
         for p in s["D"][el]:
             k = p.get("kinisi")
+            n = p.get("replicas", 1)
+            reps = (f"; {n} replicas: " + ", ".join(f"{d:.2e}" for d in p["replica_D_cm2_s"])
+                    + f" (scatter / own error bars {p['scatter_over_bootstrap']:.2f})") if n > 1 else ""
             print(f"{el} {p['T_K']:g} K: D = {p['D_cm2_s']:.3e} cm²/s (95 %: {p['D_lo_cm2_s']:.2e}–"
-                  f"{p['D_hi_cm2_s']:.2e})" + (f"; kinisi {k['D_cm2_s']:.3e} ± {k['D_std_cm2_s']:.1e}" if k else ""))
+                  f"{p['D_hi_cm2_s']:.2e})" + (f"; kinisi {k['D_cm2_s']:.3e} ± {k['D_std_cm2_s']:.1e}" if k else "")
+                  + reps)
         f = s["arrhenius"].get(el)
         if f:
             print(f"{el}: Ea = {f['ea_eV']:.3f} ± {f['ea_std_eV']:.3f} eV, D0 = {f['d0_cm2_s']:.2e} cm²/s, "

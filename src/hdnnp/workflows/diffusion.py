@@ -15,8 +15,14 @@ The Arrhenius law D = D0 exp(-Ea / kT) is fitted by weighted least squares of ln
 every D are propagated by refitting log-normal draws: Ea and D0 with error bars and D extrapolated to
 ``room_temperature`` with its 95 % interval.
 
-Resumable: a temperature whose folder holds ``md.json`` is not run again (delete the folder to redo it); the
-analysis is always redone from the trajectories. Units: D in cm²/s, Ea in eV, times in ps.
+Replicas (``replicas`` > 1): independent runs at each temperature from other initial velocities (folders
+``T<T>K_r<k>``). One trajectory of one cell can miss the slow collective events of a glass, and the atom bootstrap
+cannot see what a trajectory missed; the replicas can. D at that temperature is their mean, with the variance of a
+replica taken as the larger of the replicas' scatter (sample variance) and their mean bootstrap variance, divided
+by their number.
+
+Resumable: a temperature (or replica) whose folder holds ``md.json`` is not run again (delete the folder to redo
+it); the analysis is always redone from the trajectories. Units: D in cm²/s, Ea in eV, times in ps.
 """
 from __future__ import annotations
 
@@ -52,6 +58,7 @@ class DiffusionSettings:
     samples: int = 1000             # kinisi's MCMC samples
     seed: int = 1
     ranks: int = 1
+    replicas: int = 1               # independent runs per temperature (other initial velocities)
 
 
 def require_kinisi():
@@ -61,13 +68,18 @@ def require_kinisi():
         raise InputError("--kinisi needs kinisi: pip install kinisi") from exc
 
 
-def _tdir(out: Path, T: float) -> Path:
-    return Path(out) / f"T{T:g}K"
+def _tdir(out: Path, T: float, replica: int = 0) -> Path:
+    return Path(out) / (f"T{T:g}K" if replica == 0 else f"T{T:g}K_r{replica}")
+
+
+#: the velocity seed of replica k at temperature T is seed + int(T) + REPLICA_SEED_STRIDE * k
+REPLICA_SEED_STRIDE = 7919
 
 
 def run_temperature(atoms, out: Path, T: float, s: DiffusionSettings, *, potential=None, reference=None,
-                    log=print) -> dict:
-    """MD at one temperature in ``out``; writes traj.lammpstrj and md.json (skipped when md.json exists)."""
+                    log=print, replica: int = 0) -> dict:
+    """MD at one temperature in ``out``; writes traj.lammpstrj and md.json (skipped when md.json exists).
+    ``replica`` k > 0 starts from other velocities (seed + int(T) + REPLICA_SEED_STRIDE·k)."""
     from ..lammps.runner import md_setup, run_in
 
     out = Path(out)
@@ -87,7 +99,7 @@ def run_temperature(atoms, out: Path, T: float, s: DiffusionSettings, *, potenti
 thermo_style custom step time temp pe press
 thermo_modify format float %.10g
 thermo {max(every, n_prod // 200)}
-velocity all create {T} {s.seed + int(T)} dist gaussian mom yes rot yes
+velocity all create {T} {s.seed + int(T) + REPLICA_SEED_STRIDE * replica} dist gaussian mom yes rot yes
 fix eq all nvt temp {T} {T} {damp}
 run {n_eq}
 unfix eq
@@ -98,8 +110,8 @@ dump_modify d element {' '.join(elements)} sort id format float %.8f
 run {n_prod}
 """
     (out / "in.lmp").write_text(script)
-    log(f"diffusion: {T:g} K, {len(at)} atoms, {s.equilibrate:g} ps NVT then {s.production:g} ps "
-        f"{s.ensemble.upper()}, {s.ranks} rank(s)")
+    log(f"diffusion: {T:g} K{f' (replica {replica + 1})' if replica else ''}, {len(at)} atoms, "
+        f"{s.equilibrate:g} ps NVT then {s.production:g} ps {s.ensemble.upper()}, {s.ranks} rank(s)")
     t0 = time.perf_counter()
     text = run_in(out, s.ranks)
     wall = time.perf_counter() - t0
@@ -107,6 +119,7 @@ run {n_prod}
     temps = _production_temperatures(text)
     info = {"temperature_K": T, "atoms": len(at), "production_ps": n_prod * dt, "equilibrate_ps": n_eq * dt,
             "timestep_fs": s.timestep, "dump_every_steps": every, "ensemble": s.ensemble, "ranks": s.ranks,
+            "replica": replica,
             "ns_per_day": perf[-1] if perf else None, "wall_s": wall,
             "mean_temperature_K": float(np.mean(temps)) if temps else None}
     done.write_text(json.dumps(info, indent=2))
@@ -291,23 +304,51 @@ def arrhenius_fit(T, D, D_std, *, room_temperature: float = 300.0, samples: int 
     return out
 
 
+def combine_replicas(D, D_std) -> dict:
+    """One D from independent replicas at a temperature: their mean, and its standard error from a per-replica
+    variance max(sample variance of the D, mean of the D_std²) — the scatter between trajectories where it exceeds
+    what the atom bootstrap of each one saw. The 95 % interval is log-normal, as the Arrhenius fit treats it."""
+    D, D_std = np.asarray(D, dtype=float), np.asarray(D_std, dtype=float)
+    n = len(D)
+    m = float(D.mean())
+    var_boot = float(np.mean(D_std ** 2))
+    var_scatter = float(D.var(ddof=1)) if n > 1 else 0.0
+    sd = math.sqrt(max(var_scatter, var_boot) / n)
+    f = math.exp(1.96 * sd / m) if m > 0 else float("nan")
+    return {"D_cm2_s": m, "D_std_cm2_s": sd, "D_lo_cm2_s": m / f, "D_hi_cm2_s": m * f,
+            "replicas": n, "replica_D_cm2_s": D.tolist(), "replica_D_std_cm2_s": D_std.tolist(),
+            "scatter_over_bootstrap": math.sqrt(var_scatter / var_boot) if var_boot > 0 else float("nan")}
+
+
 def analyse(out: Path, atoms_cell, s: DiffusionSettings, elements: list[str], log=print) -> dict:
-    """D(T) of every finished temperature, the Arrhenius fits, diffusion.csv, arrhenius.json and the plots."""
+    """D(T) of every finished temperature (replicas combined), the Arrhenius fits, diffusion.csv, arrhenius.json
+    and the plots."""
     out = Path(out)
     per_t = []
     for T in sorted(s.temperatures):
-        folder = _tdir(out, T)
-        if not (folder / "md.json").is_file():
+        reps = [analyse_temperature(_tdir(out, T, k), atoms_cell, s, elements)
+                for k in range(max(1, s.replicas)) if (_tdir(out, T, k) / "md.json").is_file()]
+        if not reps:
             continue
-        per_t.append(analyse_temperature(folder, atoms_cell, s, elements))
+        r = reps[0]                  # its MSD curves are the ones drawn
+        if len(reps) > 1:
+            for el in elements:
+                c = combine_replicas([x["elements"][el]["D_cm2_s"] for x in reps],
+                                     [x["elements"][el]["D_std_cm2_s"] for x in reps])
+                r["elements"][el] = {**r["elements"][el], **c}
+            r["mean_temperature_K"] = (float(np.mean([x["mean_temperature_K"] for x in reps]))
+                                       if all(x["mean_temperature_K"] is not None for x in reps) else None)
+        per_t.append(r)
     if not per_t:
         raise InputError(f"{out}: no finished temperature to analyse")
     with open(out / "diffusion.csv", "w") as fh:
-        fh.write("element,temperature_K,mean_temperature_K,D_cm2_s,D_std_cm2_s,D_lo_cm2_s,D_hi_cm2_s,production_ps\n")
+        fh.write("element,temperature_K,mean_temperature_K,D_cm2_s,D_std_cm2_s,D_lo_cm2_s,D_hi_cm2_s,production_ps,"
+                 "replicas\n")
         for r in per_t:
             for el, e in r["elements"].items():
                 fh.write(f"{el},{r['temperature_K']:g},{r['mean_temperature_K'] or float('nan'):.2f},{e['D_cm2_s']:.6e},"
-                         f"{e['D_std_cm2_s']:.6e},{e['D_lo_cm2_s']:.6e},{e['D_hi_cm2_s']:.6e},{r['production_ps']:g}\n")
+                         f"{e['D_std_cm2_s']:.6e},{e['D_lo_cm2_s']:.6e},{e['D_hi_cm2_s']:.6e},{r['production_ps']:g},"
+                         f"{e.get('replicas', 1)}\n")
     fits = {}
     for el in elements:
         T = [r["temperature_K"] for r in per_t]
@@ -336,6 +377,8 @@ def run_diffusion(atoms, out, s: DiffusionSettings, *, potential=None, reference
     out.mkdir(parents=True, exist_ok=True)
     if not s.temperatures:
         raise InputError("give the temperatures (-T 600 800 1000)")
+    if s.replicas < 1:
+        raise InputError(f"--replicas {s.replicas}: at least 1")
     if s.ensemble not in ("nvt", "nve"):
         raise InputError(f"ensemble {s.ensemble!r}: nvt or nve")
     present = sorted(set(atoms.get_chemical_symbols()))
@@ -348,8 +391,11 @@ def run_diffusion(atoms, out, s: DiffusionSettings, *, potential=None, reference
     if not analyse_only:
         from tqdm import tqdm
         import sys
-        for T in tqdm(sorted(s.temperatures), desc="temperatures", unit="T", file=sys.stderr, leave=False):
-            run_temperature(atoms, _tdir(out, T), T, s, potential=potential, reference=reference, log=log)
+        runs = [(T, k) for k in range(max(1, s.replicas)) for T in sorted(s.temperatures)]
+        for T, k in tqdm(runs, desc="runs" if s.replicas > 1 else "temperatures", unit="run" if s.replicas > 1
+                         else "T", file=sys.stderr, leave=False):
+            run_temperature(atoms, _tdir(out, T, k), T, s, potential=potential, reference=reference, log=log,
+                            replica=k)
     return analyse(out, cell, s, elements, log=log)
 
 
@@ -376,7 +422,8 @@ def plot_msd(per_t: list, png: Path) -> None:
             ax.axvline(r["start_dt_ps"], color=c, lw=0.6, ls=":")
         ax.set_xlabel("time interval (ps)")
         ax.set_ylabel(f"MSD of {el} (Å²)")
-        ax.set_title(f"{el}: MSD ± σ, fit (dashed, 95 %) from the dotted line", fontsize=9)
+        first = " (first replica)" if any(r["elements"][el].get("replicas", 1) > 1 for r in per_t) else ""
+        ax.set_title(f"{el}: MSD ± σ{first}, fit (dashed, 95 %) from the dotted line", fontsize=9)
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(png, dpi=110)
