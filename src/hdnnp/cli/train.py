@@ -54,7 +54,16 @@ def _run(args) -> int:
     if args.nproc and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return _launch(args)
     try:
-        return _train(args)
+        rc = _train(args)
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            # a rank of a finished data-parallel run leaves without running the interpreter's and the C++ runtime's
+            # teardown: under load, a background thread of the process group's store could still be joinable there
+            # and abort the rank ("terminate called without an active exception") after the work was done and written
+            import sys
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(rc)
+        return rc
     except KeyboardInterrupt:
         import sys
         run = _run_dir(args)
