@@ -11,12 +11,14 @@ Stages (each skipped when its output exists, so the script resumes after an inte
 4. training with ``hdnnp init``'s choice for the data and --budget seconds;
 5. ``hdnnp diffusion`` with the trained potential, same protocol; both Arrhenius fits on one chart.
 
-Last line: ``ea_hdnnp=… ea_ref=… sigma=… agree=…`` (sigma: the two Ea errors combined in quadrature; agree: the
-difference is within 2 sigma), then the held-out force RMSE and the MD speeds (ns/day, 1 rank).
+Last line: ``ea_hdnnp=… ea_ref=… sigma=… agree=… within_1sigma=… replicas=…`` (sigma: the two Ea errors combined in
+quadrature; agree: the difference is within 2 sigma), then the held-out force RMSE and the MD speeds (ns/day, 1 rank).
 
 Measured 2026-12-07 (2-core machine; --budget 900 --production 100 --ranks 2, the training continued to 18 LM
 epochs; Pedone's Ea error scaled ×1.44 by the Birge ratio):
 ea_hdnnp=0.388 ea_ref=0.282 sigma=0.067 agree=True   (1.6 combined σ; docs/diffusion.md)
+and with --replicas 2 in /work/bench_lpo2 (26 LM epochs, the last 8 with force_atoms 3000: 118 meV/Å):
+ea_hdnnp=0.373 ea_ref=0.300 sigma=0.070 agree=True within_1sigma=False replicas=2   (1.04 combined σ)
 
 Usage: python benchmarks/bench_diffusion_li3po4.py [--workdir DIR] [-T 900 1050 1200 1350] [--production 50]
        [--budget 1200] [--ranks 1]
