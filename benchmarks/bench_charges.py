@@ -38,9 +38,11 @@ Water does not reach the goal, and charge equilibration does not help it (its tr
 the local networks'). What moves these charges: the net charge of a water molecule spreads by 0.023 e over the
 test frames (charge transfer along hydrogen bonds) — more than an H charge (0.012 e). A quadratic fit of the H
 charge on its own O–H length explains nothing (RMSE/std 0.995); with the H-bond length 0.74, the Ewald potential
-of fixed SPC/E charges at the H adds almost nothing (0.71): the networks' 0.36 is well beyond these. The charges spread little (0.012 e for H, 0.020 e for O); the training
-set keeps RMSE/std ~0.21 with these local networks (loss 0.044 against 0.15 on validation), and a longer cutoff
-did not help. More frames (54 train from 4 systems here) are the next thing to try.
+of fixed SPC/E charges at the H adds almost nothing (0.71): the networks' 0.36 is well beyond these. The charges
+spread little (0.012 e for H, 0.020 e for O); the training set keeps RMSE/std ~0.21 with these local networks
+(loss 0.044 against 0.15 on validation), and a longer cutoff did not help. More frames help only slowly (54 → 68
+training frames: 0.360 → 0.348); every frame rather than every 4th, or descriptors that see the hydrogen-bond
+network, are what is left to try.
 
 TiO2 (``--system tio2``, measured 2026-12-06): at 300 K electronic temperature the SCF of 175 of 400 cells did not
 converge in 250 cycles; at 3000 K (the default here) 169 still failed (recorded in the store, left out), 2.0 s per

@@ -51,6 +51,7 @@ def _launch(args) -> int:
 
 def _run(args) -> int:
     import os
+    import sys
     if args.nproc and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return _launch(args)
     try:
@@ -59,13 +60,11 @@ def _run(args) -> int:
             # a rank of a finished data-parallel run leaves without running the interpreter's and the C++ runtime's
             # teardown: under load, a background thread of the process group's store could still be joinable there
             # and abort the rank ("terminate called without an active exception") after the work was done and written
-            import sys
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(rc)
         return rc
     except KeyboardInterrupt:
-        import sys
         run = _run_dir(args)
         print(f"\ninterrupted. The last checkpoint is in {run}/checkpoint.pt (saved every run.checkpoint_every "
               f"epochs); continue with: hdnnp train --resume {run}", file=sys.stderr)

@@ -326,8 +326,8 @@ def analyse(out: Path, atoms_cell, s: DiffusionSettings, elements: list[str], lo
     out = Path(out)
     per_t = []
     for T in sorted(s.temperatures):
-        reps = [analyse_temperature(_tdir(out, T, k), atoms_cell, s, elements)
-                for k in range(max(1, s.replicas)) if (_tdir(out, T, k) / "md.json").is_file()]
+        folders = [_tdir(out, T, k) for k in range(max(1, s.replicas))]
+        reps = [analyse_temperature(f, atoms_cell, s, elements) for f in folders if (f / "md.json").is_file()]
         if not reps:
             continue
         r = reps[0]                  # its MSD curves are the ones drawn
@@ -391,9 +391,9 @@ def run_diffusion(atoms, out, s: DiffusionSettings, *, potential=None, reference
     if not analyse_only:
         from tqdm import tqdm
         import sys
-        runs = [(T, k) for k in range(max(1, s.replicas)) for T in sorted(s.temperatures)]
-        for T, k in tqdm(runs, desc="runs" if s.replicas > 1 else "temperatures", unit="run" if s.replicas > 1
-                         else "T", file=sys.stderr, leave=False):
+        runs = [(T, k) for k in range(s.replicas) for T in sorted(s.temperatures)]
+        desc, unit = ("runs", "run") if s.replicas > 1 else ("temperatures", "T")
+        for T, k in tqdm(runs, desc=desc, unit=unit, file=sys.stderr, leave=False):
             run_temperature(atoms, _tdir(out, T, k), T, s, potential=potential, reference=reference, log=log,
                             replica=k)
     return analyse(out, cell, s, elements, log=log)
