@@ -64,6 +64,8 @@ def main() -> int:
     p.add_argument("--cutoff", type=float, default=4.5)
     p.add_argument("--committee", type=int, default=8)
     p.add_argument("--weight-decay", type=float, default=0.0, help="properties.weight_decay (AdamW)")
+    p.add_argument("--member-splits", action="store_true", help="properties.member_splits: each committee member "
+                   "holds out its own validation molecules")
     p.add_argument("--label-only", action="store_true", help="only make the labels")
     a = p.parse_args()
 
@@ -100,7 +102,8 @@ def main() -> int:
         "loss": {"energy": 0.0, "forces": 0.0},
         "properties": {"targets": [{"name": "shielding", "kind": "tensor", "unit": "ppm"}],
                        "hidden": a.hidden, "epochs": a.epochs, "batch_size": 16, "lr": 3e-3, "min_lr": 1e-5,
-                       "committee": a.committee, "weight_decay": a.weight_decay},
+                       "committee": a.committee, "weight_decay": a.weight_decay,
+                       "member_splits": a.member_splits},
         "run": {"output": "run", "seed": 1, "progress": "log"},
     }
     import yaml

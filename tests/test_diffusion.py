@@ -125,6 +125,20 @@ def test_diffusion_command_sw_liquid_si_resumes(tmp_path):
     assert [p["replicas"] for p in pts] == [2, 2]                       # -T 3500 4500 this time
     assert pts[0]["D_cm2_s"] == pytest.approx(np.mean(pts[0]["replica_D_cm2_s"]), rel=1e-12)
     assert "2 replicas" in res.stdout
+    # a second cell, pooled with the replicas (folders T<T>K_c1, T<T>K_c1_r1); the first cell's runs kept
+    b = bulk("Si", "diamond", a=5.43, cubic=True).repeat(2)
+    b.rattle(0.05, seed=3)
+    write(tmp_path / "si_b.extxyz", b)
+    res = subprocess.run(cmd + ["--replicas", "2", "--cells", "si_b.extxyz"], cwd=tmp_path, capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (tmp_path / "d" / "T3500K" / "traj.lammpstrj").stat().st_mtime_ns == stamp
+    assert json.loads((tmp_path / "d" / "T4500K_c1_r1" / "md.json").read_text())["cell"] == 1
+    pts = json.loads((tmp_path / "d" / "arrhenius.json").read_text())["D"]["Si"]
+    assert [p["replicas"] for p in pts] == [4, 4] and "4 replicas" in res.stdout
+    write(tmp_path / "c.extxyz", bulk("C", "diamond", a=3.57, cubic=True))
+    bad = subprocess.run(cmd + ["--cells", "c.extxyz"], cwd=tmp_path, capture_output=True, text=True)
+    assert bad.returncode != 0 and "same system" in bad.stderr, bad.stderr[-2000:]
 
 
 @pytest.mark.slow

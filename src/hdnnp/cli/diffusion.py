@@ -35,6 +35,10 @@ def register(sub):
     p.add_argument("--replicas", type=int, default=1,
                    help="independent runs per temperature from other initial velocities (folders T<T>K_r<k>); D is "
                         "their mean, its error the larger of their scatter and their own error bars (default 1)")
+    p.add_argument("--cells", nargs="+", default=[], metavar="FILE",
+                   help="more cells of the same system (e.g. amorphous cells quenched from other seeds), each run at "
+                        "every temperature (folders T<T>K_c<c>) and pooled with the replicas; give the same list "
+                        "again with --analyse-only")
     p.add_argument("--ranks", type=int, default=1, help="MPI ranks for LAMMPS")
     p.add_argument("--analyse-only", action="store_true", help="only redo the analysis of finished temperatures")
     p.add_argument("--compare", action="append", default=[], metavar="DIR[:LABEL]",
@@ -58,8 +62,9 @@ def run(args) -> int:
                            elements=args.element, start_dt=args.start_dt, end_dt=args.end_dt,
                            room_temperature=args.room_temperature, kinisi=args.kinisi, samples=args.samples,
                            seed=args.seed, ranks=args.ranks, replicas=args.replicas)
+    more = [first_structure(args, c) for c in args.cells]
     s = run_diffusion(atoms, args.output_dir, st, potential=args.potential, reference=ref,
-                      analyse_only=args.analyse_only, log=lambda m: print(m, file=sys.stderr))
+                      analyse_only=args.analyse_only, log=lambda m: print(m, file=sys.stderr), more_cells=more)
     for el in s["elements"]:
         for p in s["D"][el]:
             k = p.get("kinisi")

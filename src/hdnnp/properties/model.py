@@ -44,7 +44,8 @@ __all__ = ["Target", "PropertyNetworks", "Features", "features", "from_cached", 
 JSON_NAME, NPZ_NAME = "properties.json", "properties.npz"
 #: properties.json / .npz layout (2: the committee members of a target and element stored together)
 FORMAT_VERSION = 2
-#: charge equilibration: the initial hardness J (eV/e²) and the electronegativity per unit network output (eV)
+#: charge equilibration: the initial hardness J (eV/e²) and the electronegativity per unit network output (eV) of
+#: models saved before that scale was set per element from the training data (``init_qeq``)
 QEQ_J0, QEQ_CHI_SCALE = 1.0, 2.0
 _ACT = {"t": torch.tanh, "s": torch.sigmoid, "p": torch.nn.functional.softplus, "l": lambda x: x}
 
@@ -251,6 +252,8 @@ class PropertyNetworks(nn.Module):
                                                                                 dtype=torch.float64)))
                 self.register_parameter(f"hard_t{ti}", nn.Parameter(torch.full(
                     (self.committee, nel), math.log(math.expm1(QEQ_J0)), dtype=torch.float64)))
+                # electronegativity (eV) per unit network output, per element (set by init_qeq)
+                self.register_buffer(f"chi_scale_t{ti}", torch.full((nel,), QEQ_CHI_SCALE, dtype=torch.float64))
 
     @property
     def needs_coulomb(self) -> bool:
@@ -343,12 +346,12 @@ class PropertyNetworks(nn.Module):
 
     def _equilibrate(self, ti: int, raw: torch.Tensor, b: Batch) -> torch.Tensor:
         """(M, A) charges minimising the charge-equilibration energy of every structure of ``b`` at its total charge,
-        with electronegativities χ0_el + QEQ_CHI_SCALE · (network output)."""
+        with electronegativities χ0_el + s_el · (network output)."""
         if b.coulomb is None:
             raise InputError("a charge-equilibration target needs the interaction matrices (features(..., "
                              "coulomb=True))")
         M = raw.shape[0]
-        chi = getattr(self, f"chi0_t{ti}")[:, b.elem] + QEQ_CHI_SCALE * raw                   # (M, A)
+        chi = getattr(self, f"chi0_t{ti}")[:, b.elem] + getattr(self, f"chi_scale_t{ti}")[b.elem] * raw    # (M, A)
         J = torch.nn.functional.softplus(getattr(self, f"hard_t{ti}"))[:, b.elem]             # (M, A)
         q = []
         start = 0
@@ -366,22 +369,30 @@ class PropertyNetworks(nn.Module):
 
     def init_qeq(self, feats: list[Features], limit: int = 64) -> None:
         """Start χ0 where the reference charges of (up to ``limit``) training structures put it: the per-element
-        mean of −(A + J0) q_ref (the common shift goes into the constraint's multiplier)."""
+        mean of −(A + J0) q_ref (the common shift goes into the constraint's multiplier). The electronegativity
+        per unit network output s_el is the element's charge spread times its mean diagonal of A + J0 — what moves
+        its charge by about one spread alone — so that the networks start, and learn, on the scale of the
+        reference charges (a fixed 2 eV moved water's charges by ~7 spreads per unit output)."""
         for ti, t in enumerate(self.targets):
             if not t.qeq:
                 continue
-            sums, counts = np.zeros(len(self.elements)), np.zeros(len(self.elements))
+            nel = len(self.elements)
+            sums, counts, diag = np.zeros(nel), np.zeros(nel), np.zeros(nel)
             for f in feats[:limit]:
                 q = f.targets.get(t.name)
                 if q is None or f.coulomb is None:
                     continue
                 x = -(f.coulomb + QEQ_J0 * np.eye(len(q))) @ q
                 np.add.at(sums, f.elem, x)
+                np.add.at(diag, f.elem, np.diag(f.coulomb) + QEQ_J0)
                 np.add.at(counts, f.elem, 1)
             chi0 = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
             chi0 -= chi0[counts > 0].mean() if (counts > 0).any() else 0.0
+            scale = np.array([t.spread.get(el, 1.0) * (diag[e] / counts[e] if counts[e] else 1.0)
+                              for e, el in enumerate(self.elements)])
             with torch.no_grad():
                 getattr(self, f"chi0_t{ti}").copy_(torch.from_numpy(chi0)[None].expand(self.committee, -1))
+                getattr(self, f"chi_scale_t{ti}").copy_(torch.from_numpy(scale))
 
     def masks(self, b: Batch) -> dict:
         """{target name: (A,) atoms whose element carries the target}."""
@@ -428,6 +439,9 @@ def load(folder) -> tuple[PropertyNetworks, object]:
                              meta["hidden"], meta["activation"], meta["basis"], meta["cutoff"], meta["committee"])
     with np.load(folder / NPZ_NAME, allow_pickle=False) as z:
         state = {k: torch.from_numpy(z[k].copy()) for k in z.files}
+    for ti, t in enumerate(targets):                 # saved before the per-element electronegativity scale
+        if t.qeq and f"chi_scale_t{ti}" not in state:
+            state[f"chi_scale_t{ti}"] = torch.full((len(meta["elements"]),), QEQ_CHI_SCALE, dtype=torch.float64)
     model.load_state_dict(state)
     lines = [(i + 1, ln.split()[1:] if ln.split()[0] == "symfunction_short" else ln.split())
              for i, ln in enumerate(meta["sf_lines"])]

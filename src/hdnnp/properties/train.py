@@ -5,7 +5,9 @@ reference's spread per element — for tensors the isotropic part and the anisot
 terms, so that neither is drowned by the other — times the target's weight. Adam with a cosine decay
 from ``lr`` to ``min_lr``. With a validation set every network (element, target, committee member) keeps the
 weights of its own lowest validation error; without one the final (annealed) weights are kept. The committee
-members are trained side by side on the same minibatches from different initial weights.
+members are trained side by side on the same minibatches from different initial weights; with ``member_splits``
+each member also holds out its own validation structures from the training and validation structures together
+(its loss and its best epoch count only its own), so that the committee sees all of them.
 """
 from __future__ import annotations
 
@@ -54,10 +56,11 @@ def fit_statistics(targets: list[Target], feats: list[Features], elements: list[
             t.spread[el] = float(max(iso.std(), 1e-6))
 
 
-def _atom_errors(model: PropertyNetworks, b, pred: dict) -> dict:
+def _atom_errors(model: PropertyNetworks, b, pred: dict, member=None) -> dict:
     """{target name: ((M, A_t) squared residuals per atom in units of the spread — for tensors the isotropic
-    term plus the mean of the nine anisotropic ones —, (A_t,) element index of those atoms)} over the atoms
-    that carry the target and have a reference value."""
+    term plus the mean of the nine anisotropic ones —, (A_t,) element index of those atoms, (M, A_t) weights)}
+    over the atoms that carry the target and have a reference value. ``member`` (M, A) bool: which atoms count
+    for which committee member (per-member splits); None: all of them for every member (weights None)."""
     masks = model.masks(b)
     res = {}
     for t in model.targets:
@@ -65,27 +68,34 @@ def _atom_errors(model: PropertyNetworks, b, pred: dict) -> dict:
         m = present & masks[t.name]
         if not bool(m.any()):
             continue
+        w = None if member is None else member[:, m].to(torch.float64)
         elem = b.elem[m]
         sd = torch.tensor([t.spread.get(el, 1.0) for el in model.elements], dtype=torch.float64)[elem]
         p = pred[t.name][:, m]
         r = ref[m]
         if t.kind == "scalar":
-            res[t.name] = (((p - r) / sd) ** 2, elem)
+            res[t.name] = (((p - r) / sd) ** 2, elem, w)
             continue
         an = torch.tensor([t.aniso.get(el, 1.0) for el in model.elements], dtype=torch.float64)[elem]
         eye = torch.eye(3, dtype=torch.float64)
         pi, ri = p.diagonal(dim1=-2, dim2=-1).mean(-1), r.diagonal(dim1=-2, dim2=-1).mean(-1)
         pd, rd = p - pi[..., None, None] * eye, r - ri[..., None, None] * eye
-        res[t.name] = (((pi - ri) / sd) ** 2 + (((pd - rd) / an[:, None, None]) ** 2).mean((2, 3)), elem)
+        res[t.name] = (((pi - ri) / sd) ** 2 + (((pd - rd) / an[:, None, None]) ** 2).mean((2, 3)), elem, w)
     return res
 
 
-def _loss(model: PropertyNetworks, b, pred: dict) -> torch.Tensor:
+def _member_mean(e: torch.Tensor, w) -> torch.Tensor:
+    """(M,) mean of (M, A) per-atom errors over the atoms each member counts (all where ``w`` is None)."""
+    return e.mean(1) if w is None else (e * w).sum(1) / w.sum(1).clamp(min=1.0)
+
+
+def _loss(model: PropertyNetworks, b, pred: dict, member=None) -> torch.Tensor:
     total = torch.zeros((), dtype=torch.float64)
-    errs = _atom_errors(model, b, pred)
+    errs = _atom_errors(model, b, pred, member)
     for t in model.targets:
         if t.name in errs:
-            total = total + t.weight * errs[t.name][0].mean(1).sum()
+            e, _, w = errs[t.name]
+            total = total + t.weight * _member_mean(e, w).sum()
     return total
 
 
@@ -110,21 +120,21 @@ class _BestNetworks:
         self.epoch = np.zeros((len(self.groups), M), dtype=int)
         self.state = {}
 
-    def update(self, epoch: int, val_batch) -> None:
+    def update(self, epoch: int, val_batch, member=None) -> None:
         m = self.model
         with torch.no_grad():
-            errs = _atom_errors(m, val_batch, m(val_batch))
+            errs = _atom_errors(m, val_batch, m(val_batch), member)
             for g, (ti, els) in enumerate(self.groups):
                 t = m.targets[ti]
                 if t.name not in errs:
                     continue
-                e, elem = errs[t.name]
+                e, elem, w = errs[t.name]
                 sel = torch.zeros_like(elem, dtype=torch.bool)
                 for el in els:
                     sel |= elem == m.elements.index(el)
                 if not bool(sel.any()):
                     continue
-                per_member = e[:, sel].mean(1).numpy()
+                per_member = _member_mean(e[:, sel], None if w is None else w[:, sel]).numpy()
                 for k in np.flatnonzero(per_member < self.err[g]):
                     self.err[g, k], self.epoch[g, k] = per_member[k], epoch
                     self.state[(g, int(k))] = [p.detach()[k].clone() for p in self._params(ti, els)]
@@ -158,6 +168,20 @@ def train_properties(feats: dict[str, list[Features]], elements: list[str], n_sf
                      cutoff: float, seed: int = 1, log=print, progress=None) -> tuple[PropertyNetworks, dict]:
     """Train on ``feats['train']`` (validation/test only reported). Returns the model and a history."""
     targets = targets_from_config(props)
+    M = int(props.committee)
+    split = None                         # (M, S) per member: True where a pool structure trains that member
+    if getattr(props, "member_splits", False) and M > 1 and feats.get("validation"):
+        # every member holds out its own validation structures, drawn from training + validation, so the committee
+        # as a whole learns from all of them (and its members differ by their data, not only their start)
+        pool = list(feats["train"]) + list(feats["validation"])
+        n_val = len(feats["validation"])
+        split = np.ones((M, len(pool)), dtype=bool)
+        for k in range(M):
+            split[k, np.random.default_rng([int(seed), 7, k]).choice(len(pool), n_val, replace=False)] = False
+        feats = {**feats, "train": pool}
+        log(f"properties: every committee member holds out its own {n_val} of the {len(pool)} training and "
+            "validation structures (member_splits); the validation errors reported below are the committee's "
+            "on structures most members trained on")
     fit_statistics(targets, feats["train"], elements)
     model = PropertyNetworks(elements, n_sf, targets, props.hidden, props.activation, props.basis, cutoff,
                              props.committee)
@@ -171,12 +195,17 @@ def train_properties(feats: dict[str, list[Features]], elements: list[str], n_sf
     train = feats["train"]
     nel = len(elements)
     full = {name: collate(f, nel, targets) for name, f in feats.items() if f}
+    if split is not None:
+        val_batch = full["train"]
+        val_member = torch.from_numpy(~split)[:, val_batch.atom_struct]                # (M, A) held-out atoms
+    else:
+        val_batch, val_member = full.get("validation"), None
     epochs = props.epochs
     rng = np.random.default_rng(seed)
     hist = []
     t0 = time.perf_counter()
     bar = progress(total=epochs, desc="properties", unit="epoch") if progress else None
-    best = _BestNetworks(model) if "validation" in full else None
+    best = _BestNetworks(model) if val_batch is not None else None
     epoch = 0
     while epoch < epochs:
         epoch += 1
@@ -187,18 +216,20 @@ def train_properties(feats: dict[str, list[Features]], elements: list[str], n_sf
         order = rng.permutation(len(train))
         running = 0.0
         for k in range(0, len(order), props.batch_size):
-            b = collate([train[i] for i in order[k:k + props.batch_size]], nel, targets)
+            idx = order[k:k + props.batch_size]
+            b = collate([train[i] for i in idx], nel, targets)
+            member = None if split is None else torch.from_numpy(split[:, idx])[:, b.atom_struct]
             opt.zero_grad()
-            loss = _loss(model, b, model(b))
+            loss = _loss(model, b, model(b), member)
             loss.backward()
             opt.step()
             running += float(loss.detach()) * len(order[k:k + props.batch_size])
         row = {"epoch": epoch, "time_s": time.perf_counter() - t0, "lr": lr, "loss_train": running / len(train)}
-        if "validation" in full and (epoch % max(1, epochs // 50) == 0 or epoch == epochs):
-            with torch.no_grad():
-                row["loss_validation"] = float(_loss(model, full["validation"], model(full["validation"])))
+        if val_batch is not None and (epoch % max(1, epochs // 50) == 0 or epoch == epochs):
+            with torch.no_grad():       # per member on its own held-out structures, summed over members
+                row["loss_validation"] = float(_loss(model, val_batch, model(val_batch), val_member))
         if best is not None and (epoch % max(1, epochs // 200) == 0 or epoch == epochs):
-            best.update(epoch, full["validation"])
+            best.update(epoch, val_batch, val_member)
         hist.append(row)
         if bar is not None:
             bar.update(1)

@@ -297,6 +297,10 @@ class PropertiesConfig:
     #: independent networks (seeds run.seed, +1, ...) whose mean is the prediction and whose spread is
     #: the uncertainty
     committee: int = 1
+    #: committees only: every member holds out its own random validation structures (as many as
+    #: data.validation_fraction gives), drawn from the training and validation structures together, so the
+    #: committee as a whole learns from all of them and its members differ by their data as well as their start
+    member_splits: bool = False
     #: seconds for the property training (null: none); after the first epoch the epochs are fitted to it
     time_budget: Optional[float] = None
 

@@ -19,7 +19,9 @@ Replicas (``replicas`` > 1): independent runs at each temperature from other ini
 ``T<T>K_r<k>``). One trajectory of one cell can miss the slow collective events of a glass, and the atom bootstrap
 cannot see what a trajectory missed; the replicas can. D at that temperature is their mean, with the variance of a
 replica taken as the larger of the replicas' scatter (sample variance) and their mean bootstrap variance, divided
-by their number.
+by their number. More cells (``cells``: other amorphous cells of the same system, e.g. melt-quenches from other
+seeds) are run the same way (folders ``T<T>K_c<c>[_r<k>]``) and pooled with the replicas: one cell samples one
+arrangement of a glass, whose diffusion pathways differ from cell to cell more than trajectories in one cell do.
 
 Resumable: a temperature (or replica) whose folder holds ``md.json`` is not run again (delete the folder to redo
 it); the analysis is always redone from the trajectories. Units: D in cm²/s, Ea in eV, times in ps.
@@ -68,8 +70,8 @@ def require_kinisi():
         raise InputError("--kinisi needs kinisi: pip install kinisi") from exc
 
 
-def _tdir(out: Path, T: float, replica: int = 0) -> Path:
-    return Path(out) / (f"T{T:g}K" if replica == 0 else f"T{T:g}K_r{replica}")
+def _tdir(out: Path, T: float, replica: int = 0, cell: int = 0) -> Path:
+    return Path(out) / (f"T{T:g}K" + (f"_c{cell}" if cell else "") + (f"_r{replica}" if replica else ""))
 
 
 #: the velocity seed of replica k at temperature T is seed + int(T) + REPLICA_SEED_STRIDE * k
@@ -77,7 +79,7 @@ REPLICA_SEED_STRIDE = 7919
 
 
 def run_temperature(atoms, out: Path, T: float, s: DiffusionSettings, *, potential=None, reference=None,
-                    log=print, replica: int = 0) -> dict:
+                    log=print, replica: int = 0, cell: int = 0) -> dict:
     """MD at one temperature in ``out``; writes traj.lammpstrj and md.json (skipped when md.json exists).
     ``replica`` k > 0 starts from other velocities (seed + int(T) + REPLICA_SEED_STRIDE·k)."""
     from ..lammps.runner import md_setup, run_in
@@ -110,7 +112,8 @@ dump_modify d element {' '.join(elements)} sort id format float %.8f
 run {n_prod}
 """
     (out / "in.lmp").write_text(script)
-    log(f"diffusion: {T:g} K{f' (replica {replica + 1})' if replica else ''}, {len(at)} atoms, "
+    log(f"diffusion: {T:g} K{f' (replica {replica + 1})' if replica else ''}{f' (cell {cell + 1})' if cell else ''}, "
+        f"{len(at)} atoms, "
         f"{s.equilibrate:g} ps NVT then {s.production:g} ps {s.ensemble.upper()}, {s.ranks} rank(s)")
     t0 = time.perf_counter()
     text = run_in(out, s.ranks)
@@ -119,7 +122,7 @@ run {n_prod}
     temps = _production_temperatures(text)
     info = {"temperature_K": T, "atoms": len(at), "production_ps": n_prod * dt, "equilibrate_ps": n_eq * dt,
             "timestep_fs": s.timestep, "dump_every_steps": every, "ensemble": s.ensemble, "ranks": s.ranks,
-            "replica": replica,
+            "replica": replica, "cell": cell,
             "ns_per_day": perf[-1] if perf else None, "wall_s": wall,
             "mean_temperature_K": float(np.mean(temps)) if temps else None}
     done.write_text(json.dumps(info, indent=2))
@@ -320,14 +323,16 @@ def combine_replicas(D, D_std) -> dict:
             "scatter_over_bootstrap": math.sqrt(var_scatter / var_boot) if var_boot > 0 else float("nan")}
 
 
-def analyse(out: Path, atoms_cell, s: DiffusionSettings, elements: list[str], log=print) -> dict:
-    """D(T) of every finished temperature (replicas combined), the Arrhenius fits, diffusion.csv, arrhenius.json
-    and the plots."""
+def analyse(out: Path, atoms_cell, s: DiffusionSettings, elements: list[str], log=print, cells=None) -> dict:
+    """D(T) of every finished temperature (replicas and cells combined), the Arrhenius fits, diffusion.csv,
+    arrhenius.json and the plots. ``atoms_cell``: the cell matrix of the first cell; ``cells``: those of all cells
+    (default: the first only)."""
     out = Path(out)
+    cells = [atoms_cell] if cells is None else list(cells)
     per_t = []
     for T in sorted(s.temperatures):
-        folders = [_tdir(out, T, k) for k in range(max(1, s.replicas))]
-        reps = [analyse_temperature(f, atoms_cell, s, elements) for f in folders if (f / "md.json").is_file()]
+        folders = [(_tdir(out, T, k, c), cm) for c, cm in enumerate(cells) for k in range(max(1, s.replicas))]
+        reps = [analyse_temperature(f, cm, s, elements) for f, cm in folders if (f / "md.json").is_file()]
         if not reps:
             continue
         r = reps[0]                  # its MSD curves are the ones drawn
@@ -370,7 +375,9 @@ def analyse(out: Path, atoms_cell, s: DiffusionSettings, elements: list[str], lo
 
 
 def run_diffusion(atoms, out, s: DiffusionSettings, *, potential=None, reference=None, analyse_only=False,
-                  log=print) -> dict:
+                  log=print, more_cells=()) -> dict:
+    """Every temperature, replica and cell (``atoms`` and then ``more_cells``, ase.Atoms of the same elements),
+    replica-major, then the analysis (:func:`analyse`)."""
     if s.kinisi:
         require_kinisi()
     out = Path(out)
@@ -386,17 +393,22 @@ def run_diffusion(atoms, out, s: DiffusionSettings, *, potential=None, reference
     for el in elements:
         if el not in present:
             raise InputError(f"--element {el}: not in the structure ({' '.join(present)})")
+    structures = [atoms, *more_cells]
+    for c, other in enumerate(structures[1:], 1):
+        if sorted(set(other.get_chemical_symbols())) != present:
+            raise InputError(f"cell {c + 1} has the elements {' '.join(sorted(set(other.get_chemical_symbols())))}, "
+                             f"the first {' '.join(present)}: more cells must be of the same system")
     from ..lammps.runner import lammps_cell
-    cell = np.asarray(lammps_cell(atoms)[0].cell)
+    cells = [np.asarray(lammps_cell(a)[0].cell) for a in structures]
     if not analyse_only:
         from tqdm import tqdm
         import sys
-        runs = [(T, k) for k in range(s.replicas) for T in sorted(s.temperatures)]
-        desc, unit = ("runs", "run") if s.replicas > 1 else ("temperatures", "T")
-        for T, k in tqdm(runs, desc=desc, unit=unit, file=sys.stderr, leave=False):
-            run_temperature(atoms, _tdir(out, T, k), T, s, potential=potential, reference=reference, log=log,
-                            replica=k)
-    return analyse(out, cell, s, elements, log=log)
+        runs = [(T, k, c) for k in range(s.replicas) for c in range(len(structures)) for T in sorted(s.temperatures)]
+        desc, unit = ("runs", "run") if len(runs) > len(s.temperatures) else ("temperatures", "T")
+        for T, k, c in tqdm(runs, desc=desc, unit=unit, file=sys.stderr, leave=False):
+            run_temperature(structures[c], _tdir(out, T, k, c), T, s, potential=potential, reference=reference,
+                            log=log, replica=k, cell=c)
+    return analyse(out, cells[0], s, elements, log=log, cells=cells)
 
 
 # --- plots ------------------------------------------------------------------------------------------------------
