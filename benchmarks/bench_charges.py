@@ -34,8 +34,13 @@ frames):
     --frames 40 (100 frames, 68 train; 141 s):
     charge_rel_rmse=0.348 charge_rel_rmse_H=0.348 charge_rel_rmse_O=0.245 total_charge_err=2.8e-14
 
-Water does not reach the goal, and charge equilibration does not help it (its training loss stays three times
-the local networks'). What moves these charges: the net charge of a water molecule spreads by 0.023 e over the
+    --qeq again with the electronegativity scale per element from the data (2026-12-07, --frames 40, 598 s):
+    charge_rel_rmse=0.453 charge_rel_rmse_H=0.400 charge_rel_rmse_O=0.453 total_charge_err=1.5e-13
+
+Water does not reach the goal, and charge equilibration does not help it (local electronegativities make local
+charges only through the inverse Coulomb matrix, which spreads each over the neighbours). Why not:
+``diag_charge_locality.py`` shows that what lies beyond the 6 Å cutoff moves an H charge by RMS 0.17 of the H
+spread — a floor for any local network, close to the goal itself. What moves these charges: the net charge of a water molecule spreads by 0.023 e over the
 test frames (charge transfer along hydrogen bonds) — more than an H charge (0.012 e). A quadratic fit of the H
 charge on its own O–H length explains nothing (RMSE/std 0.995); with the H-bond length 0.74, the Ewald potential
 of fixed SPC/E charges at the H adds almost nothing (0.71): the networks' 0.36 is well beyond these. The charges

@@ -46,6 +46,8 @@ def main():
     ap.add_argument("--frames-per-T", type=int, default=60, help="training frames taken from each reference run")
     ap.add_argument("--ranks", type=int, default=1)
     ap.add_argument("--replicas", type=int, default=1, help="independent runs per temperature, both potentials")
+    ap.add_argument("--cells", type=int, default=1, help="amorphous cells (melt-quenches from seeds 1, 2, ...): the "
+                                                         "training frames come from the first only; D pools all")
     args = ap.parse_args()
     wd = Path(args.workdir)
     wd.mkdir(parents=True, exist_ok=True)
@@ -53,14 +55,24 @@ def main():
     common = ["-T", *T, "-e", "Li", "--equilibrate", args.equilibrate, "--production", args.production,
               "--dump-every", 0.1, "--ranks", args.ranks, "--replicas", args.replicas]
     tag = f"{args.production:g}ps"
+    more = [f"cell_s{k}/amorphous.extxyz" for k in range(2, args.cells + 1)]
+    if more:
+        common += ["--cells", *more]
     # 1-2: the reference protocol
     if not (wd / "cell" / "amorphous.extxyz").is_file():
         sh(["amorphous", "-r", "pedone-li3po4", "-c", "Li3PO4", "--atoms", args.atoms, "--density", 2.4,
             "--t-melt", 3000, "--melt", 20, "--rate", 100, "--t-final", 300, "--anneal", 10, "-o", "cell"], wd)
+    for k in range(2, args.cells + 1):               # other cells of the same protocol, other seeds
+        if not (wd / f"cell_s{k}" / "amorphous.extxyz").is_file():
+            sh(["amorphous", "-r", "pedone-li3po4", "-c", "Li3PO4", "--atoms", args.atoms, "--density", 2.4,
+                "--t-melt", 3000, "--melt", 20, "--rate", 100, "--t-final", 300, "--anneal", 10, "--seed", k,
+                "-o", f"cell_s{k}"], wd)
     # the training frames come from reference runs at --ref-production; the comparison uses --production
     Tt = [f"{t:g}" for t in sorted(set(args.temperatures) | {700.0, 850.0, 1000.0, 1150.0})]
     sh(["diffusion", "cell/amorphous.extxyz", "-r", "pedone-li3po4", "-T", *Tt, "-e", "Li", "--equilibrate", 10,
-        "--production", args.ref_production, "--dump-every", 0.1, "-o", "ref", "--label", "Pedone"], wd)
+        "--production", args.ref_production, "--dump-every", 0.1, "-o", "ref", "--label", "Pedone",
+        *((["--replicas", args.replicas] + (["--cells", *more] if more else []))
+          if args.ref_production == args.production else [])], wd)
     if args.ref_production != args.production:
         sh(["diffusion", "cell/amorphous.extxyz", "-r", "pedone-li3po4", *common, "-o", f"ref_{tag}", "--label",
             "Pedone"], wd)
@@ -108,7 +120,7 @@ def main():
           f"atoms={args.atoms}")
     print(f"ea_hdnnp={a['ea_eV']:.3f} ea_ref={b['ea_eV']:.3f} sigma={sigma:.3f} "
           f"agree={abs(a['ea_eV'] - b['ea_eV']) <= 2 * sigma} "
-          f"within_1sigma={abs(a['ea_eV'] - b['ea_eV']) <= sigma} replicas={args.replicas}")
+          f"within_1sigma={abs(a['ea_eV'] - b['ea_eV']) <= sigma} replicas={args.replicas} cells={args.cells}")
 
 
 if __name__ == "__main__":
