@@ -36,6 +36,10 @@ frames):
 
     --qeq again with the electronegativity scale per element from the data (2026-12-07, --frames 40, 598 s):
     charge_rel_rmse=0.453 charge_rel_rmse_H=0.400 charge_rel_rmse_O=0.453 total_charge_err=1.5e-13
+    the same, hardness started at 50 instead of 1 eV/e² (nearly local charges at the start; 324 s):
+    charge_rel_rmse=0.362 charge_rel_rmse_H=0.362 charge_rel_rmse_O=0.259 total_charge_err=2.8e-14
+    — the local networks' figures; the hardness stayed at 50 (H 50.3, O 50.0): the fit gains nothing from the
+    long-range response of the charge-equilibration model.
 
 Water does not reach the goal, and charge equilibration does not help it (local electronegativities make local
 charges only through the inverse Coulomb matrix, which spreads each over the neighbours). Why not:
