@@ -19,6 +19,10 @@ epochs; Pedone's Ea error scaled ×1.44 by the Birge ratio):
 ea_hdnnp=0.388 ea_ref=0.282 sigma=0.067 agree=True   (1.6 combined σ; docs/diffusion.md)
 and with --replicas 2 in /work/bench_lpo2 (26 LM epochs, the last 8 with force_atoms 3000: 118 meV/Å):
 ea_hdnnp=0.373 ea_ref=0.300 sigma=0.070 agree=True within_1sigma=False replicas=2   (1.04 combined σ)
+and with --replicas 3 (--ranks 1; 2026-12-07):
+ea_hdnnp=0.375 ea_ref=0.294 sigma=0.063 agree=True within_1sigma=False replicas=3 cells=1   (1.3 combined σ)
+A second cell (--cells 2: melt-quench seed 2), Pedone alone so far: pooled over both cells × 3 replicas Pedone's Ea
+is 0.386 ± 0.040 eV (cell 2's Li are slower at 850 K: 3.2–4.3 against 6.1–7.1 × 10⁻⁶ cm²/s).
 
 Usage: python benchmarks/bench_diffusion_li3po4.py [--workdir DIR] [-T 900 1050 1200 1350] [--production 50]
        [--budget 1200] [--ranks 1]
