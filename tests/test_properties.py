@@ -255,21 +255,27 @@ def test_nmr_with_pyscf_labels_end_to_end(tmp_path):
     assert "reference pyscf-rhf-nmr" in r.stdout and "s per frame" in r.stdout
 
 
-def test_each_network_keeps_the_weights_of_its_own_best_validation_error(data):
-    """Per element and committee member the weights of the lowest validation error are restored, chosen apart
-    (an H network's best epoch does not drag the C network's along); charges coupled by the total are chosen
-    together."""
+def small_committee(data, n: int):
+    """(two-member property networks with input scaling, targets, features) on the first ``n`` molecules."""
     from hdnnp.descriptors import SymmetryFunctionSet
     from hdnnp.properties.model import PropertyNetworks, Target
-    from hdnnp.properties.train import _atom_errors, _BestNetworks, fit_statistics
+    from hdnnp.properties.train import fit_statistics
     sf = SymmetryFunctionSet.from_n2p2_lines(ELS, [(i + 1, ln.split()) for i, ln in enumerate(SF)], 1, 0.0)
     targets = [Target("shield", "tensor"), Target("q", "scalar", total_charge=True)]
-    mols = read(data / "train.xyz")[:8]
-    feats = [features(s, sf, ELS, targets) for s in mols]
+    feats = [features(s, sf, ELS, targets) for s in read(data / "train.xyz")[:n]]
     fit_statistics(targets, feats, ELS)
     m = PropertyNetworks(ELS, {el: len(sf.for_element(el)) for el in ELS}, targets, [4], basis=3, cutoff=4.0,
                          committee=2)
     m.set_input_scaling({el: np.concatenate([f.G[e] for f in feats]) for e, el in enumerate(ELS)})
+    return m, targets, feats
+
+
+def test_each_network_keeps_the_weights_of_its_own_best_validation_error(data):
+    """Per element and committee member the weights of the lowest validation error are restored, chosen apart
+    (an H network's best epoch does not drag the C network's along); charges coupled by the total are chosen
+    together."""
+    from hdnnp.properties.train import _atom_errors, _BestNetworks
+    m, targets, feats = small_committee(data, 8)
     b = collate(feats, 2, targets)
     best = _BestNetworks(m)
     assert [(ti, els) for ti, els in best.groups] == [(0, ["H"]), (0, ["C"]), (1, ["H", "C"])]
@@ -299,17 +305,8 @@ def test_each_network_keeps_the_weights_of_its_own_best_validation_error(data):
 def test_member_splits_hold_out_each_members_own_structures(data):
     """With member_splits a member's loss and best epoch see only its own training structures: a member's loss
     does not change when a structure it holds out is changed, and every structure trains most members."""
-    from hdnnp.descriptors import SymmetryFunctionSet
-    from hdnnp.properties.model import PropertyNetworks, Target
-    from hdnnp.properties.train import _loss, fit_statistics
-    sf = SymmetryFunctionSet.from_n2p2_lines(ELS, [(i + 1, ln.split()) for i, ln in enumerate(SF)], 1, 0.0)
-    targets = [Target("shield", "tensor"), Target("q", "scalar", total_charge=True)]
-    mols = read(data / "train.xyz")[:6]
-    feats = [features(s, sf, ELS, targets) for s in mols]
-    fit_statistics(targets, feats, ELS)
-    m = PropertyNetworks(ELS, {el: len(sf.for_element(el)) for el in ELS}, targets, [4], basis=3, cutoff=4.0,
-                         committee=2)
-    m.set_input_scaling({el: np.concatenate([f.G[e] for f in feats]) for e, el in enumerate(ELS)})
+    from hdnnp.properties.train import _loss
+    m, targets, feats = small_committee(data, 6)
     m.init_weights(torch.Generator().manual_seed(0))
     split = np.ones((2, 6), dtype=bool)
     split[0, 2] = split[1, 4] = False
