@@ -23,6 +23,9 @@ and with --replicas 3 (--ranks 1; 2026-12-07):
 ea_hdnnp=0.375 ea_ref=0.294 sigma=0.063 agree=True within_1sigma=False replicas=3 cells=1   (1.3 combined σ)
 A second cell (--cells 2: melt-quench seed 2), Pedone alone so far: pooled over both cells × 3 replicas Pedone's Ea
 is 0.386 ± 0.040 eV (cell 2's Li are slower at 850 K: 3.2–4.3 against 6.1–7.1 × 10⁻⁶ cm²/s).
+and both potentials on both cells, first replica each (--replicas 1 --cells 2 --ranks 2):
+ea_hdnnp=0.343 ea_ref=0.393 sigma=0.072 agree=True within_1sigma=True replicas=1 cells=2   (0.7 combined σ; the
+HDNNP misses cell 2's slow Li at 850 K: 5.97 against 3.18 × 10⁻⁶ cm²/s)
 
 Usage: python benchmarks/bench_diffusion_li3po4.py [--workdir DIR] [-T 900 1050 1200 1350] [--production 50]
        [--budget 1200] [--ranks 1]
