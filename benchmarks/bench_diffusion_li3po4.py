@@ -122,7 +122,9 @@ def main():
     for name, d in (("ref", ref_dir), ("hdnnp", f"hdnnp_{tag}")):
         v = [json.loads((wd / d / f"T{t}K" / "md.json").read_text())["ns_per_day"] for t in T]
         speed[name] = float(np.mean(v))
-    print(f"test errors: {json.dumps(meta.get('test', meta.get('errors', {})))[:300]}")
+    errs = meta.get("errors", {})
+    errs = errs.get("test", errs) if isinstance(errs, dict) else errs
+    print(f"test errors: {json.dumps(meta.get('test', errs))[:300]}")
     print(f"ns_per_day_hdnnp={speed['hdnnp']:.1f} ns_per_day_ref={speed['ref']:.1f} ranks={args.ranks} "
           f"atoms={args.atoms}")
     print(f"ea_hdnnp={a['ea_eV']:.3f} ea_ref={b['ea_eV']:.3f} sigma={sigma:.3f} "
