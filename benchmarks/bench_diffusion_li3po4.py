@@ -62,18 +62,16 @@ def main():
     common = ["-T", *T, "-e", "Li", "--equilibrate", args.equilibrate, "--production", args.production,
               "--dump-every", 0.1, "--ranks", args.ranks, "--replicas", args.replicas]
     tag = f"{args.production:g}ps"
-    more = [f"cell_s{k}/amorphous.extxyz" for k in range(2, args.cells + 1)]
+    cells = ["cell"] + [f"cell_s{k}" for k in range(2, args.cells + 1)]        # melt-quench seeds 1, 2, ...
+    more = [f"{c}/amorphous.extxyz" for c in cells[1:]]
     if more:
         common += ["--cells", *more]
     # 1-2: the reference protocol
-    if not (wd / "cell" / "amorphous.extxyz").is_file():
-        sh(["amorphous", "-r", "pedone-li3po4", "-c", "Li3PO4", "--atoms", args.atoms, "--density", 2.4,
-            "--t-melt", 3000, "--melt", 20, "--rate", 100, "--t-final", 300, "--anneal", 10, "-o", "cell"], wd)
-    for k in range(2, args.cells + 1):               # other cells of the same protocol, other seeds
-        if not (wd / f"cell_s{k}" / "amorphous.extxyz").is_file():
+    for seed, folder in enumerate(cells, 1):
+        if not (wd / folder / "amorphous.extxyz").is_file():
             sh(["amorphous", "-r", "pedone-li3po4", "-c", "Li3PO4", "--atoms", args.atoms, "--density", 2.4,
-                "--t-melt", 3000, "--melt", 20, "--rate", 100, "--t-final", 300, "--anneal", 10, "--seed", k,
-                "-o", f"cell_s{k}"], wd)
+                "--t-melt", 3000, "--melt", 20, "--rate", 100, "--t-final", 300, "--anneal", 10, "--seed", seed,
+                "-o", folder], wd)
     # the training frames come from reference runs at --ref-production; the comparison uses --production
     Tt = [f"{t:g}" for t in sorted(set(args.temperatures) | {700.0, 850.0, 1000.0, 1150.0})]
     sh(["diffusion", "cell/amorphous.extxyz", "-r", "pedone-li3po4", "-T", *Tt, "-e", "Li", "--equilibrate", 10,

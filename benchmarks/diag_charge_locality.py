@@ -39,17 +39,18 @@ SHARED = Path(os.environ.get("HDNNP_SHARED", ROOT.parent / "shared"))
 
 def molecules(s) -> dict:
     """{O index: [O, H, H]}: every H to its nearest O (minimum image)."""
-    Z, pos, cell = s.numbers, s.positions, np.asarray(s.cell)
+    Z, pos = s.numbers, s.positions
     O, H = np.flatnonzero(Z == 8), np.flatnonzero(Z == 1)
     out = {int(o): [int(o)] for o in O}
     for h in H:
-        out[int(O[np.argmin(np.linalg.norm(mic(pos[O] - pos[h], cell), axis=1))])].append(int(h))
+        out[int(O[np.argmin(mic(pos[O] - pos[h], s.cell)[1])])].append(int(h))
     return out
 
 
 def mic(d, cell):
-    f = d @ np.linalg.inv(cell)
-    return (f - np.round(f)) @ cell
+    """(vectors, lengths) of the minimum images of the rows of ``d`` in a fully periodic ``cell`` (ASE)."""
+    from ase.geometry import find_mic
+    return find_mic(np.atleast_2d(d), np.asarray(cell), True)
 
 
 def main() -> int:
@@ -68,33 +69,31 @@ def main() -> int:
     A, others = frames[0], frames[1:]
     cell = np.asarray(A.cell)
     mA = molecules(A)
-    q_all = [ref.compute(A).atom_properties["charges"]]
-    std_h = None
     rng = np.random.default_rng(2)
     spreads = []
     for h in rng.choice(np.flatnonzero(A.numbers == 1), a.atoms, replace=False):
         c = A.positions[h]
+        Z0, P0 = [], []                      # the molecules of A within R of the H, kept in every filling
+        for o, mem in mA.items():
+            if mic(A.positions[o] - c, cell)[1][0] <= a.radius:
+                Z0 += [A.numbers[k] for k in mem]
+                P0 += [A.positions[k] for k in mem]
+        ih = [k for k, x in enumerate(P0) if np.allclose(x, A.positions[h])][0]
         qs = []
         for B in others:
-            Z, P = [], []
-            for o, mem in mA.items():
-                if np.linalg.norm(mic(A.positions[o] - c, cell)) <= a.radius:
-                    Z += [A.numbers[k] for k in mem]
-                    P += [A.positions[k] for k in mem]
-            ih = [k for k, x in enumerate(P) if np.allclose(x, A.positions[h])][0]
+            Z, P = list(Z0), list(P0)
             for o, mem in molecules(B).items():
-                if np.linalg.norm(mic(B.positions[o] - c, cell)) > a.radius + a.gap:
+                if mic(B.positions[o] - c, cell)[1][0] > a.radius + a.gap:
                     Z += [B.numbers[k] for k in mem]
-                    P += [B.positions[o] + mic(B.positions[k] - B.positions[o], cell) for k in mem]
+                    P += list(B.positions[o] + mic(B.positions[mem] - B.positions[o], cell)[0])
             s = Structure(np.array(Z), np.array(P), cell=cell, pbc=True)
             qs.append(float(ref.compute(s).atom_properties["charges"][ih]))
             print(f"H {h}: filled from another frame ({len(Z) // 3} molecules), q = {qs[-1]:.4f} e", flush=True)
         spreads.append(float(np.std(qs)))
         print(f"H {h}: spread over {len(qs)} fillings {spreads[-1]:.4f} e", flush=True)
-    if std_h is None:
-        q = np.concatenate(q_all + [ref.compute(f).atom_properties["charges"] for f in others[:2]])
-        Zs = np.concatenate([A.numbers] + [f.numbers for f in others[:2]])
-        std_h = float(q[Zs == 1].std())
+    q = np.concatenate([ref.compute(f).atom_properties["charges"] for f in frames[:3]])
+    Zs = np.concatenate([f.numbers for f in frames[:3]])
+    std_h = float(q[Zs == 1].std())
     floor = float(np.sqrt(np.mean(np.square(spreads))) / std_h)
     print(f"std of H charges (3 frames): {std_h:.4f} e")
     print(f"locality_floor_rel={floor:.2f} R={a.radius:g}")

@@ -170,7 +170,7 @@ def train_properties(feats: dict[str, list[Features]], elements: list[str], n_sf
     targets = targets_from_config(props)
     M = int(props.committee)
     split = None                         # (M, S) per member: True where a pool structure trains that member
-    if getattr(props, "member_splits", False) and M > 1 and feats.get("validation"):
+    if props.member_splits and M > 1 and feats.get("validation"):
         # every member holds out its own validation structures, drawn from training + validation, so the committee
         # as a whole learns from all of them (and its members differ by their data, not only their start)
         pool = list(feats["train"]) + list(feats["validation"])
@@ -223,7 +223,7 @@ def train_properties(feats: dict[str, list[Features]], elements: list[str], n_sf
             loss = _loss(model, b, model(b), member)
             loss.backward()
             opt.step()
-            running += float(loss.detach()) * len(order[k:k + props.batch_size])
+            running += float(loss.detach()) * len(idx)
         row = {"epoch": epoch, "time_s": time.perf_counter() - t0, "lr": lr, "loss_train": running / len(train)}
         if val_batch is not None and (epoch % max(1, epochs // 50) == 0 or epoch == epochs):
             with torch.no_grad():       # per member on its own held-out structures, summed over members

@@ -323,12 +323,10 @@ def combine_replicas(D, D_std) -> dict:
             "scatter_over_bootstrap": math.sqrt(var_scatter / var_boot) if var_boot > 0 else float("nan")}
 
 
-def analyse(out: Path, atoms_cell, s: DiffusionSettings, elements: list[str], log=print, cells=None) -> dict:
+def analyse(out: Path, cells: list, s: DiffusionSettings, elements: list[str], log=print) -> dict:
     """D(T) of every finished temperature (replicas and cells combined), the Arrhenius fits, diffusion.csv,
-    arrhenius.json and the plots. ``atoms_cell``: the cell matrix of the first cell; ``cells``: those of all cells
-    (default: the first only)."""
+    arrhenius.json and the plots. ``cells``: the cell matrix of every cell, the first one's runs first."""
     out = Path(out)
-    cells = [atoms_cell] if cells is None else list(cells)
     per_t = []
     for T in sorted(s.temperatures):
         folders = [(_tdir(out, T, k, c), cm) for c, cm in enumerate(cells) for k in range(max(1, s.replicas))]
@@ -408,7 +406,7 @@ def run_diffusion(atoms, out, s: DiffusionSettings, *, potential=None, reference
         for T, k, c in tqdm(runs, desc=desc, unit=unit, file=sys.stderr, leave=False):
             run_temperature(structures[c], _tdir(out, T, k, c), T, s, potential=potential, reference=reference,
                             log=log, replica=k, cell=c)
-    return analyse(out, cells[0], s, elements, log=log, cells=cells)
+    return analyse(out, cells, s, elements, log=log)
 
 
 # --- plots ------------------------------------------------------------------------------------------------------
