@@ -109,6 +109,8 @@ def main() -> int:
                         "the electrostatics of the whole cell")
     p.add_argument("--stoichiometric", action="store_true",
                    help="tio2: only the TiO2 cells (O = 2 Ti), without the oxygen-deficient Ti8O14 and Ti8O15")
+    p.add_argument("--neighbour-features", action="store_true", help="properties.neighbour_features: every atom's "
+                   "networks also see its neighbours' symmetry functions")
     p.add_argument("--label-only", action="store_true")
     a = p.parse_args()
 
@@ -153,7 +155,7 @@ def main() -> int:
         "properties": {"targets": [{"name": "charges", "unit": "e", "total_charge": True,
                                     "equilibrate": a.qeq}],
                        "hidden": a.hidden, "epochs": a.epochs, "batch_size": a.batch_size, "lr": 3e-3,
-                       "min_lr": 1e-5},
+                       "min_lr": 1e-5, "neighbour_features": a.neighbour_features},
         "run": {"output": "run", "seed": 1, "progress": "log"},
     }
     import shutil

@@ -320,3 +320,44 @@ def test_member_splits_hold_out_each_members_own_structures(data, tmp_path):
     # through the trainer: the option runs and the committee predicts every set
     res = train(cfg(data, tmp_path / "run", epochs=6, member_splits=True), log=quiet)
     assert res["properties"]["test"]["q"]["H"]["rel_rmse"] < 10
+
+
+def test_neighbour_features_are_invariant_and_see_beyond_the_atoms_own_functions(data, tmp_path):
+    """neighbour_features: each atom's networks also get the cutoff-weighted sums of its neighbours' scaled
+    functions per neighbour element — unchanged by rotations and by permuting like atoms, changed by moving an
+    atom the centre does not see itself; through the trainer the tensors still rotate exactly and the model file
+    keeps the option."""
+    from hdnnp.descriptors import SymmetryFunctionSet
+    from hdnnp.properties.model import PropertyNetworks
+    sf = SymmetryFunctionSet.from_n2p2_lines(ELS, [(i + 1, ln.split()) for i, ln in enumerate(SF)], 1, 0.0)
+    m = PropertyNetworks(ELS, {el: len(sf.for_element(el)) for el in ELS}, [], [4], cutoff=4.0,
+                         neighbour_features=True)
+
+    def sums(s):
+        b = collate([features(s, sf, ELS)], 2)
+        x = {el: b.G[e] for e, el in enumerate(ELS) if b.G[e].shape[0]}
+        return m.neighbour_sums(x, b).numpy()
+
+    # a chain H0 … C1 … C2 … H3 along x, 2.2 Å apart: H0 sees C1 only (cutoff 4 Å), C1 sees H0 and C2
+    chain = Structure(np.array([1, 6, 6, 1]), np.array([[0.0, 0, 0], [2.2, 0, 0], [4.4, 0, 0], [6.6, 0, 0]]))
+    base = sums(chain)
+    assert base.shape == (4, sum(len(sf.for_element(el)) for el in ELS))
+    R = Rotation.random(random_state=3).as_matrix()
+    assert np.allclose(sums(Structure(chain.numbers, chain.positions @ R.T)), base, atol=1e-12)
+    perm = [3, 2, 1, 0]
+    assert np.allclose(sums(Structure(chain.numbers[perm], chain.positions[perm]))[perm], base, atol=1e-12)
+    moved = chain.positions.copy()
+    moved[2] += [0.0, 0.8, 0.0]                  # C2 moves: H0's own functions (cutoff 4 Å) stay, its C1 sum not
+    G0 = collate([features(chain, sf, ELS)], 2).G[0][0]
+    G1 = collate([features(Structure(chain.numbers, moved), sf, ELS)], 2).G[0][0]
+    assert np.allclose(G0.numpy(), G1.numpy(), atol=1e-14)
+    assert np.abs(sums(Structure(chain.numbers, moved))[0] - base[0]).max() > 1e-3 * np.abs(base[0]).max()
+    out = tmp_path / "run"
+    train(cfg(data, out, epochs=6, neighbour_features=True), log=quiet)
+    pp = PropertyPredictor(out / "potential")
+    assert pp.model.neighbour_features
+    s = read(data / "test.xyz")[0]
+    r = Structure(s.numbers, s.positions @ R.T + 1.0, charge=s.charge)
+    (a,), (b,) = pp.predict([s]), pp.predict([r])
+    T, Tr = a["shield"][0], b["shield"][0]
+    assert np.abs(np.einsum("ab,nbc,dc->nad", R, T, R) - Tr).max() < 1e-10 * np.abs(T).max()

@@ -228,9 +228,12 @@ class PropertyNetworks(nn.Module):
     """Networks for every target, element and committee member (see the module docstring)."""
 
     def __init__(self, elements: list[str], n_sf: dict[str, int], targets: list[Target], hidden: list[int],
-                 activation: str = "t", basis: int = 8, cutoff: float = 6.0, committee: int = 1):
+                 activation: str = "t", basis: int = 8, cutoff: float = 6.0, committee: int = 1,
+                 neighbour_features: bool = False):
         super().__init__()
         self.elements, self.n_sf = list(elements), dict(n_sf)
+        self.neighbour_features = bool(neighbour_features)
+        n_nb = sum(n_sf[el] for el in elements) if self.neighbour_features else 0
         self.targets = list(targets)
         self.hidden, self.activation = list(hidden), activation
         self.basis, self.cutoff, self.committee = int(basis), float(cutoff), int(committee)
@@ -239,11 +242,14 @@ class PropertyNetworks(nn.Module):
         for ti, t in enumerate(self.targets):
             n_out = 1 + (self.basis * nel if t.kind == "tensor" else 0)
             for el in self.carriers(t):
-                self.nets[self.key(ti, el)] = _MLPStack([n_sf[el]] + self.hidden + [n_out], activation,
+                self.nets[self.key(ti, el)] = _MLPStack([n_sf[el] + n_nb] + self.hidden + [n_out], activation,
                                                         self.committee)
         for el in self.elements:
             self.register_buffer(f"g_mean_{el}", torch.zeros(n_sf[el], dtype=torch.float64))
             self.register_buffer(f"g_scale_{el}", torch.ones(n_sf[el], dtype=torch.float64))
+            if self.neighbour_features:      # scaling of the neighbour sums, per centre element
+                self.register_buffer(f"nb_mean_{el}", torch.zeros(n_nb, dtype=torch.float64))
+                self.register_buffer(f"nb_scale_{el}", torch.ones(n_nb, dtype=torch.float64))
         # charge equilibration: per element an electronegativity offset χ0 (eV) and a hardness J = softplus(h)
         # (eV/e²), per committee member
         for ti, t in enumerate(self.targets):
@@ -276,6 +282,43 @@ class PropertyNetworks(nn.Module):
             getattr(self, f"g_mean_{el}").copy_(torch.from_numpy(G.mean(0)))
             getattr(self, f"g_scale_{el}").copy_(torch.from_numpy(1.0 / np.where(rng > 0, rng, 1.0)))
 
+    def neighbour_sums(self, x: dict, b: Batch) -> torch.Tensor:
+        """(A, Σ_e n_sf[e]) for every atom i and neighbour element e: Σ_j∈e f_c(r_ij) x_j, the scaled symmetry
+        functions of its neighbours within the cutoff weighted by the cosine cutoff — invariant under rotations
+        and under permutations of like atoms, and what the atom's own (three-body) functions cannot see: the
+        neighbours' environments, out to twice the cutoff."""
+        A = b.n_atoms
+        r = torch.linalg.norm(b.vec, dim=1)
+        fc = torch.where(r < self.cutoff, 0.5 * (torch.cos(math.pi * r / self.cutoff) + 1.0), torch.zeros_like(r))
+        ej = b.elem[b.pj]
+        cols = []
+        for e, el in enumerate(self.elements):
+            acc = torch.zeros(A, self.n_sf[el], dtype=torch.float64)
+            if el in x:
+                row = torch.zeros(A, dtype=torch.int64)
+                row[b.atoms[e]] = torch.arange(len(b.atoms[e]))
+                m = ej == e
+                acc = acc.index_add(0, b.pi[m], fc[m, None] * x[el][row[b.pj[m]]])
+            cols.append(acc)
+        return torch.cat(cols, 1)
+
+    def set_neighbour_scaling(self, b: Batch) -> None:
+        """Neighbour sums scaled like the inputs, (s − mean) / (max − min) per centre element, from the training
+        set (``b``: all of it in one batch)."""
+        if not self.neighbour_features:
+            return
+        with torch.no_grad():
+            x = {el: (b.G[e] - getattr(self, f"g_mean_{el}")) * getattr(self, f"g_scale_{el}")
+                 for e, el in enumerate(self.elements) if b.G[e].shape[0]}
+            s = self.neighbour_sums(x, b)
+            for e, el in enumerate(self.elements):
+                v = s[b.atoms[e]]
+                if not v.shape[0]:
+                    continue
+                rng = v.max(0).values - v.min(0).values
+                getattr(self, f"nb_mean_{el}").copy_(v.mean(0))
+                getattr(self, f"nb_scale_{el}").copy_(1.0 / torch.where(rng > 0, rng, torch.ones_like(rng)))
+
     def init_weights(self, generator: torch.Generator) -> None:
         """Uniform Glorot-like weights (half the range in the output layer), zero biases; every member its own."""
         with torch.no_grad():
@@ -301,6 +344,11 @@ class PropertyNetworks(nn.Module):
         for e, el in enumerate(self.elements):
             if b.G[e].shape[0]:
                 x[el] = (b.G[e] - getattr(self, f"g_mean_{el}")) * getattr(self, f"g_scale_{el}")
+        xin = x
+        if self.neighbour_features:
+            nb = self.neighbour_sums(x, b)
+            xin = {el: torch.cat([x[el], (nb[b.atoms[self.elements.index(el)]] - getattr(self, f"nb_mean_{el}"))
+                                  * getattr(self, f"nb_scale_{el}")], 1) for el in x}
         out = {}
         pair = None
         for ti, t in enumerate(self.targets):
@@ -314,7 +362,7 @@ class PropertyNetworks(nn.Module):
                 if el not in x:
                     continue
                 idx = b.atoms[e]
-                y = self.nets[self.key(ti, el)](x[el])                    # (M, A_el, width)
+                y = self.nets[self.key(ti, el)](xin[el])                  # (M, A_el, width)
                 raw = raw.index_copy(1, idx, y)
                 mean[idx] = t.mean.get(el, 0.0)
                 spread[idx] = t.spread.get(el, 1.0)
@@ -414,7 +462,7 @@ def save(model: PropertyNetworks, folder, sf_lines: list[str], cutoff_type: int,
             "elements": model.elements, "n_sf": model.n_sf, "sf_lines": list(sf_lines),
             "cutoff_type": int(cutoff_type), "cutoff_alpha": float(cutoff_alpha),
             "hidden": model.hidden, "activation": model.activation, "basis": model.basis,
-            "cutoff": model.cutoff, "committee": model.committee,
+            "cutoff": model.cutoff, "committee": model.committee, "neighbour_features": model.neighbour_features,
             "targets": [t.to_dict() for t in model.targets], **(extra or {})}
     (folder / JSON_NAME).write_text(json.dumps(meta, indent=1))
     arrays = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
@@ -436,7 +484,8 @@ def load(folder) -> tuple[PropertyNetworks, object]:
                          f"{FORMAT_VERSION} (train the model again)", file=str(path))
     targets = [Target(**t) for t in meta["targets"]]
     model = PropertyNetworks(meta["elements"], {k: int(v) for k, v in meta["n_sf"].items()}, targets,
-                             meta["hidden"], meta["activation"], meta["basis"], meta["cutoff"], meta["committee"])
+                             meta["hidden"], meta["activation"], meta["basis"], meta["cutoff"], meta["committee"],
+                             bool(meta.get("neighbour_features", False)))
     with np.load(folder / NPZ_NAME, allow_pickle=False) as z:
         state = {k: torch.from_numpy(z[k].copy()) for k in z.files}
     for ti, t in enumerate(targets):                 # saved before the per-element electronegativity scale

@@ -184,17 +184,18 @@ def train_properties(feats: dict[str, list[Features]], elements: list[str], n_sf
             "on structures most members trained on")
     fit_statistics(targets, feats["train"], elements)
     model = PropertyNetworks(elements, n_sf, targets, props.hidden, props.activation, props.basis, cutoff,
-                             props.committee)
+                             props.committee, props.neighbour_features)
     G = {el: np.concatenate([f.G[e] for f in feats["train"]]) for e, el in enumerate(elements)}
     model.set_input_scaling(G)
+    nel = len(elements)
+    full = {name: collate(f, nel, targets) for name, f in feats.items() if f}
+    model.set_neighbour_scaling(full["train"])
     gen = torch.Generator().manual_seed(int(seed))
     model.init_weights(gen)
     model.init_qeq(feats["train"])
     opt = (torch.optim.AdamW(model.parameters(), lr=props.lr, weight_decay=props.weight_decay, foreach=True)
            if props.weight_decay > 0 else torch.optim.Adam(model.parameters(), lr=props.lr, foreach=True))
     train = feats["train"]
-    nel = len(elements)
-    full = {name: collate(f, nel, targets) for name, f in feats.items() if f}
     if split is not None:
         val_batch = full["train"]
         val_member = torch.from_numpy(~split)[:, val_batch.atom_struct]                # (M, A) held-out atoms

@@ -301,6 +301,10 @@ class PropertiesConfig:
     #: data.validation_fraction gives), drawn from the training and validation structures together, so the
     #: committee as a whole learns from all of them and its members differ by their data as well as their start
     member_splits: bool = False
+    #: every atom's networks also see its neighbours' symmetry functions: per neighbour element the sum over the
+    #: neighbours within the cutoff of their scaled functions times the cosine cutoff (invariant; it carries what
+    #: three-body functions miss, such as torsions, and the neighbours' own environments)
+    neighbour_features: bool = False
     #: seconds for the property training (null: none); after the first epoch the epochs are fitted to it
     time_budget: Optional[float] = None
 
