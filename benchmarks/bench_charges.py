@@ -53,15 +53,15 @@ frames):
 
 Water does not reach the goal, and charge equilibration does not help it (local electronegativities make local
 charges only through the inverse Coulomb matrix, which spreads each over the neighbours). Why not:
-``diag_charge_locality.py`` shows that what lies beyond the 6 Å cutoff moves an H charge by RMS 0.17 of the H
-spread — a floor for any local network, close to the goal itself. What moves these charges: the net charge of a water molecule spreads by 0.023 e over the
-test frames (charge transfer along hydrogen bonds) — more than an H charge (0.012 e). A quadratic fit of the H
-charge on its own O–H length explains nothing (RMSE/std 0.995); with the H-bond length 0.74, the Ewald potential
-of fixed SPC/E charges at the H adds almost nothing (0.71): the networks' 0.36 is well beyond these. The charges
-spread little (0.012 e for H, 0.020 e for O); the training set keeps RMSE/std ~0.21 with these local networks
-(loss 0.044 against 0.15 on validation), and a longer cutoff did not help. More frames help only slowly (54 → 68
-training frames: 0.360 → 0.348); every frame rather than every 4th, or descriptors that see the hydrogen-bond
-network, are what is left to try.
+``diag_charge_locality.py`` shows that what lies beyond the 6 Å cutoff moves an H charge by RMS 0.17 of the H spread
+— a floor for any local network, close to the goal itself. What moves these charges: the net charge of a water
+molecule spreads by 0.023 e over the test frames (charge transfer along hydrogen bonds) — more than an H charge
+(0.012 e). A quadratic fit of the H charge on its own O–H length explains nothing (RMSE/std 0.995); with the H-bond
+length 0.74, the Ewald potential of fixed SPC/E charges at the H adds almost nothing (0.71): the networks' 0.36 is
+well beyond these. The charges spread little (0.012 e for H, 0.020 e for O); the training set keeps RMSE/std ~0.21
+with these local networks (loss 0.044 against 0.15 on validation), and a longer cutoff did not help. More frames
+help only slowly (54 → 68 training frames: 0.360 → 0.348); every frame rather than every 4th, or descriptors that
+see the hydrogen-bond network, are what is left to try.
 
 Amorphous silica (``--system sio2``, 2026-12-07): 144 frames of three melt–quenches, all labelled (14.9 s per
 frame on one core, none failed); charges O −0.32 ± 0.06 e, Si 0.65 ± 0.03 e. Trained on cells 1 and 2 (96

@@ -288,8 +288,7 @@ class PropertyNetworks(nn.Module):
         and under permutations of like atoms, and what the atom's own (three-body) functions cannot see: the
         neighbours' environments, out to twice the cutoff."""
         A = b.n_atoms
-        r = torch.linalg.norm(b.vec, dim=1)
-        fc = torch.where(r < self.cutoff, 0.5 * (torch.cos(math.pi * r / self.cutoff) + 1.0), torch.zeros_like(r))
+        fc = self.cutoff_function(torch.linalg.norm(b.vec, dim=1))
         ej = b.elem[b.pj]
         cols = []
         for e, el in enumerate(self.elements):
@@ -308,9 +307,7 @@ class PropertyNetworks(nn.Module):
         if not self.neighbour_features:
             return
         with torch.no_grad():
-            x = {el: (b.G[e] - getattr(self, f"g_mean_{el}")) * getattr(self, f"g_scale_{el}")
-                 for e, el in enumerate(self.elements) if b.G[e].shape[0]}
-            s = self.neighbour_sums(x, b)
+            s = self.neighbour_sums(self.scaled_inputs(b), b)
             for e, el in enumerate(self.elements):
                 v = s[b.atoms[e]]
                 if not v.shape[0]:
@@ -334,16 +331,23 @@ class PropertyNetworks(nn.Module):
         mu = torch.linspace(0.5, rc, K, dtype=r.dtype, device=r.device) if K > 1 else \
             torch.full((1,), 0.5 * rc, dtype=r.dtype, device=r.device)
         width = (rc - 0.5) / max(K - 1, 1)
-        fc = torch.where(r < rc, 0.5 * (torch.cos(math.pi * r / rc) + 1.0), torch.zeros_like(r))
-        return torch.exp(-(((r[:, None] - mu[None, :]) / width) ** 2)) * fc[:, None]
+        return torch.exp(-(((r[:, None] - mu[None, :]) / width) ** 2)) * self.cutoff_function(r)[:, None]
+
+    def cutoff_function(self, r: torch.Tensor) -> torch.Tensor:
+        """The cosine cutoff 0.5 (cos(π r / r_c) + 1) inside the cutoff, 0 beyond."""
+        rc = self.cutoff
+        return torch.where(r < rc, 0.5 * (torch.cos(math.pi * r / rc) + 1.0), torch.zeros_like(r))
+
+    def scaled_inputs(self, b: Batch) -> dict:
+        """{element: (n_el, n_sf) symmetry functions of the batch's atoms of that element, scaled} for the
+        elements present."""
+        return {el: (b.G[e] - getattr(self, f"g_mean_{el}")) * getattr(self, f"g_scale_{el}")
+                for e, el in enumerate(self.elements) if b.G[e].shape[0]}
 
     def forward(self, b: Batch) -> dict:
         """{target name: (M, A) or (M, A, 3, 3) predictions; atoms of elements without the target: 0}."""
         A, M, nel, K = b.n_atoms, self.committee, len(self.elements), self.basis
-        x = {}
-        for e, el in enumerate(self.elements):
-            if b.G[e].shape[0]:
-                x[el] = (b.G[e] - getattr(self, f"g_mean_{el}")) * getattr(self, f"g_scale_{el}")
+        x = self.scaled_inputs(b)
         xin = x
         if self.neighbour_features:
             nb = self.neighbour_sums(x, b)
