@@ -87,3 +87,61 @@ def test_equilibrated_charges_are_learned(tmp_path):
     from hdnnp.properties.predict import PropertyPredictor
     pred = PropertyPredictor(tmp_path / "run_True" / "potential").predict(read(tmp_path / "test.extxyz"))
     assert all(abs(p["charges"][0].sum()) < 1e-10 for p in pred)
+
+
+def test_charges_that_answer_to_the_potential_of_molecules_beyond_the_cutoff(tmp_path):
+    """``response: true``: charge flows between neighbours in proportion to their difference of the potential the
+    other atoms' charges make. Synthetic O–H dimers (0.97 ± 0.005 Å, local charges ∓0.4 e) at least 4.3 Å apart,
+    beyond the 4 Å cutoff: the flow 0.5 e/V × (V_H − V_O) into each O, V the potential of the other dimers, moves
+    the charges — which local networks cannot see and the response learns; the charges sum to the total charge."""
+    from hdnnp.io import read, write
+    from hdnnp.properties.predict import PropertyPredictor
+    from hdnnp.structures import Structure
+    from hdnnp.training import config_from_dict, train
+    rng = np.random.default_rng(3)
+    structs = []
+    while len(structs) < 48:
+        pos, num = [], []
+        for m in range(4):
+            o = rng.uniform(0, 8.0, 3)
+            d = rng.normal(size=3)
+            pos += [o, o + rng.uniform(0.965, 0.975) * d / np.linalg.norm(d)]
+            num += [8, 1]
+        pos, num = np.array(pos), np.array(num)
+        mol = np.repeat(np.arange(4), 2)
+        r = np.linalg.norm(pos[:, None] - pos[None], axis=2)
+        if (r[mol[:, None] != mol[None]] < 4.3).any():
+            continue
+        q0 = np.tile([-0.4, 0.4], 4)
+        A = coulomb_matrix(pos, num)
+        V = np.where(mol[:, None] != mol[None], A, 0.0) @ q0       # what the other dimers make
+        flow = 0.5 * (V[1::2] - V[0::2])                  # into O, out of H
+        q = q0 + np.repeat(flow, 2) * np.tile([1.0, -1.0], 4)
+        structs.append(Structure(num, pos, atom_properties={"charges": q}))
+    resp = np.concatenate([s.atom_properties["charges"][::2] for s in structs])
+    write(tmp_path / "train.extxyz", structs[:40])
+    write(tmp_path / "test.extxyz", structs[40:])
+    res = {}
+    for on in (True, False):
+        cfg = config_from_dict({
+            "data": {"train": [str(tmp_path / "train.extxyz")], "test": [str(tmp_path / "test.extxyz")],
+                     "validation_fraction": 0.0},
+            "model": {"symmetry_functions": {"lines": ["H 2 O 0.5 0.0 4.0", "O 2 H 0.5 0.0 4.0", "H 2 O 4.0 0.97 4.0",
+                                                       "O 2 H 4.0 0.97 4.0"]}},
+            "loss": {"energy": 0.0, "forces": 0.0},
+            "properties": {"targets": [{"name": "charges", "total_charge": True, "response": on}],
+                           "hidden": [8], "basis": 4, "epochs": 150, "batch_size": 8, "lr": 1e-2},
+            "run": {"output": str(tmp_path / f"run_{on}"), "plots": False, "progress": "none"}})
+        res[on] = train(cfg, log=lambda *a, **k: None)["properties"]["test"]["charges"]
+    assert resp.std() > 0.005
+    for el in ("H", "O"):
+        assert res[True][el]["rel_rmse"] < 0.2
+        assert res[False][el]["rel_rmse"] > 2 * res[True][el]["rel_rmse"]
+    pp = PropertyPredictor(tmp_path / "run_True" / "potential")
+    assert pp.model.targets[0].response and pp.model.needs_potential and not pp.model.needs_coulomb
+    test = read(tmp_path / "test.extxyz")
+    assert all(abs(p["charges"][0].sum()) < 1e-10 for p in pp.predict(test))
+    with pytest.raises(Exception, match=r"targets\[0\].response"):
+        config_from_dict({"data": {"train": [str(tmp_path / "train.extxyz")]},
+                          "model": {"symmetry_functions": {"lines": ["H 2 O 0.5 0.0 4.0", "O 2 H 0.5 0.0 4.0"]}},
+                          "properties": {"targets": [{"name": "charges", "response": True}]}})

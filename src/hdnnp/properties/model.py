@@ -47,6 +47,9 @@ FORMAT_VERSION = 2
 #: charge equilibration: the initial hardness J (eV/e²) and the electronegativity per unit network output (eV) of
 #: models saved before that scale was set per element from the training data (``init_qeq``)
 QEQ_J0, QEQ_CHI_SCALE = 1.0, 2.0
+#: potential response: the default width (Å) of the Gaussian charges whose potential drives the flow between
+#: neighbours (``response_width``; smooth at short range — the bonded neighbours' own part is the local charges')
+RESPONSE_WIDTH = 0.75
 _ACT = {"t": torch.tanh, "s": torch.sigmoid, "p": torch.nn.functional.softplus, "l": lambda x: x}
 
 
@@ -63,6 +66,10 @@ class Target:
     elements: list[str] = field(default_factory=list)
     #: charges by charge equilibration (:mod:`hdnnp.properties.qeq`): the networks give electronegativities
     qeq: bool = False
+    #: charges that answer to the electrostatic potential of the others (``_respond``), of Gaussian charges this
+    #: wide (Å)
+    response: bool = False
+    response_width: float = RESPONSE_WIDTH
     mean: dict[str, float] = field(default_factory=dict)
     spread: dict[str, float] = field(default_factory=dict)
     aniso: dict[str, float] = field(default_factory=dict)
@@ -127,33 +134,45 @@ class Features:
     charge: float = 0.0
     targets: dict = field(default_factory=dict)     # name -> array or None
     coulomb: np.ndarray | None = None               # (N, N) Gaussian-charge interaction (charge equilibration)
+    potential: np.ndarray | None = None             # (N, N) the same, response_width wide, no self term (response)
 
 
-def features(structure, sfset, elements: list[str], targets=(), coulomb: bool = False) -> Features:
+def features(structure, sfset, elements: list[str], targets=(), coulomb: bool = False,
+             potential: float | bool | None = None) -> Features:
     """Symmetry functions (no derivatives) and the neighbour pairs of one structure (the training cache's
     :func:`~hdnnp.training.data.describe`, without derivatives); ``coulomb``: also the interaction matrix a
-    charge-equilibration target needs."""
+    charge-equilibration target needs, ``potential``: the one the potential response needs."""
     from ..training.data import describe
     return from_cached(describe(structure, sfset, elements, derivatives=False), structure, targets,
-                       coulomb=coulomb)
+                       coulomb=coulomb, potential=potential)
 
 
-def from_cached(c, structure, targets=(), n_sf=None, coulomb: bool | None = None) -> Features:
+def from_cached(c, structure, targets=(), n_sf=None, coulomb: bool | None = None,
+                potential: float | bool | None = None) -> Features:
     """Features from the trainer's cached descriptors (no second descriptor pass); ``n_sf`` (per element) keeps
     the symmetry-function columns only (a charge-aware potential's cache has the total charge last);
-    ``coulomb`` (default: when a target uses charge equilibration) adds the Gaussian-charge interaction matrix."""
+    ``coulomb`` (default: when a target uses charge equilibration) adds the Gaussian-charge interaction matrix,
+    ``potential`` (Gaussian width in Å, or True for RESPONSE_WIDTH; default: that of a target with the potential
+    response) the one of the response."""
     pi = np.concatenate(c.pi) if c.pi else np.zeros(0, np.int64)
     pj = np.concatenate(c.pj) if c.pj else np.zeros(0, np.int64)
     vec = np.concatenate(c.vec).reshape(-1, 3) if c.vec else np.zeros((0, 3))
     G = c.G if n_sf is None else [g[:, :n] for g, n in zip(c.G, n_sf)]
     if coulomb is None:
         coulomb = any(getattr(t, "qeq", False) for t in targets)
-    A = None
-    if coulomb:
+    if potential is None:
+        potential = next((float(t.response_width) for t in targets if getattr(t, "response", False)), None)
+    A = P = None
+    if coulomb or potential:
         from .qeq import coulomb_matrix
+    if coulomb:
         A = coulomb_matrix(structure.positions, structure.numbers, structure.cell, structure.pbc)
+    if potential:
+        P = coulomb_matrix(structure.positions, structure.numbers, structure.cell, structure.pbc,
+                           sigma=np.full(structure.natoms, RESPONSE_WIDTH if potential is True else float(potential)))
+        P[np.diag_indices(structure.natoms)] = 0.0
     return Features(c.natoms, c.elem, G, c.atoms, pi, pj, vec, float(structure.charge),
-                    {t.name: target_array(structure, t) for t in targets}, A)
+                    {t.name: target_array(structure, t) for t in targets}, A, P)
 
 
 @dataclass
@@ -170,6 +189,7 @@ class Batch:
     charge: torch.Tensor
     targets: dict               # name -> (values (A,) or (A,3,3), present mask (A,))
     coulomb: list | None = None  # per structure (n, n) interaction matrices (charge equilibration)
+    potential: list | None = None  # per structure (n, n) wide interaction matrices (potential response)
 
     @property
     def n_atoms(self) -> int:
@@ -196,9 +216,10 @@ def collate(items: list[Features], n_elements: int, targets=()) -> Batch:
             mask.append(np.full(f.natoms, a is not None))
         tg[tgt.name] = (t(np.concatenate(vals)), t(np.concatenate(mask), torch.bool))
     coul = [t(f.coulomb) for f in items] if items and all(f.coulomb is not None for f in items) else None
+    pot = [t(f.potential) for f in items] if items and all(f.potential is not None for f in items) else None
     return Batch(len(items), t(natoms, torch.int64), t(np.repeat(np.arange(len(items)), natoms), torch.int64),
                  t(np.concatenate([f.elem for f in items]), torch.int64), G, atoms, pi, pj, vec,
-                 t(np.array([f.charge for f in items])), tg, coul)
+                 t(np.array([f.charge for f in items])), tg, coul, pot)
 
 
 # -- the networks --------------------------------------------------------------------------------
@@ -240,7 +261,7 @@ class PropertyNetworks(nn.Module):
         nel = len(self.elements)
         self.nets = nn.ModuleDict()
         for ti, t in enumerate(self.targets):
-            n_out = 1 + (self.basis * nel if t.kind == "tensor" else 0)
+            n_out = 1 + (self.basis * nel if t.kind == "tensor" or t.response else 0)
             for el in self.carriers(t):
                 self.nets[self.key(ti, el)] = _MLPStack([n_sf[el] + n_nb] + self.hidden + [n_out], activation,
                                                         self.committee)
@@ -260,10 +281,23 @@ class PropertyNetworks(nn.Module):
                     (self.committee, nel), math.log(math.expm1(QEQ_J0)), dtype=torch.float64)))
                 # electronegativity (eV) per unit network output, per element (set by init_qeq)
                 self.register_buffer(f"chi_scale_t{ti}", torch.full((nel,), QEQ_CHI_SCALE, dtype=torch.float64))
+            if t.response:      # charge per volt of potential difference per unit network output, and the
+                # potential difference a pair of its elements and distance has on average (init_response)
+                self.register_buffer(f"resp_scale_t{ti}", torch.ones((), dtype=torch.float64))
+                self.register_buffer(f"resp_dv_t{ti}", torch.zeros((nel, nel, self.basis), dtype=torch.float64))
 
     @property
     def needs_coulomb(self) -> bool:
         return any(t.qeq for t in self.targets)
+
+    @property
+    def needs_potential(self) -> bool:
+        return any(t.response for t in self.targets)
+
+    @property
+    def potential_width(self) -> float | None:
+        """The Gaussian width (Å) of the potential response's charges, None without one."""
+        return next((float(t.response_width) for t in self.targets if t.response), None)
 
     @staticmethod
     def key(ti: int, el: str) -> str:
@@ -356,7 +390,7 @@ class PropertyNetworks(nn.Module):
         out = {}
         pair = None
         for ti, t in enumerate(self.targets):
-            width = 1 + (K * nel if t.kind == "tensor" else 0)
+            width = 1 + (K * nel if t.kind == "tensor" or t.response else 0)
             raw = torch.zeros(M, A, width, dtype=torch.float64)
             mean = torch.zeros(A, dtype=torch.float64)
             spread = torch.zeros(A, dtype=torch.float64)
@@ -379,22 +413,103 @@ class PropertyNetworks(nn.Module):
                 if t.total_charge:
                     excess = b.charge[None].expand(M, -1).index_add(1, b.atom_struct, -iso)   # (M, S)
                     iso = iso + (excess / b.natoms.to(iso.dtype))[:, b.atom_struct]
+                if t.response:
+                    if pair is None:
+                        pair = self._pair_geometry(b)
+                    iso = iso + self._respond(ti, iso, self._pair_weights(raw[..., 1:], pair[0], b), pair[0], b)
                 out[t.name] = iso
                 continue
             if pair is None:
-                r = torch.linalg.norm(b.vec, dim=1).clamp(min=1e-12)
-                u = b.vec / r[:, None]
-                Q = u[:, :, None] * u[:, None, :] - torch.eye(3, dtype=u.dtype) / 3.0       # (P, 3, 3)
-                pair = (self.radial(r), Q)
+                pair = self._pair_geometry(b)
             phi, Q = pair
-            C = raw[..., 1:].reshape(M, A, K, nel)
-            cj = C[:, b.pi].gather(3, b.elem[b.pj].view(1, -1, 1, 1).expand(M, -1, K, 1)).squeeze(3)  # (M, P, K)
-            w = (cj * phi[None]).sum(2)                                                   # (M, P)
+            w = self._pair_weights(raw[..., 1:], phi, b)                                  # (M, P)
             At = torch.zeros(M, A, 3, 3, dtype=torch.float64).index_add(
                 1, b.pi, w[:, :, None, None] * Q[None])
             T = iso[..., None, None] * torch.eye(3, dtype=torch.float64) + aniso[None, :, None, None] * At
             out[t.name] = T
         return out
+
+    def _pair_geometry(self, b: Batch) -> tuple:
+        """((P, K) radial basis, (P, 3, 3) traceless r̂ r̂ᵀ − I/3) of the batch's neighbour pairs."""
+        r = torch.linalg.norm(b.vec, dim=1).clamp(min=1e-12)
+        u = b.vec / r[:, None]
+        return self.radial(r), u[:, :, None] * u[:, None, :] - torch.eye(3, dtype=u.dtype) / 3.0
+
+    def _pair_weights(self, coeff: torch.Tensor, phi: torch.Tensor, b: Batch) -> torch.Tensor:
+        """(M, P) Σ_k c_k(G_i)[element of j] φ_k(r_ij) for every pair (i, j): ``coeff`` (M, A, K·n_elements) the
+        centres' network outputs, ``phi`` (P, K) the radial basis."""
+        M, A = coeff.shape[:2]
+        C = coeff.reshape(M, A, self.basis, len(self.elements))
+        cj = C[:, b.pi].gather(3, b.elem[b.pj].view(1, -1, 1, 1).expand(M, -1, self.basis, 1)).squeeze(3)
+        return (cj * phi[None]).sum(2)
+
+    def potentials(self, q: torch.Tensor, b: Batch) -> torch.Tensor:
+        """(M, A) electrostatic potential (V) at every atom made by the charges ``q`` (M, A) of all the other atoms
+        of its structure, as Gaussians of the target's ``response_width`` (Ewald for periodic cells)."""
+        if b.potential is None:
+            raise InputError("the potential response needs the interaction matrices (features(..., potential=True))")
+        out, start = [], 0
+        for P_k in b.potential:
+            n = P_k.shape[0]
+            out.append(q[:, start:start + n] @ P_k)
+            start += n
+        return torch.cat(out, 1)
+
+    def _respond(self, ti: int, q0: torch.Tensor, w: torch.Tensor, phi: torch.Tensor, b: Batch) -> torch.Tensor:
+        """(M, A) charge moved by the potential: over every neighbour pair (i, j) the charge
+        s · w_ij · (V_j − V_i − ΔV̄(e_i, e_j, r_ij)) flows into i and out of j (so the total charge stays): V the
+        potential of the other atoms' local charges ``q0``, w_ij (``w``, (M, P)) the susceptibility the centre's
+        networks give for that neighbour, ΔV̄ the difference such a pair has on average in the training set
+        (a smooth function of the distance, ``phi`` (P, K) the radial basis) — the networks' local charges hold what
+        the average environment does, the flow what this one's potential does differently. Both directions of a pair
+        count. An electron is drawn to the higher potential: w > 0 is the physical sign, which the networks learn."""
+        V = self.potentials(q0, b)
+        dv = V[:, b.pj] - V[:, b.pi] - self._mean_dv(ti, phi, b)[None]
+        flow = getattr(self, f"resp_scale_t{ti}") * w * dv                                       # (M, P)
+        zero = torch.zeros_like(q0)
+        return zero.index_add(1, b.pi, flow) - zero.index_add(1, b.pj, flow)
+
+    def _mean_dv(self, ti: int, phi: torch.Tensor, b: Batch) -> torch.Tensor:
+        """(P,) the training set's mean potential difference for each pair's elements and distance."""
+        beta = getattr(self, f"resp_dv_t{ti}")[b.elem[b.pi], b.elem[b.pj]]                      # (P, K)
+        return (beta * phi).sum(1)
+
+    def init_response(self, feats: list[Features], limit: int = 64) -> None:
+        """Set the potential response's constants from (up to ``limit``) training structures, with the potentials
+        of their reference charges: ΔV̄ per element pair, a least-squares fit of the pairs' potential differences on
+        the radial basis; and the charge per volt per unit network output, the mean spread of the reference charges
+        over the RMS of what is left of the differences and the square root of the mean number of neighbours — so
+        that outputs of order one move an atom's charge by about one spread."""
+        for ti, t in enumerate(self.targets):
+            if not t.response:
+                continue
+            nel = len(self.elements)
+            rows = []
+            for f in feats[:limit]:
+                q = f.targets.get(t.name)
+                if q is None or f.potential is None or not len(f.pi):
+                    continue
+                V = f.potential @ q
+                with torch.no_grad():
+                    phi = self.radial(torch.linalg.norm(torch.from_numpy(f.vec), dim=1)).numpy()
+                rows.append((f.elem[f.pi], f.elem[f.pj], phi, V[f.pj] - V[f.pi], f.natoms))
+            if not rows:
+                continue
+            ei, ej, phi, dv = (np.concatenate([r[k] for r in rows]) for k in range(4))
+            beta = np.zeros((nel, nel, self.basis))
+            for a in range(nel):
+                for c in range(nel):
+                    m = (ei == a) & (ej == c)
+                    if m.sum() > self.basis:
+                        X = phi[m]
+                        beta[a, c] = np.linalg.solve(X.T @ X + 1e-8 * np.eye(self.basis), X.T @ dv[m])
+            rest = dv - np.einsum("pk,pk->p", beta[ei, ej], phi)
+            rms = float(np.sqrt(np.mean(rest ** 2)))
+            per_atom = len(dv) / sum(r[4] for r in rows)
+            spread = float(np.mean([t.spread.get(el, 1.0) for el in self.carriers(t)]))
+            with torch.no_grad():
+                getattr(self, f"resp_dv_t{ti}").copy_(torch.from_numpy(beta))
+                getattr(self, f"resp_scale_t{ti}").fill_(spread / max(rms, 1e-6) / math.sqrt(max(per_atom, 1.0)))
 
     def _equilibrate(self, ti: int, raw: torch.Tensor, b: Batch) -> torch.Tensor:
         """(M, A) charges minimising the charge-equilibration energy of every structure of ``b`` at its total charge,

@@ -52,7 +52,8 @@ class PropertyPredictor:
                 part = structures[k:k + chunk]
                 for s in part:
                     self._check(s)
-                feats = [features(s, self.sfset, self.elements, coulomb=self.model.needs_coulomb) for s in part]
+                feats = [features(s, self.sfset, self.elements, coulomb=self.model.needs_coulomb,
+                                  potential=self.model.potential_width) for s in part]
                 b = collate(feats, nel)
                 pred = self.model(b)
                 masks = self.model.masks(b)

@@ -25,7 +25,8 @@ __all__ = ["targets_from_config", "fit_statistics", "train_properties", "errors"
 
 def targets_from_config(props) -> list[Target]:
     return [Target(name=t.name, kind=t.kind, weight=t.weight, unit=t.unit, total_charge=t.total_charge,
-                   elements=list(t.elements), qeq=t.equilibrate) for t in props.targets]
+                   elements=list(t.elements), qeq=t.equilibrate,
+                   response=t.response, response_width=t.response_width) for t in props.targets]
 
 
 def fit_statistics(targets: list[Target], feats: list[Features], elements: list[str], where: str = "training set"):
@@ -111,7 +112,7 @@ class _BestNetworks:
         self.groups = []                               # (target index, [elements]) chosen together
         for ti, t in enumerate(model.targets):
             els = model.carriers(t)
-            if t.qeq or t.total_charge:
+            if t.qeq or t.total_charge or t.response:
                 self.groups.append((ti, els))
             else:
                 self.groups += [(ti, [el]) for el in els]
@@ -193,6 +194,7 @@ def train_properties(feats: dict[str, list[Features]], elements: list[str], n_sf
     gen = torch.Generator().manual_seed(int(seed))
     model.init_weights(gen)
     model.init_qeq(feats["train"])
+    model.init_response(feats["train"])
     opt = (torch.optim.AdamW(model.parameters(), lr=props.lr, weight_decay=props.weight_decay, foreach=True)
            if props.weight_decay > 0 else torch.optim.Adam(model.parameters(), lr=props.lr, foreach=True))
     train = feats["train"]
