@@ -91,7 +91,7 @@ Ethanol boxes (``--system ethanol``, 2026-12-07; GFN2-xTB 8.2 s per frame; every
     --frames 480 --epochs 400, local networks (one core, 158 s):  H 0.086  C 0.054  O 0.449
     --frames 480 --response --response-width 1.5 --epochs 400 (one core, 656 s):
     charge_rel_rmse=0.294 charge_rel_rmse_H=0.055 charge_rel_rmse_C=0.053 charge_rel_rmse_O=0.294
-    (training frames: O 0.151); the same at 0.75 Å (one core, ~800 s):
+    (training frames: O 0.151); the same at 0.75 Å (one core, 883 s):
     charge_rel_rmse=0.236 charge_rel_rmse_H=0.047 charge_rel_rmse_C=0.044 charge_rel_rmse_O=0.236
     What the neighbours do to a molecule (the test molecules labelled alone): O ±0.0072 e, H ±0.008–0.011 e, C ±0.005–0.006 e; the potential of the other molecules at the molecule's atoms
     explains 78 % (O), 85 % (H), 55 % (C) of it, linearly (five-fold cross-validated).
