@@ -121,6 +121,11 @@ def target_array(structure, target: Target) -> np.ndarray | None:
     return symmetrize(a)
 
 
+def response_width(targets) -> float | None:
+    """The Gaussian width (Å) of the potential response's charges among ``targets``, None without one."""
+    return next((float(t.response_width) for t in targets if getattr(t, "response", False)), None)
+
+
 # -- features: symmetry functions and neighbour pairs of each structure --------------------------
 @dataclass
 class Features:
@@ -161,7 +166,7 @@ def from_cached(c, structure, targets=(), n_sf=None, coulomb: bool | None = None
     if coulomb is None:
         coulomb = any(getattr(t, "qeq", False) for t in targets)
     if potential is None:
-        potential = next((float(t.response_width) for t in targets if getattr(t, "response", False)), None)
+        potential = response_width(targets)
     A = P = None
     if coulomb or potential:
         from .qeq import coulomb_matrix
@@ -291,13 +296,13 @@ class PropertyNetworks(nn.Module):
         return any(t.qeq for t in self.targets)
 
     @property
-    def needs_potential(self) -> bool:
-        return any(t.response for t in self.targets)
-
-    @property
     def potential_width(self) -> float | None:
         """The Gaussian width (Å) of the potential response's charges, None without one."""
-        return next((float(t.response_width) for t in self.targets if t.response), None)
+        return response_width(self.targets)
+
+    @property
+    def needs_potential(self) -> bool:
+        return self.potential_width is not None
 
     @staticmethod
     def key(ti: int, el: str) -> str:
