@@ -251,6 +251,9 @@ def main() -> int:
     p.add_argument("--member-splits", action="store_true", help="properties.member_splits (committees)")
     p.add_argument("--neighbour-features", action="store_true", help="properties.neighbour_features: every atom's "
                    "networks also see its neighbours' symmetry functions")
+    p.add_argument("--reference", choices=["gfn2-xtb", "gpaw-hirshfeld"], default="gfn2-xtb",
+                   help="the charges: GFN2-xTB (tblite, Mulliken-type) or Hirshfeld charges of the PBE density (GPAW, "
+                        "LCAO dzp, grid 0.2 Å, Γ point)")
     p.add_argument("--label-only", action="store_true")
     a = p.parse_args()
 
@@ -284,14 +287,19 @@ def main() -> int:
             frames += part
     t0 = time.perf_counter()
     etemp = a.electronic_temperature or (300.0 if a.system == "water" else 3000.0)
-    ref = get_reference({"code": "tblite", "method": "GFN2-xTB", "electronic_temperature": etemp})
+    if a.reference == "gpaw-hirshfeld":
+        ref = get_reference({"code": "gpaw", "mode": "lcao", "basis": "dzp", "h": 0.2, "xc": "PBE",
+                             "kpts": [1, 1, 1], "charges": "hirshfeld"})
+    else:
+        ref = get_reference({"code": "tblite", "method": "GFN2-xTB", "electronic_temperature": etemp})
+    name = {"gfn2-xtb": "GFN2-xTB", "gpaw-hirshfeld": "GPAW Hirshfeld"}[a.reference]
     run = label(frames, ref, LabelStore(wd / "labels.db"),
-                workers=default_workers() if a.workers is None else a.workers, desc="label (GFN2-xTB)")
+                workers=default_workers() if a.workers is None else a.workers, desc=f"label ({name})")
     print(run.summary(), flush=True)
     if run.interrupted:
         return 130
     el = [r.elapsed for r in run.results if r is not None and r.ok]
-    print(f"GFN2-xTB: {np.mean(el):.1f} s per structure", flush=True)
+    print(f"{name}: {np.mean(el):.1f} s per structure", flush=True)
     if a.label_only:
         return 0
     lab = run.labelled

@@ -205,3 +205,16 @@ def test_gpaw_si_when_installed():
     r = compute_label(ref, s)
     assert r.ok, r.error
     assert r.forces[0, 0] == pytest.approx(_fd_force(ref, s, 0, 0, h=1e-2), abs=3e-3)
+
+
+def test_gpaw_hirshfeld_charges_of_a_water_molecule_when_installed():
+    """GPAW >= 25 builds its new calculator by default; the Hirshfeld partitioning needs the legacy one."""
+    pytest.importorskip("gpaw")
+    ref = get_reference({"code": "gpaw", "mode": "lcao", "basis": "dzp", "h": 0.25, "charges": "hirshfeld",
+                         "vacuum": 3.0})
+    s = Structure(numbers=[8, 1, 1], positions=[[0, 0, 0], [0.757, 0.586, 0], [-0.757, 0.586, 0]])
+    r = compute_label(ref, s)
+    assert r.ok, r.error
+    q = r.atom_properties["charges"]
+    assert q[0] < -0.2 and q[1] > 0.1 and q[1] == pytest.approx(q[2], abs=1e-4)
+    assert q.sum() == pytest.approx(0.0, abs=0.02)

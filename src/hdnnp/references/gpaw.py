@@ -40,6 +40,7 @@ def check(settings: dict) -> None:
 
 
 def compute(settings: dict, structure) -> Result:
+    import gpaw
     from gpaw import GPAW, PW
 
     atoms = structure.to_ase()
@@ -61,6 +62,10 @@ def compute(settings: dict, structure) -> Result:
         kwargs["h"] = float(settings["h"])
     if settings["spinpol"]:
         kwargs["spinpol"] = True
+    if settings["charges"] == "hirshfeld" and int(gpaw.__version__.split(".")[0]) >= 25:
+        # GPAW's Hirshfeld partitioning works on the legacy calculator only (GPAW >= 25 makes the new one by
+        # default and the partitioning then raises 'New-GPAW not supported')
+        kwargs["legacy_gpaw"] = True
     calc = GPAW(**kwargs)
     atoms.calc = calc
     res = ase_result(atoms, stress=fully_periodic(structure) and settings["mode"] == "pw",
@@ -68,7 +73,7 @@ def compute(settings: dict, structure) -> Result:
     res.info["iterations"] = int(calc.get_number_of_iterations() or 0)
     if settings["charges"] == "hirshfeld":
         from gpaw.analyse.hirshfeld import HirshfeldPartitioning
-        res.atom_properties["charges"] = HirshfeldPartitioning(calc).get_charges()
+        res.atom_properties["charges"] = np.asarray(HirshfeldPartitioning(calc).get_charges(), dtype=float)
     return res
 
 
