@@ -73,6 +73,8 @@ PRESETS: dict[str, tuple[str, dict]] = {
     "gpaw-pbe": ("GPAW PBE, plane waves 400 eV, k-point density 3/Å⁻¹",
                  {"code": "gpaw", "mode": "pw", "ecut": 400.0, "xc": "PBE"}),
     "gpaw-pbe-lcao": ("GPAW PBE, LCAO dzp (fast, no stress)", {"code": "gpaw", "mode": "lcao", "xc": "PBE"}),
+    "gpaw-hirshfeld": ("GPAW PBE, LCAO dzp, with Hirshfeld charges (per-atom 'charges')",
+                       {"code": "gpaw", "mode": "lcao", "xc": "PBE", "charges": "hirshfeld"}),
     "pyscf-rhf": ("PySCF RHF/6-31G* (molecules)", {"code": "pyscf", "method": "rhf", "basis": "6-31g*"}),
     "pyscf-rhf-nmr": ("PySCF RHF/6-31G* with GIAO NMR shielding tensors (molecules)",
                       {"code": "pyscf", "method": "rhf", "basis": "6-31g*", "nmr": True}),
