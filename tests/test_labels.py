@@ -69,6 +69,23 @@ def test_duplicates_are_computed_once(tmp_path):
     assert run.results[0].energy == run.results[2].energy
 
 
+def test_a_full_store_needs_no_reference_code_installed(tmp_path, monkeypatch):
+    """Training from a store someone else labelled (GPAW, PySCF, ...) must not ask for that code."""
+    from hdnnp.errors import HDNNPError
+    from hdnnp.references._base import Code
+    c = _cells(3)
+    ref = get_reference("emt")
+    label(c[:2], ref, LabelStore(tmp_path / "l.db"), workers=0, progress=False)
+
+    def missing(self):
+        raise HDNNPError(f"reference code {self.name!r} needs a package that is not installed")
+    monkeypatch.setattr(Code, "require_module", missing)
+    again = label(c[:2], ref, LabelStore(tmp_path / "l.db"), workers=0, progress=False)
+    assert again.reused == 2 and len(again.labelled) == 2
+    with pytest.raises(HDNNPError, match="not installed"):
+        label(c, ref, LabelStore(tmp_path / "l.db"), workers=0, progress=False)
+
+
 def test_store_name_must_end_in_db(tmp_path):
     from hdnnp.errors import InputError
     with pytest.raises(InputError, match=r"end in \.db"):

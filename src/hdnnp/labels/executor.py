@@ -96,7 +96,6 @@ def label(structures, reference: Reference, store: LabelStore, *, workers: int =
     Ctrl-C stops cleanly: finished labels are in the store and ``run.interrupted`` is True.
     """
     structures = list(structures)
-    get_code(reference.code).require_module()
     t0 = time.perf_counter()
     keys = [label_key(reference, s) for s in structures]
     run = LabelRun(structures=structures, results=[None] * len(structures))
@@ -108,6 +107,8 @@ def label(structures, reference: Reference, store: LabelStore, *, workers: int =
             run.reused += 1
         else:
             todo.setdefault(key, []).append(k)
+    if todo:        # a store that holds every label needs no reference code installed
+        get_code(reference.code).require_module()
 
     def done(key: str, result: Result) -> None:
         idx = todo[key]
