@@ -1,5 +1,5 @@
-"""Atomic charges learned by per-atom property networks, against GFN2-xTB (tblite) charges made through the
-label store, on a periodic system: liquid water (``--system water``), packed ethanol (``--system ethanol``),
+"""Atomic charges learned by per-atom property networks, against GFN2-xTB (tblite) charges or, with ``--reference
+gpaw-hirshfeld``, Hirshfeld charges of the PBE density (GPAW) made through the label store, on a periodic system: liquid water (``--system water``), packed ethanol (``--system ethanol``),
 amorphous silica (``--system sio2``) or TiO2 polymorphs (``--system tio2``).
 
 Data:
@@ -21,7 +21,7 @@ Data:
   brookite and other cells of 6–95 atoms, bulk and surfaces): every 2nd cell of at most 47 atoms, ``--frames``
   in all (default 400; ~3 s per cell for GFN2-xTB on one core). Its charges spread far more than water's: Ti
   from ~0.06 e (under-coordinated, surfaces) to ~0.83 e.
-Every structure is labelled with the ``gfn2-xtb`` preset (tblite; Mulliken-type charges in e) into
+Every structure is labelled with the ``gfn2-xtb`` preset (tblite; Mulliken-type charges in e; or GPAW, see below) into
 ``WORKDIR/labels.db`` as it finishes; cells whose SCF does not converge are recorded as failed and left out.
 Every 4th labelled structure is the test set (sio2: every frame of the last melt–quench); the rest train (10 % of
 them validation).
