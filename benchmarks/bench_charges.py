@@ -1,5 +1,6 @@
 """Atomic charges learned by per-atom property networks, against GFN2-xTB (tblite) charges or, with ``--reference
-gpaw-hirshfeld``, Hirshfeld charges of the PBE density (GPAW) made through the label store, on a periodic system: liquid water (``--system water``), packed ethanol (``--system ethanol``),
+gpaw-hirshfeld``, Hirshfeld charges of the PBE density (GPAW) made through the label store, on a periodic system:
+liquid water (``--system water``), packed ethanol (``--system ethanol``),
 amorphous silica (``--system sio2``) or TiO2 polymorphs (``--system tio2``).
 
 Data:
@@ -310,8 +311,7 @@ def main() -> int:
     t0 = time.perf_counter()
     etemp = a.electronic_temperature or (300.0 if a.system == "water" else 3000.0)
     if a.reference == "gpaw-hirshfeld":
-        ref = get_reference({"code": "gpaw", "mode": "lcao", "basis": "dzp", "h": 0.2, "xc": "PBE",
-                             "kpts": [1, 1, 1], "charges": "hirshfeld"})
+        ref = get_reference("gpaw-hirshfeld", {"kpts": [1, 1, 1]})     # the preset at the Γ point
     else:
         ref = get_reference({"code": "tblite", "method": "GFN2-xTB", "electronic_temperature": etemp})
     name = {"gfn2-xtb": "GFN2-xTB", "gpaw-hirshfeld": "GPAW Hirshfeld"}[a.reference]
